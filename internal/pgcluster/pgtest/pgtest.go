@@ -1,0 +1,88 @@
+// Package pgtest gives tests a real PostgreSQL database: one throwaway
+// cluster per test binary, one fresh database per test.
+//
+// A package that uses it runs its tests through Run, so that the cluster
+// stops when they end:
+//
+//	func TestMain(m *testing.M) { pgtest.Run(m) }
+//
+// Without PostgreSQL binaries a test is skipped, except when the CI
+// variable is set: then it fails, so that CI never passes by skipping.
+package pgtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/pgcluster"
+)
+
+var (
+	once    sync.Once
+	cluster *pgcluster.Cluster
+	initErr error
+	counter atomic.Int64
+)
+
+// Run runs the tests and stops the cluster, if one was started.
+func Run(m *testing.M) {
+	code := m.Run()
+	if cluster != nil {
+		if err := cluster.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest: stop postgres:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// Cluster returns the shared cluster, starting it on first use.
+func Cluster(t testing.TB) *pgcluster.Cluster {
+	t.Helper()
+	once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cluster, initErr = pgcluster.Start(ctx, pgcluster.Options{})
+	})
+	if initErr != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("PostgreSQL is not available (%v); with CI set this test fails instead", initErr)
+		}
+		t.Fatalf("PostgreSQL is required in CI: %v", initErr)
+	}
+	return cluster
+}
+
+var unsafeChars = regexp.MustCompile(`[^a-z0-9_]+`)
+
+// DB creates a fresh database for the test, drops it when the test ends,
+// and returns its DSN.
+func DB(t testing.TB) string {
+	t.Helper()
+	c := Cluster(t)
+	name := unsafeChars.ReplaceAllString(strings.ToLower(t.Name()), "_")
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	name = fmt.Sprintf("t_%s_%d", name, counter.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn, err := c.CreateDatabase(ctx, name)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := c.DropDatabase(ctx, name); err != nil {
+			t.Logf("pgtest: drop %s: %v", name, err)
+		}
+	})
+	return dsn
+}

@@ -1,0 +1,255 @@
+package spec
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// FilterKeys are the message attributes a subscription filter may test.
+var FilterKeys = []string{"alarm", "severity", "state"}
+
+// ChannelTypes lists the channel types.
+var ChannelTypes = []string{ChannelSlack, ChannelPagerDuty, ChannelOpsGenie, ChannelEmail, ChannelWebhook, ChannelSNS, ChannelInbox}
+
+// channelKeys are the keys each channel type takes besides the common ones.
+var channelKeys = map[string][]string{
+	ChannelSlack:     {"webhook_url", "webhook_url_file", "channel", "username"},
+	ChannelPagerDuty: {"routing_key", "routing_key_file", "url"},
+	ChannelOpsGenie:  {"api_key", "api_key_file", "url", "region"},
+	ChannelEmail:     {"smtp", "tls", "username", "password", "password_file", "from", "to"},
+	ChannelWebhook:   {"url", "secret", "secret_file", "headers"},
+	ChannelSNS:       {"topic_arn"},
+	ChannelInbox:     {},
+}
+
+var commonChannelKeys = []string{"type", "enabled", "timeout", "concurrency", "send_resolved"}
+
+func (c *checker) checkTopics() {
+	for _, t := range c.s.Topics {
+		p := "topics." + t.Name
+		if len(t.Subscriptions) == 0 {
+			c.warnf(p, "topic %s has no subscriptions: messages published to it go nowhere", t.Name)
+		}
+		for j, sub := range t.Subscriptions {
+			sp := fmt.Sprintf("%s.subscriptions[%d]", p, j)
+			if !c.required(sp, "subscription channel", sub.Channel) {
+				continue
+			}
+			if _, ok := c.s.Channel(sub.Channel); !ok {
+				c.errorf(sp, "topic %s subscribes channel %q, which is not defined in channels%s", t.Name, sub.Channel, suggest(sub.Channel, c.channelNames()))
+			}
+			for _, f := range sub.Filter {
+				fp := sp + ".filter." + f.Key
+				if !c.enum(fp, "filter attribute", f.Key, FilterKeys) {
+					continue
+				}
+				c.checkFilterValues(fp, f)
+			}
+		}
+	}
+}
+
+func (c *checker) checkFilterValues(path string, f Filter) {
+	if len(f.Values) == 0 {
+		c.errorf(path, "filter %s lists no values", f.Key)
+	}
+	for _, v := range f.Values {
+		switch f.Key {
+		case "alarm":
+			if _, ok := c.s.Alarm(v); !ok {
+				c.errorf(path, "filter names alarm %q, which is not defined in alarms%s", v, suggest(v, c.alarmNames()))
+			}
+		case "severity":
+			c.enum(path, "severity", v, Severities)
+		case "state":
+			c.enum(path, "state", v, []string{"ALARM", "OK", "INSUFFICIENT_DATA"})
+		}
+	}
+}
+
+func (c *checker) channelNames() []string {
+	out := make([]string, len(c.s.Channels))
+	for i, ch := range c.s.Channels {
+		out[i] = ch.Name
+	}
+	return out
+}
+
+func (c *checker) alarmNames() []string {
+	out := make([]string, len(c.s.Alarms))
+	for i, a := range c.s.Alarms {
+		out[i] = a.Name
+	}
+	return out
+}
+
+func (c *checker) checkChannels() {
+	for i := range c.s.Channels {
+		ch := &c.s.Channels[i]
+		p := "channels." + ch.Name
+		if !c.enum(p+".type", "channel type", ch.Type, ChannelTypes) {
+			continue
+		}
+		c.checkChannelKeys(p, ch)
+		if ch.Concurrency < 1 {
+			c.errorf(p+".concurrency", "concurrency must be at least 1")
+		}
+		if ch.Timeout.D() < 100*time.Millisecond {
+			c.errorf(p+".timeout", "timeout must be at least 100ms")
+		}
+		if !ch.Enabled.On() {
+			continue
+		}
+		c.checkChannelValues(p, ch)
+	}
+}
+
+// checkChannelKeys refuses keys that do not apply to the channel's type.
+func (c *checker) checkChannelKeys(p string, ch *Channel) {
+	allowed := append(slices.Clone(commonChannelKeys), channelKeys[ch.Type]...)
+	for _, name := range c.channelKeyNames() {
+		if c.src.has(p+"."+name) && !slices.Contains(allowed, name) {
+			c.errorf(p+"."+name, "key %s does not apply to a %s channel (it takes %s)", name, ch.Type, oneOf(channelKeys[ch.Type]))
+		}
+	}
+}
+
+func (c *checker) channelKeyNames() []string {
+	var all []string
+	for _, keys := range channelKeys {
+		for _, k := range keys {
+			all = appendUnique(all, k)
+		}
+	}
+	slices.Sort(all)
+	return all
+}
+
+func (c *checker) checkChannelValues(p string, ch *Channel) {
+	switch ch.Type {
+	case ChannelSlack:
+		c.secretURL(p, "webhook_url", ch.WebhookURL)
+	case ChannelPagerDuty:
+		c.requiredSecret(p, "routing_key", ch.RoutingKey)
+		c.optionalURL(p, "url", ch.URL)
+	case ChannelOpsGenie:
+		c.requiredSecret(p, "api_key", ch.APIKey)
+		c.optionalURL(p, "url", ch.URL)
+		c.enum(p+".region", "OpsGenie region", ch.Region, []string{"us", "eu"})
+	case ChannelEmail:
+		if c.required(p, "smtp (host:port of the mail server)", ch.SMTP) {
+			if _, port, err := net.SplitHostPort(ch.SMTP); err != nil || port == "" {
+				c.errorf(p+".smtp", "smtp must be host:port, got %q", ch.SMTP)
+			}
+		}
+		c.enum(p+".tls", "tls mode", ch.TLS, []string{"starttls", "tls", "none"})
+		if c.required(p, "from", ch.From) {
+			c.address(p+".from", ch.From)
+		}
+		if len(ch.To) == 0 {
+			c.errorf(p, "an email channel needs at least one address in to")
+		}
+		for j, to := range ch.To {
+			c.address(fmt.Sprintf("%s.to[%d]", p, j), to)
+		}
+		if ch.Password.IsSet() && ch.Username == "" {
+			c.errorf(p+".password", "password needs username")
+		}
+	case ChannelWebhook:
+		c.secretURL(p, "url", ch.URL)
+	case ChannelSNS:
+		if c.required(p, "topic_arn", ch.TopicARN) && !strings.HasPrefix(ch.TopicARN, "arn:aws:sns:") {
+			c.errorf(p+".topic_arn", "topic_arn must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
+		}
+	}
+}
+
+func (c *checker) address(path, addr string) {
+	if _, err := mail.ParseAddress(addr); err != nil {
+		c.errorf(path, "%q is not an email address", addr)
+	}
+}
+
+// reported says whether a missing value was reported already: it used an
+// unset variable, or its *_file could not be read.
+func (c *checker) reported(p, key string) bool {
+	return c.unset[p+"."+key] || c.src.has(p+"."+key+"_file")
+}
+
+func (c *checker) requiredSecret(p, key string, v Secret) {
+	if !v.IsSet() && !c.reported(p, key) {
+		c.errorf(p, "%s is required (from the environment: %s: ${VAR}, or %s_file)", key, key, key)
+	}
+}
+
+// secretURL checks a URL that carries a secret without ever printing it.
+func (c *checker) secretURL(p, key string, v Secret) {
+	if !v.IsSet() {
+		if c.reported(p, key) {
+			return
+		}
+		c.errorf(p, "%s is required (from the environment: %s: ${VAR}, or %s_file)", key, key, key)
+		return
+	}
+	c.optionalURL(p, key, v)
+}
+
+func (c *checker) optionalURL(p, key string, v Secret) {
+	if !v.IsSet() {
+		return
+	}
+	u, err := url.Parse(v.Reveal())
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		c.errorf(p+"."+key, "%s is not an http(s) URL", key)
+	}
+}
+
+func (c *checker) checkNotify() {
+	n := &c.s.Notify
+	if n.MaxBackoff < n.Backoff {
+		c.errorf("notify.max_backoff", "max_backoff must be at least backoff")
+	}
+}
+
+// resolveFiles reads the *_file secrets of the enabled parts.
+func (c *checker) resolveFiles() {
+	w := &c.s.Warehouse
+	c.readSecret("warehouse.dsn_file", w.DSNFile, &w.DSN)
+	for i := range c.s.Channels {
+		ch := &c.s.Channels[i]
+		if !ch.Enabled.On() {
+			continue
+		}
+		p := "channels." + ch.Name
+		c.readSecret(p+".webhook_url_file", ch.WebhookURLFile, &ch.WebhookURL)
+		c.readSecret(p+".routing_key_file", ch.RoutingKeyFile, &ch.RoutingKey)
+		c.readSecret(p+".api_key_file", ch.APIKeyFile, &ch.APIKey)
+		c.readSecret(p+".password_file", ch.PasswordFile, &ch.Password)
+		c.readSecret(p+".secret_file", ch.SecretFile, &ch.Secret)
+	}
+}
+
+func (c *checker) readSecret(path, file string, dst *Secret) {
+	if file == "" {
+		return
+	}
+	key := path[strings.LastIndexByte(path, '.')+1:]
+	if dst.IsSet() {
+		c.errorf(path, "set one of %s and %s, not both", strings.TrimSuffix(key, "_file"), key)
+		return
+	}
+	v, err := secretFile(c.readFile, file)
+	if err != nil {
+		c.errorf(path, "cannot read %s: %v", key, err)
+		return
+	}
+	if !v.IsSet() {
+		c.errorf(path, "%s %s is empty", key, file)
+	}
+	*dst = v
+}

@@ -1,0 +1,187 @@
+package spec
+
+import (
+	"fmt"
+	"net"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// MaintenanceActions lists the maintenance job actions.
+var MaintenanceActions = []string{
+	ActionAnalyze, ActionVacuum, ActionVacuumFull, ActionVacuumSortOnly,
+	ActionVacuumDeleteOnly, ActionAnalyzeCompression, ActionCapacityReview,
+}
+
+// CronParser parses the spec's cron expressions: five fields (minute hour
+// day-of-month month day-of-week) or a descriptor such as @daily.
+var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+func (c *checker) checkMaintenance() {
+	s := c.s
+	names := make([]string, len(s.Maintenance))
+	for i := range s.Maintenance {
+		j := &s.Maintenance[i]
+		names[i] = j.Name
+		p := fmt.Sprintf("maintenance[%d]", i)
+		c.required(p, "job name", j.Name)
+		if !c.enum(p+".action", "maintenance action", j.Action, MaintenanceActions) {
+			continue
+		}
+		if j.Schedule == "" && j.After == "" && j.When == nil {
+			c.errorf(p, "job %s needs a schedule, an after event or a when condition", j.Name)
+		}
+		if j.Schedule != "" {
+			if _, err := CronParser.Parse(j.Schedule); err != nil {
+				c.errorf(p+".schedule", "invalid cron expression %q: %v (five fields: minute hour day-of-month month day-of-week)", j.Schedule, err)
+			}
+		}
+		if _, err := time.LoadLocation(j.Timezone); err != nil {
+			c.errorf(p+".timezone", "unknown time zone %q", j.Timezone)
+		}
+		if j.After != "" {
+			c.enum(p+".after", "event", j.After, Events)
+		}
+		if j.When != nil {
+			c.enum(p+".when.metric", "condition metric", j.When.Metric, ConditionMetrics)
+			c.enum(p+".when.comparison", "comparison", j.When.Comparison, Comparisons)
+			if (j.When.Metric == "at_max_capacity_percent") != (j.Action == ActionCapacityReview) {
+				c.errorf(p+".when.metric", "at_max_capacity_percent goes with action capacity_review, and only it")
+			}
+		}
+		c.enum(p+".mode", "mode", j.Mode, []string{"auto", "manual"})
+		for k, pat := range append(slices.Clone(j.Tables), j.ExcludeTables...) {
+			if _, err := path.Match(pat, ""); err != nil {
+				c.errorf(fmt.Sprintf("%s.tables[%d]", p, k), "bad table pattern %q: %v", pat, err)
+			}
+		}
+		c.engineNotes(p, j)
+	}
+	c.unique("maintenance", names)
+}
+
+// engineNotes warns where a job asks for what the engine cannot do.
+func (c *checker) engineNotes(p string, j *Job) {
+	if c.s.Warehouse.Engine != EnginePostgres {
+		return
+	}
+	switch j.Action {
+	case ActionAnalyzeCompression:
+		c.warnf(p+".action", "PostgreSQL has no ANALYZE COMPRESSION: job %s will record that it has nothing to do", j.Name)
+	case ActionVacuumSortOnly, ActionVacuumDeleteOnly:
+		c.warnf(p+".action", "PostgreSQL has no %s: job %s runs plain VACUUM", j.Action, j.Name)
+	case ActionVacuumFull:
+		if !j.AllowExclusiveLock {
+			c.warnf(p+".action", "on PostgreSQL VACUUM FULL locks the table exclusively; job %s runs plain VACUUM unless allow_exclusive_lock is true", j.Name)
+		}
+	}
+}
+
+func (c *checker) checkQMR() {
+	names := make([]string, len(c.s.QMR))
+	for i, r := range c.s.QMR {
+		names[i] = r.Name
+		p := fmt.Sprintf("qmr[%d]", i)
+		c.required(p, "rule name", r.Name)
+		c.enum(p+".metric", "QMR metric", r.Metric, []string{"execution_time", "queue_time"})
+		if r.Threshold <= 0 {
+			c.errorf(p+".threshold", "threshold must be a positive number of seconds")
+		}
+		c.enum(p+".action", "QMR action", r.Action, []string{"log", "notify", "abort"})
+		if r.Action == "notify" && len(r.Topics) == 0 {
+			c.errorf(p, "rule %s notifies but names no topics", r.Name)
+		}
+		for j, t := range r.Topics {
+			if _, ok := c.s.Topic(t); !ok {
+				c.errorf(fmt.Sprintf("%s.topics[%d]", p, j), "rule %s names topic %q, which is not defined in topics", r.Name, t)
+			}
+		}
+	}
+	c.unique("qmr", names)
+}
+
+func (c *checker) checkDashboard() {
+	for i := range c.s.Dashboard.Widgets {
+		w := &c.s.Dashboard.Widgets[i]
+		p := fmt.Sprintf("dashboard.widgets[%d]", i)
+		if !c.enum(p+".type", "widget type", w.Type, WidgetTypes) {
+			continue
+		}
+		c.checkGrid(p, w)
+		pp := p + ".properties"
+		switch w.Type {
+		case "metric":
+			if len(w.Properties.Metrics) == 0 {
+				c.errorf(pp, "a metric widget needs properties.metrics")
+			}
+			c.checkRows(pp+".metrics", w.Properties.Metrics)
+			if w.Properties.Stat != "" && !ValidStatistic(w.Properties.Stat) {
+				c.errorf(pp+".stat", "unknown statistic %q", w.Properties.Stat)
+			}
+		case "log":
+			c.required(pp, "a log widget's properties.query", w.Properties.Query)
+		case "text":
+			c.required(pp, "a text widget's properties.markdown", w.Properties.Markdown)
+		case "alarm":
+			if len(w.Properties.Alarms) == 0 {
+				c.errorf(pp, "an alarm widget needs properties.alarms")
+			}
+			for j, a := range w.Properties.Alarms {
+				if _, ok := c.s.Alarm(a); !ok {
+					c.errorf(fmt.Sprintf("%s.alarms[%d]", pp, j), "widget names alarm %q, which is not defined in alarms", a)
+				}
+			}
+		}
+	}
+}
+
+// checkGrid checks a widget's place on CloudWatch's 24-column grid.
+func (c *checker) checkGrid(p string, w *Widget) {
+	if w.X < 0 || w.X > 23 {
+		c.errorf(p+".x", "x must be 0 to 23 (the grid has 24 columns), got %d", w.X)
+	}
+	if w.Y < 0 {
+		c.errorf(p+".y", "y must not be negative")
+	}
+	if w.Width < 1 || w.Width > 24 || w.X+w.Width > 24 {
+		c.errorf(p+".width", "width must be 1 to 24 and x + width at most 24, got x=%d width=%d", w.X, w.Width)
+	}
+	if w.Height < 1 || w.Height > 1000 {
+		c.errorf(p+".height", "height must be 1 to 1000, got %d", w.Height)
+	}
+}
+
+// checkRows resolves each metric row to a spec metric, and each expression
+// row's names to spec metrics or to the ids of other rows.
+func (c *checker) checkRows(path string, rows MetricRows) {
+	var ids []string
+	for _, r := range rows {
+		if r.Options.ID != "" {
+			ids = append(ids, r.Options.ID)
+		}
+	}
+	for i, r := range rows {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if r.Expression != "" {
+			c.checkExpression(p, r.Expression, ids)
+			continue
+		}
+		if r.Options.Stat != "" && !ValidStatistic(r.Options.Stat) {
+			c.errorf(p, "unknown statistic %q", r.Options.Stat)
+		}
+		if m, ok := c.s.Metric(r.MetricName); !ok {
+			c.errorf(p, "widget names metric %s %s, which is not defined in metrics%s", r.Namespace, r.MetricName, suggest(r.MetricName, c.metricNames()))
+		} else if m.Namespace != r.Namespace {
+			c.errorf(p, "widget names metric %s in namespace %s, but metrics defines it in %s", r.MetricName, r.Namespace, m.Namespace)
+		}
+	}
+}
+
+func (c *checker) checkServe() {
+	if _, _, err := net.SplitHostPort(c.s.Serve.Listen); err != nil {
+		c.errorf("serve.listen", "listen must be host:port, got %q", c.s.Serve.Listen)
+	}
+}

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Datapoint is one reading of one series.
+type Datapoint struct {
+	Metric string
+	// Dims is the canonical dimension string, "k=v;k=v" sorted by key
+	// (spec.Labels.Canonical).
+	Dims  string
+	Unit  string
+	Time  time.Time
+	Value float64
+}
+
+// Point is a time and a value of one series.
+type Point struct {
+	Time  time.Time
+	Value float64
+}
+
+// Series identifies a stored series.
+type Series struct {
+	ID     int64
+	Metric string
+	Dims   string
+	Unit   string
+}
+
+// InsertDatapoints writes a batch of datapoints in one transaction: after a
+// crash the batch is wholly present or wholly absent. A datapoint at the
+// same time as a stored one of its series replaces it. NaN and infinite
+// values are refused, since no statistic can use them.
+func (s *Store) InsertDatapoints(ctx context.Context, batch []Datapoint) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	for i, dp := range batch {
+		if dp.Metric == "" {
+			return fmt.Errorf("datapoint %d: no metric", i)
+		}
+		if math.IsNaN(dp.Value) || math.IsInf(dp.Value, 0) {
+			return fmt.Errorf("datapoint %d (%s): value %v is not a finite number", i, dp.Metric, dp.Value)
+		}
+	}
+	// New series ids are cached only once the transaction commits.
+	var created map[seriesKey]int64
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+		created = map[seriesKey]int64{}
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO datapoints (series_id, ts, value) VALUES (?, ?, ?)
+			ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, dp := range batch {
+			id, err := s.seriesID(ctx, tx, dp, created)
+			if err != nil {
+				return err
+			}
+			if _, err := ins.ExecContext(ctx, id, Millis(dp.Time), dp.Value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert datapoints: %w", err)
+	}
+	s.seriesMu.Lock()
+	for k, id := range created {
+		s.seriesIDs[k] = id
+	}
+	s.seriesMu.Unlock()
+	return nil
+}
+
+// seriesID finds or creates the series of a datapoint inside tx.
+func (s *Store) seriesID(ctx context.Context, tx *sql.Tx, dp Datapoint, created map[seriesKey]int64) (int64, error) {
+	k := seriesKey{dp.Metric, dp.Dims}
+	if id, ok := created[k]; ok {
+		return id, nil
+	}
+	s.seriesMu.Lock()
+	id, ok := s.seriesIDs[k]
+	s.seriesMu.Unlock()
+	if ok {
+		return id, nil
+	}
+	unit := dp.Unit
+	if unit == "" {
+		unit = "None"
+	}
+	err := tx.QueryRowContext(ctx, `INSERT INTO series (metric, dims, unit) VALUES (?, ?, ?)
+		ON CONFLICT (metric, dims) DO UPDATE SET unit = excluded.unit RETURNING id`, dp.Metric, dp.Dims, unit).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	created[k] = id
+	return id, nil
+}
+
+// ListSeries returns the stored series of a metric (of every metric when
+// metric is "").
+func (s *Store) ListSeries(ctx context.Context, metric string) ([]Series, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT id, metric, dims, unit FROM series
+		WHERE ? = '' OR metric = ? ORDER BY metric, dims`, metric, metric)
+	if err != nil {
+		return nil, fmt.Errorf("list series: %w", err)
+	}
+	defer rows.Close()
+	var out []Series
+	for rows.Next() {
+		var se Series
+		if err := rows.Scan(&se.ID, &se.Metric, &se.Dims, &se.Unit); err != nil {
+			return nil, err
+		}
+		out = append(out, se)
+	}
+	return out, rows.Err()
+}
+
+// Points returns the datapoints of one series with from <= time < to, in
+// time order. An unknown series has no points.
+func (s *Store) Points(ctx context.Context, metric, dims string, from, to time.Time) ([]Point, error) {
+	var id int64
+	err := s.reader.QueryRowContext(ctx, `SELECT id FROM series WHERE metric = ? AND dims = ?`, metric, dims).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("points of %s: %w", metric, err)
+	}
+	rows, err := s.reader.QueryContext(ctx, `SELECT ts, value FROM datapoints
+		WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts`, id, Millis(from), Millis(to))
+	if err != nil {
+		return nil, fmt.Errorf("points of %s: %w", metric, err)
+	}
+	defer rows.Close()
+	var out []Point
+	for rows.Next() {
+		var ts int64
+		var p Point
+		if err := rows.Scan(&ts, &p.Value); err != nil {
+			return nil, err
+		}
+		p.Time = FromMillis(ts)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Prune deletes datapoints older than before and returns how many.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM datapoints WHERE ts < ?`, Millis(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune datapoints: %w", err)
+	}
+	return n, nil
+}
+
+// CountDatapoints returns the number of stored datapoints.
+func (s *Store) CountDatapoints(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM datapoints`).Scan(&n)
+	return n, err
+}
+
+// IntegrityCheck runs SQLite's integrity check and returns its findings
+// ("ok" for a sound database).
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	var res string
+	err := s.reader.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res)
+	return res, err
+}
