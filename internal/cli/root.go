@@ -61,7 +61,11 @@ func usageError(format string, args ...any) error {
 
 // Main runs dpcops with args and returns the exit code.
 func Main(ctx context.Context, args []string, streams IO, version string) int {
-	a := &app{io: streams, version: versionString(version), lookupEnv: os.LookupEnv}
+	return mainWithEnv(ctx, args, streams, version, os.LookupEnv)
+}
+
+func mainWithEnv(ctx context.Context, args []string, streams IO, version string, lookupEnv func(string) (string, bool)) int {
+	a := &app{io: streams, version: versionString(version), lookupEnv: lookupEnv}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(streams.Stdin)
@@ -143,6 +147,7 @@ exists, else the built-in spec (print it with 'dpcops spec default').`,
 		a.specCommand(),
 		a.validateCommand(),
 		a.serveCommand(),
+		a.demoCommand(),
 	)
 	return root
 }
@@ -178,7 +183,7 @@ func (a *app) specPath() string {
 // loadSpec loads the spec the global flags name. Diagnostics go to stderr,
 // one per line; errors end the command with exit code 1.
 func (a *app) loadSpec(showWarnings bool) (*spec.Spec, spec.Diagnostics, error) {
-	opts := spec.Options{LookupEnv: a.lookupEnv}
+	opts := spec.Options{LookupEnv: a.lookupEnv, Stdin: a.io.Stdin}
 	path := a.specPath()
 	var s *spec.Spec
 	var diags spec.Diagnostics

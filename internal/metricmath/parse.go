@@ -2,6 +2,7 @@ package metricmath
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -41,7 +42,12 @@ type Call struct {
 // List is [a, b, ...], an argument of SUM, AVG, MIN and MAX.
 type List struct{ Items []Node }
 
-func (n Num) String() string   { return strconv.FormatFloat(n.Value, 'g', -1, 64) }
+func (n Num) String() string {
+	if n.Value == math.Trunc(n.Value) && math.Abs(n.Value) < 1e15 {
+		return strconv.FormatFloat(n.Value, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(n.Value, 'g', -1, 64)
+}
 func (n Ref) String() string   { return n.Name }
 func (n Unary) String() string { return "-" + wrap(n.X) }
 func (n Binary) String() string {
@@ -190,7 +196,6 @@ type parser struct {
 	src string
 	off int
 	tok token
-	err *Error
 }
 
 func (p *parser) errorf(format string, args ...any) *Error {

@@ -88,10 +88,6 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	d.diags = append(d.diags, Diagnostic{Pos: d.pos(n), Severity: Error, Message: fmt.Sprintf(format, args...)})
 }
 
-func (d *decoder) warnf(n *yaml.Node, format string, args ...any) {
-	d.diags = append(d.diags, Diagnostic{Pos: d.pos(n), Severity: Warning, Message: fmt.Sprintf(format, args...)})
-}
-
 // resolve follows aliases and counts the nodes visited.
 func (d *decoder) resolve(n *yaml.Node) (*yaml.Node, bool) {
 	for hops := 0; n.Kind == yaml.AliasNode; hops++ {

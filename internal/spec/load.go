@@ -24,6 +24,8 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 	// ReadFile reads *_file secrets; nil means os.ReadFile.
 	ReadFile func(string) ([]byte, error)
+	// Stdin is read for the path "-"; nil means os.Stdin.
+	Stdin io.Reader
 }
 
 func (o Options) lookup() func(string) (string, bool) {
@@ -56,7 +58,11 @@ func Load(path string, opts Options) (*Spec, Diagnostics, error) {
 	var data []byte
 	var err error
 	if path == "-" {
-		data, err = io.ReadAll(io.LimitReader(os.Stdin, maxSpecBytes+1))
+		in := opts.Stdin
+		if in == nil {
+			in = os.Stdin
+		}
+		data, err = io.ReadAll(io.LimitReader(in, maxSpecBytes+1))
 		path = "<stdin>"
 	} else {
 		data, err = readLimited(path)

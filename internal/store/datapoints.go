@@ -1,11 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -54,20 +57,41 @@ func (s *Store) InsertDatapoints(ctx context.Context, batch []Datapoint) error {
 	var created map[seriesKey]int64
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		created = map[seriesKey]int64{}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO datapoints (series_id, ts, value) VALUES (?, ?, ?)
-			ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		for _, dp := range batch {
+		rows := make([]row, len(batch))
+		for i, dp := range batch {
 			id, err := s.seriesID(ctx, tx, dp, created)
 			if err != nil {
 				return err
 			}
-			if _, err := ins.ExecContext(ctx, id, Millis(dp.Time), dp.Value); err != nil {
+			rows[i] = row{id, Millis(dp.Time), dp.Value}
+		}
+		// In key order, each series' new rows land together at the end of
+		// its run in the B-tree: fewer pages touched, fewer splits. The sort
+		// is stable so that of two datapoints at one time the later wins.
+		slices.SortStableFunc(rows, func(a, b row) int {
+			if c := cmp.Compare(a.series, b.series); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.ts, b.ts)
+		})
+		args := make([]any, 0, 3*insertChunk)
+		var full *sql.Stmt
+		for start := 0; start < len(rows); start += insertChunk {
+			chunk := rows[start:min(start+insertChunk, len(rows))]
+			args = args[:0]
+			for _, r := range chunk {
+				args = append(args, r.series, r.ts, r.value)
+			}
+			stmt, err := chunkStmt(ctx, tx, len(chunk), &full)
+			if err != nil {
 				return err
 			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+		}
+		if full != nil {
+			full.Close()
 		}
 		return nil
 	})
@@ -80,6 +104,42 @@ func (s *Store) InsertDatapoints(ctx context.Context, batch []Datapoint) error {
 	}
 	s.seriesMu.Unlock()
 	return nil
+}
+
+// row is a datapoint as stored.
+type row struct {
+	series int64
+	ts     int64
+	value  float64
+}
+
+// insertChunk is the number of datapoints per INSERT statement: one
+// statement of many rows costs far less than many statements of one.
+const insertChunk = 500
+
+// chunkStmt prepares the INSERT for n rows; the statement for a full chunk
+// is kept in *full and reused.
+func chunkStmt(ctx context.Context, tx *sql.Tx, n int, full **sql.Stmt) (*sql.Stmt, error) {
+	if n == insertChunk && *full != nil {
+		return *full, nil
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO datapoints (series_id, ts, value) VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?)")
+	}
+	b.WriteString(" ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value")
+	stmt, err := tx.PrepareContext(ctx, b.String())
+	if err != nil {
+		return nil, err
+	}
+	if n == insertChunk {
+		*full = stmt
+	}
+	return stmt, nil
 }
 
 // seriesID finds or creates the series of a datapoint inside tx.
@@ -161,7 +221,10 @@ func (s *Store) Points(ctx context.Context, metric, dims string, from, to time.T
 func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM datapoints WHERE ts < ?`, Millis(before))
+		// Per series, so that the delete walks the primary key instead of
+		// scanning the table: datapoints need no index on time alone.
+		res, err := tx.ExecContext(ctx, `DELETE FROM datapoints WHERE (series_id, ts) IN
+			(SELECT d.series_id, d.ts FROM series s JOIN datapoints d ON d.series_id = s.id AND d.ts < ?)`, Millis(before))
 		if err != nil {
 			return err
 		}

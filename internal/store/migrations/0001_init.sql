@@ -15,8 +15,6 @@ CREATE TABLE datapoints (
     PRIMARY KEY (series_id, ts)
 ) WITHOUT ROWID;
 
-CREATE INDEX datapoints_ts ON datapoints (ts);
-
 CREATE TABLE alarm_state (
     alarm        TEXT PRIMARY KEY,
     state        TEXT    NOT NULL CHECK (state IN ('OK', 'ALARM', 'INSUFFICIENT_DATA')),

@@ -1,0 +1,47 @@
+# dpcops: the two commands a newcomer needs are `make run` and `make test`.
+GO          ?= go
+BIN         := bin/dpcops
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The race detector is worth its cost on the packages with concurrency.
+RACE_PKGS   := ./internal/store/... ./internal/server/... ./internal/web/...
+
+.PHONY: all build run test test-unit lint fmt bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/dpcops
+
+## run: the demo — a throwaway PostgreSQL warehouse and dpcops serving it.
+run: build
+	./scripts/ensure-postgres.sh
+	./$(BIN) demo
+
+## test: everything, with a real PostgreSQL the tests start themselves.
+test:
+	./scripts/ensure-postgres.sh
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+lint:
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+fmt:
+	gofmt -w .
+
+## bench: the benchmarks whose figures bench/RESULTS.md records.
+bench:
+	./scripts/ensure-postgres.sh
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/store/...
+
+## fuzz: a minute on each parser.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 5s ./internal/spec/
+
+clean:
+	rm -rf bin dpcops-data dpcops-demo-data

@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dpc-learning/dpcops/examples"
+	"github.com/dpc-learning/dpcops/internal/pgcluster"
+	"github.com/dpc-learning/dpcops/internal/server"
+	"github.com/dpc-learning/dpcops/internal/spec"
+)
+
+func (a *app) demoCommand() *cobra.Command {
+	var listen, data string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Start a throwaway local PostgreSQL warehouse and serve dpcops on it",
+		Long: `Start a throwaway PostgreSQL server (from the system's initdb and pg_ctl),
+create the demo warehouse database in it, and run 'dpcops serve' against it
+with examples/local-postgres.yaml (or the spec given with -c). Ctrl-C stops
+dpcops and the server, and removes the server's files.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			fmt.Fprintln(a.io.Stderr, "starting a throwaway PostgreSQL server...")
+			cluster, err := pgcluster.Start(ctx, pgcluster.Options{Logger: a.logger, Durable: true})
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if err := cluster.Stop(); err != nil {
+					a.logger.Warn("stop postgres", "err", err)
+				}
+			}()
+			cctx, cancel := context.WithTimeout(ctx, time.Minute)
+			dsn, err := cluster.CreateDatabase(cctx, "dpc")
+			cancel()
+			if err != nil {
+				return err
+			}
+			s, err := a.demoSpec(dsn, cluster.LogFile())
+			if err != nil {
+				return err
+			}
+			return server.Run(ctx, server.Options{
+				Spec:    s,
+				DataDir: data,
+				Listen:  listen,
+				Logger:  a.logger,
+				Version: a.version,
+				Started: func(addr string) {
+					fmt.Fprintf(a.io.Stdout, "dpcops demo: dashboard at http://%s/ (Ctrl-C stops it)\n", addr)
+				},
+			})
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "HTTP address")
+	cmd.Flags().StringVar(&data, "data", "dpcops-demo-data", "directory of dpcops' state")
+	return cmd
+}
+
+// demoSpec loads the demo's spec with the warehouse variables pointing at
+// the throwaway server.
+func (a *app) demoSpec(dsn, logFile string) (*spec.Spec, error) {
+	outer := a.lookupEnv
+	env := func(k string) (string, bool) {
+		switch k {
+		case "DPCOPS_WAREHOUSE_DSN":
+			return dsn, true
+		case "DPCOPS_WAREHOUSE_LOG":
+			return logFile, true
+		}
+		return outer(k)
+	}
+	a.lookupEnv = env
+	defer func() { a.lookupEnv = outer }()
+	if a.specPath() != "" {
+		s, _, err := a.loadSpec(false)
+		return s, err
+	}
+	s, diags := spec.Parse("examples/local-postgres.yaml", examples.LocalPostgres, spec.Options{LookupEnv: env})
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("demo spec: %w", diags.Errors())
+	}
+	return s, nil
+}
