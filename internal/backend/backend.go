@@ -1,0 +1,151 @@
+package backend
+
+import (
+	"context"
+	"time"
+)
+
+// Want says which parts of a snapshot one collection cycle needs. The
+// dialect sends the SQL of every wanted part in one round trip.
+type Want struct {
+	// Database: transaction counters, size, connections.
+	Database bool
+	// Activity: running queries and active sessions.
+	Activity bool
+	// Tables: per-table health.
+	Tables bool
+	// Queries: succeeded and failed counts since QueriesSince (Redshift's
+	// SYS_QUERY_HISTORY; PostgreSQL uses Database's counters instead).
+	Queries      bool
+	QueriesSince time.Time
+	// LoadErrors: load error rows with start_time after LoadErrorsSince.
+	LoadErrors      bool
+	LoadErrorsSince time.Time
+	// Pipeline: the ledger (ops.pipeline_runs) of the named pipeline.
+	Pipeline     bool
+	PipelineName string
+	// MartQuery, when set, is run for the marts' last update time.
+	MartQuery string
+	// Usage: serverless usage since UsageSince (SYS_SERVERLESS_USAGE).
+	Usage      bool
+	UsageSince time.Time
+	// Custom queries of source: sql metrics, by metric name.
+	Custom map[string]string
+}
+
+// Snapshot is what one collection cycle read. A part that was not wanted
+// is nil; a part whose query failed is nil and its error is in Errors.
+type Snapshot struct {
+	// At is the warehouse's own clock when the snapshot was taken.
+	At         time.Time
+	Database   *Database
+	Activity   *Activity
+	Tables     []Table
+	Queries    *QueryCounts
+	LoadErrors *LoadErrors
+	Pipeline   *Pipeline
+	// MartUpdated is the result of the mart query.
+	MartUpdated *time.Time
+	Usage       *Usage
+	Custom      map[string][]CustomRow
+	// Errors holds the error of each part that failed, by part name
+	// (database, activity, tables, queries, load_errors, pipeline, mart,
+	// usage, custom:NAME).
+	Errors map[string]error
+	// Statements is the number of SQL statements sent.
+	Statements int
+}
+
+// Database holds database-wide figures.
+type Database struct {
+	// Commits and Rollbacks are cumulative counters (pg_stat_database).
+	Commits, Rollbacks int64
+	SizeBytes          int64
+	Connections        int
+}
+
+// Activity is what runs now.
+type Activity struct {
+	// Active is the number of sessions running a query.
+	Active  int
+	Running []RunningQuery
+}
+
+// RunningQuery is one query in progress.
+type RunningQuery struct {
+	// ID is the backend pid (PostgreSQL) or query_id (Redshift).
+	ID        int64
+	PID       int64
+	User      string
+	Database  string
+	Label     string
+	Started   time.Time
+	Elapsed   time.Duration
+	QueueTime time.Duration
+	Text      string
+}
+
+// Table is the health of one table.
+type Table struct {
+	Schema, Name string
+	Rows         int64 // live (PostgreSQL) or tbl_rows (Redshift)
+	DeadRows     int64 // dead tuples (PostgreSQL) or tbl_rows − estimated_visible_rows
+	SizeMB       float64
+	// UnusedPercent is the share of space or rows that holds nothing live.
+	UnusedPercent float64
+	// UnsortedPercent and SkewPercent are Redshift-only (-1 elsewhere).
+	UnsortedPercent float64
+	SkewPercent     float64
+	// StatsOff is how stale the statistics are, 0–100.
+	StatsOff float64
+	// ModifiedSinceAnalyze counts rows changed since the last ANALYZE
+	// (PostgreSQL; -1 where unknown).
+	ModifiedSinceAnalyze int64
+	LastVacuum           *time.Time
+	LastAnalyze          *time.Time
+}
+
+// QueryCounts counts finished queries in a window.
+type QueryCounts struct {
+	Succeeded, Failed int64
+	Until             time.Time
+}
+
+// LoadErrors counts load error rows in a window.
+type LoadErrors struct {
+	Count int64
+	// Until is the end of the window (the warehouse's clock), the start of
+	// the next one.
+	Until time.Time
+}
+
+// Pipeline is the state of the pipeline's ledger.
+type Pipeline struct {
+	LastSuccess *time.Time
+	// FirstStart is when the first recorded run started: the delay of a
+	// pipeline that never succeeded counts from there.
+	FirstStart *time.Time
+	Running    bool
+}
+
+// Usage is serverless compute usage in a window.
+type Usage struct {
+	ComputeSeconds float64
+	ChargedSeconds float64
+	Until          time.Time
+}
+
+// CustomRow is one row of a custom metric query.
+type CustomRow struct {
+	Dimensions map[string]string
+	Value      float64
+}
+
+// Warehouse is a dialect of SQL over one connection.
+type Warehouse interface {
+	// Snapshot reads what want asks for in one round trip.
+	Snapshot(ctx context.Context, want Want) (*Snapshot, error)
+	// Statements is the number of SQL statements sent so far.
+	Statements() int64
+	Close() error
+}

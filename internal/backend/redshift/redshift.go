@@ -1,0 +1,189 @@
+package redshift
+
+import (
+	"context"
+	"embed"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/backend"
+	"github.com/dpc-learning/dpcops/internal/backend/pgwire"
+)
+
+//go:embed sql/*.sql
+var sqlFS embed.FS
+
+// SQL returns the text of an embedded query file.
+func SQL(name string) string {
+	b, err := sqlFS.ReadFile("sql/" + name + ".sql")
+	if err != nil {
+		panic(err) // a constant name of this package; tests read every file
+	}
+	return string(b)
+}
+
+// Warehouse reads a Redshift Serverless workgroup over SQL.
+type Warehouse struct {
+	c       *pgwire.Client
+	timeout time.Duration
+}
+
+// New returns the dialect over a client; timeout bounds each statement.
+func New(c *pgwire.Client, timeout time.Duration) *Warehouse {
+	return &Warehouse{c: c, timeout: timeout}
+}
+
+// Statements is the number of statements sent.
+func (w *Warehouse) Statements() int64 { return w.c.Statements() }
+
+// Close closes the connection.
+func (w *Warehouse) Close() error { return w.c.Close() }
+
+// Init creates the ops ledger, idempotently.
+func (w *Warehouse) Init(ctx context.Context) error {
+	return w.c.Exec(ctx, SQL("init"))
+}
+
+func (w *Warehouse) q(file string, args ...string) pgwire.Query {
+	return pgwire.Query{SQL: SQL(file), Args: args, Timeout: w.timeout}
+}
+
+// Snapshot reads what want asks for in one round trip. Database figures
+// (size, connections, counters) come from CloudWatch on Serverless, so
+// want.Database is ignored here.
+func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.Snapshot, error) {
+	var p pgwire.Plan[backend.Snapshot]
+	if want.Queries {
+		p.Add("queries", w.q("queries", epoch(want.QueriesSince)), parseQueries)
+	}
+	if want.Activity {
+		p.Add("activity", w.q("activity"), parseActivity)
+	}
+	if want.Tables {
+		p.Add("tables", w.q("tables"), parseTables)
+	}
+	if want.LoadErrors {
+		p.Add("load_errors", w.q("load_errors", epoch(want.LoadErrorsSince)), backend.ParseLoadErrors)
+	}
+	if want.Usage {
+		p.Add("usage", w.q("usage", epoch(want.UsageSince)), parseUsage)
+	}
+	if want.Pipeline {
+		p.Add("pipeline", w.q("pipeline", want.PipelineName), backend.ParsePipeline)
+	}
+	if want.MartQuery != "" {
+		p.Add("mart", pgwire.Query{SQL: want.MartQuery, Timeout: w.timeout}, backend.ParseMart)
+	}
+	names := make([]string, 0, len(want.Custom))
+	for name := range want.Custom {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p.Add("custom:"+name, pgwire.Query{SQL: want.Custom[name], Timeout: w.timeout}, backend.ParseCustom(name))
+	}
+	snap := &backend.Snapshot{At: time.Now().UTC()}
+	before := w.c.Statements()
+	errs, err := p.Run(ctx, w.c, snap)
+	snap.Errors = errs
+	snap.Statements = int(w.c.Statements() - before)
+	return snap, err
+}
+
+func epoch(t time.Time) string {
+	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 6, 64)
+}
+
+func parseQueries(s *backend.Snapshot, r pgwire.Result) error {
+	row, err := pgwire.One(r)
+	if err != nil {
+		return err
+	}
+	var q backend.QueryCounts
+	if q.Succeeded, err = row[0].Int(); err != nil {
+		return err
+	}
+	if q.Failed, err = row[1].Int(); err != nil {
+		return err
+	}
+	if q.Until, err = row[2].Epoch(); err != nil {
+		return err
+	}
+	s.Queries = &q
+	return nil
+}
+
+func parseActivity(s *backend.Snapshot, r pgwire.Result) error {
+	a := &backend.Activity{}
+	for _, row := range r.Rows {
+		id, err := row[0].Int()
+		if err != nil {
+			return err
+		}
+		q := backend.RunningQuery{ID: id, User: row[2].Text, Database: row[3].Text, Label: row[4].Text, Text: row[8].Text}
+		q.PID, _ = row[1].Int()
+		if t, err := row[5].Epoch(); err == nil {
+			q.Started = t
+		}
+		if e, err := row[6].Float(); err == nil {
+			q.Elapsed = time.Duration(e * float64(time.Second))
+		}
+		if e, err := row[7].Float(); err == nil {
+			q.QueueTime = time.Duration(e * float64(time.Second))
+		}
+		a.Running = append(a.Running, q)
+	}
+	a.Active = len(a.Running)
+	s.Activity = a
+	return nil
+}
+
+// parseTables derives the figures of SVV_TABLE_INFO: unused share from
+// tbl_rows (which counts deleted rows) against estimated_visible_rows, and
+// skew percent as (skew_rows − 1) × 100.
+func parseTables(s *backend.Snapshot, r pgwire.Result) error {
+	for _, row := range r.Rows {
+		t := backend.Table{Schema: row[0].Text, Name: row[1].Text, ModifiedSinceAnalyze: -1}
+		var err error
+		if t.Rows, err = row[2].Int(); err != nil {
+			return err
+		}
+		visible, err := row[3].Int()
+		if err != nil {
+			return err
+		}
+		t.DeadRows = max(0, t.Rows-visible)
+		if t.Rows > 0 {
+			t.UnusedPercent = 100 * float64(t.DeadRows) / float64(t.Rows)
+		}
+		t.SizeMB, _ = row[4].Float()
+		t.UnsortedPercent, _ = row[5].Float()
+		t.StatsOff, _ = row[6].Float()
+		if skew, err := row[7].Float(); err == nil {
+			t.SkewPercent = max(0, math.Round((skew-1)*10000)/100)
+		}
+		s.Tables = append(s.Tables, t)
+	}
+	return nil
+}
+
+func parseUsage(s *backend.Snapshot, r pgwire.Result) error {
+	row, err := pgwire.One(r)
+	if err != nil {
+		return err
+	}
+	var u backend.Usage
+	if u.ComputeSeconds, err = row[0].Float(); err != nil {
+		return err
+	}
+	if u.ChargedSeconds, err = row[1].Float(); err != nil {
+		return err
+	}
+	if u.Until, err = row[2].Epoch(); err != nil {
+		return err
+	}
+	s.Usage = &u
+	return nil
+}
