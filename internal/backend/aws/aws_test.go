@@ -1,0 +1,135 @@
+package aws_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/dpc-learning/dpcops/internal/backend/aws"
+	"github.com/dpc-learning/dpcops/internal/backend/aws/awstest"
+)
+
+func client(t *testing.T, srv *awstest.Server) *aws.Client {
+	t.Helper()
+	c, err := aws.New(context.Background(), aws.Options{
+		Region:      "ap-northeast-1",
+		Endpoints:   map[string]string{"cloudwatch": srv.URL, "stepfunctions": srv.URL},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret-key-for-test", ""),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var t0 = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+
+func TestGetMetricDataOverCBOR(t *testing.T) {
+	srv := awstest.New()
+	defer srv.Close()
+	dims := map[string]string{"Workgroup": "dpc-learning"}
+	srv.SetSeries(awstest.SeriesKey("AWS/Redshift-Serverless", "ComputeCapacity", dims, "Average"),
+		awstest.Point{Time: t0.Add(2 * time.Minute), Value: 16}, awstest.Point{Time: t0.Add(time.Minute), Value: 8},
+		awstest.Point{Time: t0.Add(-time.Hour), Value: 99})
+	failed := `SEARCH('{AWS/Redshift-Serverless,QueryType,Workgroup} MetricName="QueriesFailed" Workgroup="dpc-learning"', 'Sum', 60)`
+	srv.SetSeries(awstest.ExpressionKey("SUM("+failed+")"), awstest.Point{Time: t0, Value: 3})
+	c := client(t, srv)
+	got, err := c.MetricData(context.Background(), []aws.MetricQuery{
+		{ID: "rpu", Namespace: "AWS/Redshift-Serverless", MetricName: "ComputeCapacity", Dimensions: dims, Stat: "Average", Period: time.Minute},
+		{ID: "failed", Expression: "SUM(" + failed + ")", Period: time.Minute},
+		{ID: "none", Namespace: "AWS/Redshift-Serverless", MetricName: "ComputeSeconds", Dimensions: dims, Stat: "Sum", Period: time.Minute},
+	}, t0, t0.Add(5*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rpu := got["rpu"]
+	if len(rpu) != 2 || rpu[0].Value != 8 || rpu[1].Value != 16 || !rpu[0].Time.Equal(t0.Add(time.Minute)) {
+		t.Errorf("rpu = %+v (want 2 points in range, oldest first)", rpu)
+	}
+	if f := got["failed"]; len(f) != 1 || f[0].Value != 3 {
+		t.Errorf("failed = %+v", f)
+	}
+	if len(got["none"]) != 0 {
+		t.Errorf("a series without data: %+v", got["none"])
+	}
+}
+
+func TestThrottlingIsRetried(t *testing.T) {
+	srv := awstest.New()
+	defer srv.Close()
+	srv.FailNext("GetMetricData", awstest.Failure{Status: 400, Type: "Throttling"}, awstest.Failure{Status: 500, Type: "InternalServiceError"})
+	srv.FailNext("ListExecutions", awstest.Failure{Status: 400, Type: "ThrottlingException"})
+	arn := "arn:aws:states:ap-northeast-1:000000000000:stateMachine:dpc-elt"
+	stop := t0.Add(-95 * time.Minute)
+	srv.SetExecutions(arn,
+		awstest.Execution{ARN: arn + ":run-3", Name: "run-3", Status: "RUNNING", Start: t0.Add(-5 * time.Minute)},
+		awstest.Execution{ARN: arn + ":run-2", Name: "run-2", Status: "SUCCEEDED", Start: t0.Add(-2 * time.Hour), Stop: &stop})
+	c := client(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.MetricData(ctx, []aws.MetricQuery{{ID: "a", Namespace: "N", MetricName: "M", Stat: "Sum", Period: time.Minute}}, t0, t0.Add(time.Minute)); err != nil {
+		t.Fatalf("after throttling and a 500: %v", err)
+	}
+	x, err := c.LatestExecution(ctx, arn, "SUCCEEDED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x == nil || x.Name != "run-2" || x.Stop == nil || !x.Stop.Equal(stop) {
+		t.Errorf("latest succeeded: %+v", x)
+	}
+	calls := 0
+	for _, c := range srv.Calls() {
+		if c.Operation == "ListExecutions" {
+			calls++
+			if c.Body.(map[string]any)["statusFilter"] != "SUCCEEDED" {
+				t.Errorf("request %v", c.Body)
+			}
+		}
+	}
+	if calls != 1 {
+		t.Errorf("%d ListExecutions recorded, want 1 (after one throttled)", calls)
+	}
+}
+
+func TestErrorsThatCannotSucceedAreNotRetriedForever(t *testing.T) {
+	srv := awstest.New()
+	defer srv.Close()
+	srv.FailNext("GetMetricData", awstest.Failure{Status: 400, Type: "InvalidParameterValue"})
+	c := client(t, srv)
+	_, err := c.MetricData(context.Background(), []aws.MetricQuery{{ID: "a", Namespace: "N", MetricName: "M", Stat: "Sum", Period: time.Minute}}, t0, t0.Add(time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "InvalidParameterValue") {
+		t.Fatalf("got %v", err)
+	}
+	if strings.Contains(err.Error(), "secret-key-for-test") {
+		t.Error("the error holds the secret key")
+	}
+}
+
+func TestPutMetricData(t *testing.T) {
+	srv := awstest.New()
+	defer srv.Close()
+	c := client(t, srv)
+	var data []aws.Datum
+	for i := 0; i < 1500; i++ {
+		data = append(data, aws.Datum{MetricName: "ELTExecutionDelay", Dimensions: map[string]string{"Environment": "prod"}, Unit: "None", Time: t0, Value: float64(i)})
+	}
+	if err := c.PutMetricData(context.Background(), "Custom/DPC", data); err != nil {
+		t.Fatal(err)
+	}
+	put := srv.Put()
+	if len(put) != 1500 || put[1499].Value != 1499 || put[0].Namespace != "Custom/DPC" || put[0].Dimensions["Environment"] != "prod" {
+		t.Errorf("published %d: %+v", len(put), put[0])
+	}
+	n := 0
+	for _, c := range srv.Calls() {
+		if c.Operation == "PutMetricData" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d calls, want 2 (1000 values a call)", n)
+	}
+}
