@@ -1,0 +1,190 @@
+package alarm
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/spec"
+)
+
+// ReplayOptions tune Replay.
+type ReplayOptions struct {
+	// Until is the last evaluation time; zero means the end of the period
+	// holding the latest datapoint.
+	Until time.Time
+	// Alarm limits the replay to one alarm, which is then evaluated even
+	// if it is disabled; "" replays every enabled alarm.
+	Alarm string
+}
+
+// ReplayResult is what a replay found.
+type ReplayResult struct {
+	// Transitions in time order; at one time, in the spec's alarm order.
+	Transitions []Transition
+	// Unknown counts the datapoints skipped per metric the spec does not
+	// define.
+	Unknown map[string]int
+	// Replaced counts datapoints replaced by a later one of the same series
+	// at the same time, as the store replaces them.
+	Replaced int
+	// Datapoints counts the datapoints replayed.
+	Datapoints int
+}
+
+// Replay evaluates alarms over a dataset held in memory, as `dpcops
+// backtest` does: each alarm at every end t of its periods with first ≤ t
+// ≤ until, where first is the end of the period holding the earliest
+// datapoint of any metric. Every alarm starts in INSUFFICIENT_DATA.
+func Replay(s *spec.Spec, ds *Dataset, o ReplayOptions) (*ReplayResult, error) {
+	alarms, err := replayAlarms(s, o.Alarm)
+	if err != nil {
+		return nil, err
+	}
+	data, res := index(s, ds)
+	if res.Datapoints == 0 {
+		return res, nil
+	}
+	// Each alarm's transitions are in time order; a stable sort by time
+	// alone keeps the spec's alarm order among those at the same time.
+	for _, c := range alarms {
+		ts, err := replayOne(c, data, o.Until)
+		if err != nil {
+			return nil, err
+		}
+		res.Transitions = append(res.Transitions, ts...)
+	}
+	slices.SortStableFunc(res.Transitions, func(a, b Transition) int { return a.Time.Compare(b.Time) })
+	return res, nil
+}
+
+func replayAlarms(s *spec.Spec, only string) ([]*compiled, error) {
+	var out []*compiled
+	for i := range s.Alarms {
+		a := &s.Alarms[i]
+		if only != "" && a.Name != only || only == "" && !a.Enabled.On() {
+			continue
+		}
+		c, err := compile(s, a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if only != "" && len(out) == 0 {
+		return nil, fmt.Errorf("no alarm named %q in the spec", only)
+	}
+	return out, nil
+}
+
+// replayData is a dataset grouped into sorted series.
+type replayData struct {
+	series           map[Input]series
+	earliest, latest int64
+}
+
+// index groups the rows of known metrics into series. A row without
+// dimensions belongs to the metric's own dimensions (those of the spec),
+// which is the series alarms read by default.
+func index(s *spec.Spec, ds *Dataset) (*replayData, *ReplayResult) {
+	res := &ReplayResult{Unknown: map[string]int{}}
+	type row struct {
+		t int64
+		v float64
+	}
+	grouped := map[Input][]row{}
+	for _, r := range ds.Rows {
+		m, ok := s.Metric(r.Metric)
+		if !ok {
+			res.Unknown[r.Metric]++
+			continue
+		}
+		in := Input{Metric: r.Metric, Dims: r.Dims}
+		if in.Dims == "" {
+			in.Dims = m.Dimensions.Canonical()
+		}
+		grouped[in] = append(grouped[in], row{r.Time.UnixNano(), r.Value})
+	}
+	d := &replayData{series: make(map[Input]series, len(grouped))}
+	first := true
+	for in, rows := range grouped {
+		// Stable: of two rows at one time, the later one in the file wins.
+		slices.SortStableFunc(rows, func(a, b row) int { return cmp.Compare(a.t, b.t) })
+		var se series
+		for i, r := range rows {
+			if i+1 < len(rows) && rows[i+1].t == r.t {
+				res.Replaced++
+				continue
+			}
+			se.ts = append(se.ts, r.t)
+			se.vs = append(se.vs, r.v)
+		}
+		d.series[in] = se
+		res.Datapoints += len(se.ts)
+		if first || se.ts[0] < d.earliest {
+			d.earliest = se.ts[0]
+		}
+		if first || se.ts[len(se.ts)-1] > d.latest {
+			d.latest = se.ts[len(se.ts)-1]
+		}
+		first = false
+	}
+	return d, res
+}
+
+// replayOne evaluates one alarm over the whole replay and returns its
+// transitions.
+func replayOne(c *compiled, d *replayData, until time.Time) ([]Transition, error) {
+	p := int64(c.period)
+	first := floorDiv(d.earliest, p)*p + p
+	last := floorDiv(d.latest, p)*p + p
+	if !until.IsZero() {
+		last = floorDiv(until.UnixNano(), p) * p
+	}
+	if last < first {
+		return nil, nil
+	}
+	span := c.span()
+	start := first - int64(span)*p
+	n := int((last - start) / p)
+	in := make([][]float64, len(c.inputs))
+	var scratch []float64
+	for i, inp := range c.inputs {
+		in[i] = make([]float64, n)
+		aggregate(d.series[inp], start, p, c.stat, in[i], &scratch)
+	}
+	vals, err := c.values(in, n)
+	if err != nil {
+		return nil, fmt.Errorf("alarm %s: %w", c.name, err)
+	}
+	marks := make([]mark, n)
+	for i, v := range vals {
+		marks[i] = classify(c.rule.Comparison, v, c.rule.Threshold)
+	}
+	var out []Transition
+	state, episode := InsufficientData, int64(0)
+	rl := c.rule.RangeLen()
+	for k := span - 1; k < n; k++ {
+		d := c.rule.decide(marks[k-rl+1:k+1], state)
+		if d.State == state {
+			continue
+		}
+		t := time.Unix(0, start+int64(k+1)*p).UTC()
+		reason, data := c.explain(t, vals[k-rl+1:k+1], d, state)
+		episode = nextEpisode(episode, state, d.State)
+		out = append(out, Transition{Alarm: c.name, Time: t, From: state, To: d.State, Reason: reason, ReasonData: data, Episode: episode})
+		state = d.State
+	}
+	return out, nil
+}
+
+// floorDiv divides rounding towards minus infinity, so that periods align
+// the same way before 1970 as after.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
