@@ -148,6 +148,8 @@ exists, else the built-in spec (print it with 'dpcops spec default').`,
 		a.validateCommand(),
 		a.serveCommand(),
 		a.demoCommand(),
+		a.collectCommand(),
+		a.warehouseCommand(),
 	)
 	return root
 }

@@ -328,6 +328,23 @@ func (c *Cluster) Restart(ctx context.Context) error {
 	return c.run(ctx, "pg_ctl", "restart", "-w", "-t", "60", "-m", "fast", "-D", c.dataDir(), "-l", filepath.Join(c.dir, "start.log"))
 }
 
+// Pause stops the server but keeps its files, as a warehouse outage does;
+// Resume starts it again on the same port.
+func (c *Cluster) Pause(ctx context.Context) error {
+	if c.External() {
+		return errors.New("cannot pause a server the harness did not start")
+	}
+	return c.run(ctx, "pg_ctl", "stop", "-w", "-m", "fast", "-D", c.dataDir())
+}
+
+// Resume starts a paused server.
+func (c *Cluster) Resume(ctx context.Context) error {
+	if c.External() {
+		return errors.New("cannot resume a server the harness did not start")
+	}
+	return c.run(ctx, "pg_ctl", "start", "-w", "-t", "60", "-D", c.dataDir(), "-l", filepath.Join(c.dir, "start.log"))
+}
+
 // Stop stops the server and removes its directory. It is safe to call
 // more than once.
 func (c *Cluster) Stop() error {

@@ -10,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 	"github.com/dpc-learning/dpcops/internal/web"
@@ -67,6 +69,12 @@ func Run(ctx context.Context, o Options) error {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo(o.Version),
 	)
+	col, closeBackends, err := openCollector(ctx, o.Spec, st, logger, reg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer closeBackends()
 	srv := &http.Server{
 		Handler: web.New(web.Options{
 			Logger:   logger,
@@ -78,6 +86,14 @@ func Run(ctx context.Context, o Options) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	var wg sync.WaitGroup
+	bg, stopBackground := context.WithCancel(ctx)
+	defer func() {
+		stopBackground()
+		wg.Wait()
+	}()
+	wg.Go(func() { col.Run(bg) })
+	wg.Go(func() { prune(bg, st, o.Spec, logger) })
 	logger.Info("dpcops serving", "addr", "http://"+ln.Addr().String(), "data", st.Path(),
 		"spec", o.Spec.File(), "engine", o.Spec.Warehouse.Engine)
 	if o.Started != nil {
@@ -96,6 +112,49 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// openCollector builds the collector over the spec's backends. A warehouse
+// that cannot be reached is not an error here: the collector's health
+// reports it each cycle until it comes back.
+func openCollector(ctx context.Context, s *spec.Spec, st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*collect.Collector, func(), error) {
+	opts := collect.Options{Spec: s, Store: st, Logger: logger.With("component", "collect"), Registerer: reg}
+	closeAll := func() {}
+	if w := collect.OpenWarehouse(s); w != nil {
+		opts.Warehouse = w
+		closeAll = func() { w.Close() }
+	}
+	client, err := collect.OpenAWS(ctx, s)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	if client != nil {
+		opts.AWS = client
+	}
+	return collect.New(opts), closeAll, nil
+}
+
+// prune deletes datapoints and log lines older than the retention, hourly.
+func prune(ctx context.Context, st *store.Store, s *spec.Spec, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		before := time.Now().Add(-s.Collect.Retention.D())
+		if n, err := st.Prune(ctx, before); err != nil && ctx.Err() == nil {
+			logger.Warn("prune datapoints", "err", err)
+		} else if n > 0 {
+			logger.Info("pruned datapoints", "count", n, "before", before)
+		}
+		if err := st.PruneLogs(ctx, before); err != nil && ctx.Err() == nil {
+			logger.Warn("prune log lines", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func buildInfo(version string) prometheus.Collector {

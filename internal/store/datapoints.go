@@ -45,6 +45,10 @@ func (s *Store) InsertDatapoints(ctx context.Context, batch []Datapoint) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	return s.WriteCycle(ctx, CycleWrite{Datapoints: batch})
+}
+
+func checkDatapoints(batch []Datapoint) error {
 	for i, dp := range batch {
 		if dp.Metric == "" {
 			return fmt.Errorf("datapoint %d: no metric", i)
@@ -53,56 +57,50 @@ func (s *Store) InsertDatapoints(ctx context.Context, batch []Datapoint) error {
 			return fmt.Errorf("datapoint %d (%s): value %v is not a finite number", i, dp.Metric, dp.Value)
 		}
 	}
-	// New series ids are cached only once the transaction commits.
-	var created map[seriesKey]int64
-	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
-		created = map[seriesKey]int64{}
-		rows := make([]row, len(batch))
-		for i, dp := range batch {
-			id, err := s.seriesID(ctx, tx, dp, created)
-			if err != nil {
-				return err
-			}
-			rows[i] = row{id, Millis(dp.Time), dp.Value}
+	return nil
+}
+
+// insertDatapoints writes datapoints inside tx. Series it creates are
+// added to created; the caller caches them once tx commits.
+func (s *Store) insertDatapoints(ctx context.Context, tx *sql.Tx, batch []Datapoint, created map[seriesKey]int64) error {
+	rows := make([]row, len(batch))
+	for i, dp := range batch {
+		id, err := s.seriesID(ctx, tx, dp, created)
+		if err != nil {
+			return err
 		}
-		// In key order, each series' new rows land together at the end of
-		// its run in the B-tree: fewer pages touched, fewer splits. The sort
-		// is stable so that of two datapoints at one time the later wins.
-		slices.SortStableFunc(rows, func(a, b row) int {
-			if c := cmp.Compare(a.series, b.series); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.ts, b.ts)
-		})
-		args := make([]any, 0, 3*insertChunk)
-		var full *sql.Stmt
-		for start := 0; start < len(rows); start += insertChunk {
-			chunk := rows[start:min(start+insertChunk, len(rows))]
-			args = args[:0]
-			for _, r := range chunk {
-				args = append(args, r.series, r.ts, r.value)
-			}
-			stmt, err := chunkStmt(ctx, tx, len(chunk), &full)
-			if err != nil {
-				return err
-			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return err
-			}
+		rows[i] = row{id, Millis(dp.Time), dp.Value}
+	}
+	// In key order, each series' new rows land together at the end of its
+	// run in the B-tree: fewer pages touched, fewer splits. The sort is
+	// stable so that of two datapoints at one time the later wins.
+	slices.SortStableFunc(rows, func(a, b row) int {
+		if c := cmp.Compare(a.series, b.series); c != 0 {
+			return c
 		}
+		return cmp.Compare(a.ts, b.ts)
+	})
+	args := make([]any, 0, 3*insertChunk)
+	var full *sql.Stmt
+	defer func() {
 		if full != nil {
 			full.Close()
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("insert datapoints: %w", err)
+	}()
+	for start := 0; start < len(rows); start += insertChunk {
+		chunk := rows[start:min(start+insertChunk, len(rows))]
+		args = args[:0]
+		for _, r := range chunk {
+			args = append(args, r.series, r.ts, r.value)
+		}
+		stmt, err := chunkStmt(ctx, tx, len(chunk), &full)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return err
+		}
 	}
-	s.seriesMu.Lock()
-	for k, id := range created {
-		s.seriesIDs[k] = id
-	}
-	s.seriesMu.Unlock()
 	return nil
 }
 

@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dpc-learning/dpcops/internal/collect"
+	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+func (a *app) collectCommand() *cobra.Command {
+	var once bool
+	var data string
+	cmd := &cobra.Command{
+		Use:   "collect --once",
+		Short: "Run one collection cycle and print its readings as JSON lines",
+		Long: `Run one collection cycle over every metric of the spec and print each
+reading as a JSON line {"time","metric","dimensions","value","unit"}.
+Metrics that could not be read are listed on stderr with the reason; they
+are missing, never zero.
+
+With --data the readings are also stored, and the state between cycles
+(counter baselines, load-error windows) is kept there, so that counters
+report their change from one run to the next. On Redshift Serverless the
+wake policy applies: SQL is sent only when the workgroup is busy, after a
+pipeline run, or once every collect.idle_sql_interval.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !once {
+				return usageError("collect runs one cycle: pass --once (dpcops serve collects continuously)")
+			}
+			s, _, err := a.loadSpec(false)
+			if err != nil {
+				return err
+			}
+			c, closeAll, err := a.collector(cmd, s, data)
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			res, err := c.Cycle(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(a.io.Stdout)
+			for _, r := range res.Readings {
+				if err := enc.Encode(r); err != nil {
+					return err
+				}
+			}
+			for _, sk := range res.Skipped {
+				fmt.Fprintf(a.io.Stderr, "skipped %s: %s\n", sk.Metric, sk.Reason)
+			}
+			if len(res.Readings) == 0 && len(res.Skipped) > 0 {
+				return &exitError{code: exitFail, err: fmt.Errorf("no metric could be read")}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&once, "once", false, "run one cycle and exit")
+	cmd.Flags().StringVar(&data, "data", "", "also store readings and state in this data directory")
+	return cmd
+}
+
+// collector builds a collector over the spec's backends; closeAll releases
+// them.
+func (a *app) collector(cmd *cobra.Command, s *spec.Spec, data string) (*collect.Collector, func(), error) {
+	opts := collect.Options{Spec: s, Logger: a.logger}
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	if data != "" {
+		st, err := store.Open(cmd.Context(), data, store.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		closers = append(closers, func() { st.Close() })
+		opts.Store = st
+	}
+	if w := collect.OpenWarehouse(s); w != nil {
+		opts.Warehouse = w
+		closers = append(closers, func() { w.Close() })
+	}
+	client, err := collect.OpenAWS(cmd.Context(), s)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	if client != nil {
+		opts.AWS = client
+	}
+	return collect.New(opts), closeAll, nil
+}
+
+func (a *app) warehouseCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "warehouse",
+		Short: "Prepare the warehouse for dpcops",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "init",
+		Short: "Create the ops schema: ops.pipeline_runs and ops.load_errors (idempotent)",
+		Long: `Create schema ops in the warehouse with the pipeline's ledger,
+ops.pipeline_runs (id, pipeline, started_at, finished_at, status
+running|succeeded|failed, failed_step, error) and, on PostgreSQL,
+ops.load_errors with the columns of Redshift's SYS_LOAD_ERROR_DETAIL. Any
+orchestrator (cron, Airflow, dbt hooks) writes them; dpcops reads them.
+Running it again changes nothing.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, _, err := a.loadSpec(false)
+			if err != nil {
+				return err
+			}
+			w := collect.OpenWarehouse(s)
+			if w == nil {
+				return fmt.Errorf("warehouse.dsn is empty: nothing to initialise")
+			}
+			defer w.Close()
+			if err := w.(collect.Initializer).Init(cmd.Context()); err != nil {
+				return fmt.Errorf("warehouse init: %w", err)
+			}
+			fmt.Fprintf(a.io.Stdout, "ops schema ready (%s)\n", s.Warehouse.Engine)
+			return nil
+		},
+	})
+	return cmd
+}

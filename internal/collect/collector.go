@@ -1,0 +1,246 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dpc-learning/dpcops/internal/backend"
+	"github.com/dpc-learning/dpcops/internal/backend/aws"
+	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+// AWS is what the collector asks of AWS; *aws.Client implements it.
+type AWS interface {
+	MetricData(ctx context.Context, queries []aws.MetricQuery, start, end time.Time) (map[string][]aws.Point, error)
+	LatestExecution(ctx context.Context, stateMachineARN, status string) (*aws.Execution, error)
+	PutMetricData(ctx context.Context, namespace string, data []aws.Datum) error
+}
+
+// Options are the collector's collaborators.
+type Options struct {
+	Spec *spec.Spec
+	// Store keeps readings, health and the state between cycles; nil keeps
+	// nothing (collect --once without --data).
+	Store *store.Store
+	// Warehouse runs the SQL; nil when the spec gives no DSN.
+	Warehouse backend.Warehouse
+	// AWS reads CloudWatch and Step Functions; nil on a local engine.
+	AWS    AWS
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Registerer receives the collector's own metrics (nil: none).
+	Registerer prometheus.Registerer
+}
+
+// Collector runs collection cycles. Its methods are safe for concurrent
+// use; cycles run one at a time.
+type Collector struct {
+	o   Options
+	s   *spec.Spec
+	log *slog.Logger
+	now func() time.Time
+	m   *promMetrics
+
+	mu      sync.Mutex
+	loaded  bool
+	state   map[string]store.State
+	lastRun map[string]time.Time
+	busy    []busySample
+	counts  []countSample
+	own     ownWork
+}
+
+// ownWork is what dpcops itself did to the warehouse in a cycle, so that
+// its own statements are not counted as the platform's queries.
+type ownWork struct{ statements, failed int64 }
+
+// New returns a collector.
+func New(o Options) *Collector {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Collector{
+		o: o, s: o.Spec, log: o.Logger, now: o.Now,
+		m:       newPromMetrics(o.Registerer),
+		state:   map[string]store.State{},
+		lastRun: map[string]time.Time{},
+	}
+}
+
+// Result is what one cycle did.
+type Result struct {
+	Time     time.Time
+	Readings []Reading
+	Skipped  []Skip
+	// Statements is the number of SQL statements sent; Wakeup says whether
+	// they broke an idle period of a serverless workgroup.
+	Statements int
+	Wakeup     bool
+	Health     []store.Health
+}
+
+// Cycle runs one collection cycle. With force every metric is due, else
+// only those whose interval has passed. Readings are stored when the
+// collector has a store; the error is for a cycle that could not be
+// stored.
+func (c *Collector) Cycle(ctx context.Context, force bool) (*Result, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.load(ctx); err != nil {
+		return nil, err
+	}
+	cy := newCycle(c, c.now().UTC(), c.due(force))
+	cy.gather(ctx)
+	for _, m := range cy.due {
+		cy.compute(m)
+	}
+	res := cy.result()
+	if c.o.Store != nil {
+		err := c.o.Store.WriteCycle(ctx, store.CycleWrite{
+			Datapoints: datapoints(res.Readings),
+			States:     cy.states,
+			Health:     res.Health,
+			Logs:       cy.logs,
+		})
+		if err != nil {
+			return res, err
+		}
+	}
+	c.commit(cy)
+	c.publish(ctx, res.Readings)
+	c.m.observe(res, c.now().Sub(cy.now))
+	return res, nil
+}
+
+// load reads the state kept by earlier runs, once.
+func (c *Collector) load(ctx context.Context) error {
+	if c.loaded || c.o.Store == nil {
+		c.loaded = true
+		return nil
+	}
+	st, err := c.o.Store.States(ctx)
+	if err != nil {
+		return err
+	}
+	c.state, c.loaded = st, true
+	return nil
+}
+
+// due returns the metrics to collect now.
+func (c *Collector) due(force bool) []spec.Metric {
+	now := c.now()
+	var out []spec.Metric
+	for _, m := range c.s.Metrics {
+		last, ok := c.lastRun[m.Name]
+		// A little slack, so that a cycle that fires a moment early does
+		// not push a metric to the next one.
+		if force || !ok || now.Sub(last) >= m.Interval.D()-time.Second {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// commit keeps what a stored cycle learnt.
+func (c *Collector) commit(cy *cycle) {
+	for k, v := range cy.states {
+		c.state[k] = v
+	}
+	for _, name := range cy.collected {
+		c.lastRun[name] = cy.now
+	}
+	c.busy = cy.busy
+	c.counts = cy.counts
+	c.own = cy.own
+}
+
+func datapoints(rs []Reading) []store.Datapoint {
+	out := make([]store.Datapoint, len(rs))
+	for i, r := range rs {
+		out[i] = r.Datapoint()
+	}
+	return out
+}
+
+// publish sends the readings of dpcops-computed metrics to CloudWatch when
+// collect.publish is on. A failure is logged: CloudWatch's copy is a
+// convenience, the store's is the record.
+func (c *Collector) publish(ctx context.Context, rs []Reading) {
+	if !c.s.Collect.Publish || c.o.AWS == nil {
+		return
+	}
+	byNS := map[string][]aws.Datum{}
+	for _, r := range rs {
+		m, ok := c.s.Metric(r.Metric)
+		if !ok || m.Namespace == spec.ServerlessNamespace {
+			continue
+		}
+		byNS[m.Namespace] = append(byNS[m.Namespace], aws.Datum{MetricName: r.Metric, Dimensions: r.Dimensions.Map(), Unit: r.Unit, Time: r.Time, Value: r.Value})
+	}
+	for ns, data := range byNS {
+		if err := c.o.AWS.PutMetricData(ctx, ns, data); err != nil {
+			c.log.Warn("publish to CloudWatch failed", "namespace", ns, "err", err)
+		}
+	}
+}
+
+// Run collects every collect.interval, aligned to the interval, until ctx
+// ends.
+func (c *Collector) Run(ctx context.Context) {
+	every := c.s.Collect.Interval.D()
+	for {
+		next := c.now().Truncate(every).Add(every)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
+		}
+		res, err := c.Cycle(ctx, false)
+		switch {
+		case errors.Is(err, context.Canceled):
+			return
+		case err != nil:
+			c.log.Error("collection cycle not stored", "err", err)
+		default:
+			c.log.Debug("collected", "readings", len(res.Readings), "skipped", len(res.Skipped), "statements", res.Statements)
+		}
+	}
+}
+
+// Running returns the queries running now, for query monitoring. It sends
+// SQL, so on a serverless engine call it only while the workgroup is busy.
+func (c *Collector) Running(ctx context.Context) ([]backend.RunningQuery, error) {
+	if c.o.Warehouse == nil {
+		return nil, errors.New("no warehouse connection (warehouse.dsn is empty)")
+	}
+	snap, err := c.o.Warehouse.Snapshot(ctx, backend.Want{Activity: true})
+	if err != nil {
+		return nil, err
+	}
+	if e := snap.Errors["activity"]; e != nil {
+		return nil, e
+	}
+	return snap.Activity.Running, nil
+}
+
+// sortedSkips orders skips by metric for stable output.
+func sortedSkips(s []Skip) []Skip {
+	sort.SliceStable(s, func(i, j int) bool { return s[i].Metric < s[j].Metric })
+	return s
+}
+
+func skipf(metric, format string, args ...any) Skip {
+	return Skip{Metric: metric, Reason: fmt.Sprintf(format, args...)}
+}

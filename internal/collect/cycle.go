@@ -1,0 +1,245 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/backend"
+	"github.com/dpc-learning/dpcops/internal/backend/aws"
+	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+// Collector names in the health table.
+const (
+	healthWarehouse  = "warehouse"
+	healthCloudWatch = "cloudwatch"
+	healthPipeline   = "stepfunctions"
+	healthLog        = "jsonlog"
+)
+
+// cycle is the work of one collection cycle: its inputs, what it derived,
+// and what it will store.
+type cycle struct {
+	c   *Collector
+	s   *spec.Spec
+	now time.Time
+	due []spec.Metric
+
+	snap   *backend.Snapshot
+	sqlErr error
+	cw     map[string][]aws.Point
+	cwErr  error
+	usage  []aws.Point
+	exec   *aws.Execution
+	execOK bool
+
+	states     map[string]store.State
+	readings   []Reading
+	skipped    []Skip
+	collected  []string
+	logs       []store.LogLine
+	health     map[string]*store.Health
+	busy       []busySample
+	counts     []countSample
+	own        ownWork
+	statements int
+	wakeup     bool
+}
+
+func newCycle(c *Collector, now time.Time, due []spec.Metric) *cycle {
+	return &cycle{
+		c: c, s: c.s, now: now, due: due,
+		states: map[string]store.State{},
+		health: map[string]*store.Health{},
+		busy:   c.busy, counts: c.counts,
+	}
+}
+
+func (cy *cycle) serverless() bool { return cy.s.Warehouse.Engine == spec.EngineRedshiftServerless }
+
+// state returns a kept value: this cycle's if it set one, else the last
+// stored.
+func (cy *cycle) state(key string) (store.State, bool) {
+	if v, ok := cy.states[key]; ok {
+		return v, true
+	}
+	v, ok := cy.c.state[key]
+	return v, ok
+}
+
+func (cy *cycle) setState(key string, v float64, t time.Time) {
+	cy.states[key] = store.State{Value: v, Time: t}
+}
+
+// healthOf returns the health record of a collector, creating it.
+func (cy *cycle) healthOf(name string) *store.Health {
+	h, ok := cy.health[name]
+	if !ok {
+		h = &store.Health{Collector: name, LastRun: cy.now}
+		cy.health[name] = h
+	}
+	return h
+}
+
+func (cy *cycle) fail(name string, err error) {
+	h := cy.healthOf(name)
+	if h.LastError == "" {
+		h.LastError = err.Error()
+	} else {
+		h.LastError += "; " + err.Error()
+	}
+	h.LastErrorAt = cy.now
+}
+
+// gather reads every input the due metrics need.
+func (cy *cycle) gather(ctx context.Context) {
+	if cy.serverless() {
+		cy.readCloudWatch(ctx)
+		cy.readStepFunctions(ctx)
+	}
+	cy.readSQL(ctx)
+	cy.readLog()
+	if !cy.serverless() {
+		cy.samplePostgres()
+	}
+	for _, h := range cy.health {
+		if h.LastError == "" {
+			h.LastSuccess = cy.now
+		}
+	}
+}
+
+// readSQL sends the cycle's SQL in one round trip, if there is any to send
+// and the wake policy allows it.
+func (cy *cycle) readSQL(ctx context.Context) {
+	want, needed := cy.want()
+	if !needed {
+		cy.sqlErr = errors.New("no SQL due")
+		return
+	}
+	w := cy.c.o.Warehouse
+	if w == nil {
+		cy.sqlErr = errors.New("no warehouse connection (warehouse.dsn is empty)")
+		return
+	}
+	if cy.serverless() {
+		ok, busy, why := cy.sqlAllowed()
+		if !ok {
+			cy.sqlErr = errors.New(why)
+			return
+		}
+		cy.wakeup = !busy
+		cy.setState(stateLastSQL, float64(cy.now.Unix()), cy.now)
+	}
+	h := cy.healthOf(healthWarehouse)
+	start := time.Now()
+	snap, err := w.Snapshot(ctx, want)
+	h.Duration = time.Since(start)
+	if snap != nil {
+		cy.statements = snap.Statements
+		h.Statements = int64(snap.Statements)
+	}
+	if cy.wakeup {
+		h.Wakeups = 1
+	}
+	if err != nil {
+		cy.sqlErr = fmt.Errorf("warehouse unreachable: %w", err)
+		cy.fail(healthWarehouse, cy.sqlErr)
+		return
+	}
+	cy.snap = snap
+	for _, part := range sortedKeys(snap.Errors) {
+		cy.fail(healthWarehouse, fmt.Errorf("%s: %s", part, explain(snap.Errors[part])))
+	}
+	cy.own = ownWork{statements: int64(snap.Statements), failed: int64(len(snap.Errors))}
+}
+
+// want turns the due metrics into one backend request.
+func (cy *cycle) want() (backend.Want, bool) {
+	var w backend.Want
+	needed := false
+	if !cy.serverless() {
+		// Counters, activity and size are sampled every cycle: deltas,
+		// the idle share and usage need every sample, and they are cheap.
+		w.Database, w.Activity, needed = true, true, true
+	}
+	for _, m := range cy.due {
+		switch m.Source {
+		case "elt_delay":
+			if cy.s.Pipeline.Kind == spec.PipelineLedger && cy.s.ELTDelay.Method != spec.DelayMartUpdated {
+				w.Pipeline, w.PipelineName, needed = true, cy.s.Pipeline.Name, true
+			}
+			if cy.s.ELTDelay.Method != spec.DelayPipelineCompletion {
+				w.MartQuery, needed = cy.s.ELTDelay.MartQuery, true
+			}
+		case "load_errors":
+			w.LoadErrors, w.LoadErrorsSince, needed = true, cy.watermark(stateLoadErrors, m), true
+		case "table_skew", "table_unused_percent", "table_unsorted_percent", "table_stats_off":
+			w.Tables, needed = true, true
+		case spec.SourceSQL:
+			if w.Custom == nil {
+				w.Custom = map[string]string{}
+			}
+			w.Custom[m.Name], needed = m.SQL, true
+		}
+	}
+	return w, needed
+}
+
+// watermark is where a window of new rows starts: the end of the last
+// one, or one interval back the first time.
+func (cy *cycle) watermark(key string, m spec.Metric) time.Time {
+	if st, ok := cy.state(key); ok {
+		return st.Time
+	}
+	return cy.now.Add(-m.Interval.D())
+}
+
+// sqlNeeded reports whether a metric comes from SQL on this engine.
+func (cy *cycle) sqlNeeded(m spec.Metric) bool {
+	if !cy.serverless() {
+		return true
+	}
+	switch m.Source {
+	case "load_errors", "table_skew", "table_unused_percent", "table_unsorted_percent", "table_stats_off", spec.SourceSQL:
+		return true
+	case "elt_delay":
+		return cy.s.Pipeline.Kind == spec.PipelineLedger || cy.s.ELTDelay.Method != spec.DelayPipelineCompletion
+	}
+	return false
+}
+
+// emit records a reading of m at t.
+func (cy *cycle) emit(m spec.Metric, dims spec.Labels, t time.Time, v float64) {
+	cy.readings = append(cy.readings, Reading{Time: t, Metric: m.Name, Dimensions: dims, Value: v, Unit: m.Unit})
+}
+
+// compute produces the readings of one due metric, or says why it could
+// not.
+func (cy *cycle) compute(m spec.Metric) {
+	var skip string
+	if cy.sqlNeeded(m) && cy.snap == nil {
+		skip = cy.sqlErr.Error()
+	} else if cy.serverless() {
+		skip = cy.computeServerless(m)
+	} else {
+		skip = cy.computePostgres(m)
+	}
+	if skip != "" {
+		cy.skipped = append(cy.skipped, Skip{Metric: m.Name, Reason: skip})
+		cy.c.log.Debug("metric skipped", "metric", m.Name, "reason", skip)
+		return
+	}
+	cy.collected = append(cy.collected, m.Name)
+}
+
+func (cy *cycle) result() *Result {
+	r := &Result{Time: cy.now, Readings: cy.readings, Skipped: sortedSkips(cy.skipped), Statements: cy.statements, Wakeup: cy.wakeup}
+	for _, name := range sortedKeys(cy.health) {
+		r.Health = append(r.Health, *cy.health[name])
+	}
+	return r
+}
