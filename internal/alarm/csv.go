@@ -108,7 +108,7 @@ func readHeader(name string, cr *csv.Reader) (int, error) {
 func csvError(name string, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err)
+		return fmt.Errorf("%s:%d: %v", name, pe.StartLine, pe.Err)
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }

@@ -137,7 +137,7 @@ func (c *compiled) reasonText(rangeLen int, pts []EvaluatedDatapoint, d Decision
 	}
 	fmt.Fprintf(&b, " %s%s the threshold (%s)", verb, r.Comparison.phrase(), formatValue(r.Threshold))
 	if fills > 0 {
-		fmt.Fprintf(&b, " (%d of them missing and treated as %s)", fills, strings.ToLower(fillName(r.Missing)))
+		fmt.Fprintf(&b, " (%s treated as [%s])", plural(fills, "missing datapoint was", "missing datapoints were"), fillName(r.Missing))
 	}
 	b.WriteString(c.qualifier(d, from))
 	b.WriteString(".")

@@ -1,7 +1,9 @@
 package alarm
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
 	"time"
 )
 
@@ -31,4 +33,28 @@ func nextEpisode(episode int64, from, to State) int64 {
 		return episode + 1
 	}
 	return episode
+}
+
+// jsonLine is a transition as `dpcops backtest` prints it.
+type jsonLine struct {
+	Time   string `json:"time"`
+	Alarm  string `json:"alarm"`
+	From   State  `json:"from"`
+	To     State  `json:"to"`
+	Reason string `json:"reason"`
+}
+
+// WriteJSONLines writes transitions one JSON object per line:
+// {"time","alarm","from","to","reason"}, time in RFC 3339 UTC.
+func WriteJSONLines(w io.Writer, ts []Transition) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	// Reasons say "OK -> ALARM"; escaping > would only obscure them.
+	enc.SetEscapeHTML(false)
+	for _, t := range ts {
+		if err := enc.Encode(jsonLine{t.Time.UTC().Format(time.RFC3339), t.Alarm, t.From, t.To, t.Reason}); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }
