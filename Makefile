@@ -38,6 +38,7 @@ fmt:
 bench:
 	./scripts/ensure-postgres.sh
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/store/...
+	$(GO) test -run '^$$' -bench . -benchtime 30x ./internal/collect/...
 
 ## fuzz: a minute on each parser.
 fuzz:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -14,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
 
@@ -270,5 +273,92 @@ func bumpSchema(t *testing.T, path string) {
 	defer db.Close()
 	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", store.SchemaVersion()+1)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestMain(m *testing.M) { pgtest.Run(m) }
+
+// TestWarehouseInitAndCollectOnce is the command-line path of issue 3:
+// init the ops schema (twice), record a load error, collect one cycle.
+func TestWarehouseInitAndCollectOnce(t *testing.T) {
+	dsn := pgtest.DB(t)
+	ctx := context.Background()
+	env := func(k string) (string, bool) {
+		if k == "DPCOPS_WAREHOUSE_DSN" {
+			return dsn, true
+		}
+		return "", false
+	}
+	runEnv := func(args ...string) result {
+		var out, errb bytes.Buffer
+		code := mainWithEnv(ctx, args, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}, "v-test", env)
+		return result{code, out.String(), errb.String()}
+	}
+	for i := 0; i < 2; i++ {
+		if r := runEnv("warehouse", "init", "-c", "../../examples/local-postgres.yaml"); r.code != 0 || r.stdout != "ops schema ready (postgres)\n" {
+			t.Fatalf("init #%d: %+v", i+1, r)
+		}
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `INSERT INTO ops.load_errors (file_name, error_code, error_message) VALUES ('s3://x/a.csv', 1207, 'bad')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO ops.pipeline_runs (pipeline, started_at, finished_at, status) VALUES ('dpc-elt', now() - interval '1 hour', now() - interval '30 minutes', 'succeeded')`); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	r := runEnv("collect", "--once", "--data", data, "-c", "../../examples/local-postgres.yaml")
+	if r.code != 0 {
+		t.Fatalf("collect: %+v", r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	var sawDelay bool
+	for _, l := range lines {
+		var rd struct {
+			Time       time.Time         `json:"time"`
+			Metric     string            `json:"metric"`
+			Dimensions map[string]string `json:"dimensions"`
+			Value      float64           `json:"value"`
+			Unit       string            `json:"unit"`
+		}
+		if err := json.Unmarshal([]byte(l), &rd); err != nil || rd.Metric == "" || rd.Time.IsZero() {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if rd.Metric == "ELTExecutionDelay" {
+			sawDelay = rd.Value > 29 && rd.Value < 31 && rd.Dimensions["Environment"] == "local" && rd.Unit == "None"
+		}
+	}
+	if !sawDelay {
+		t.Errorf("no ELTExecutionDelay of 30 minutes in:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "skipped QueriesFailed: first reading") {
+		t.Errorf("stderr should list the skipped counters:\n%s", r.stderr)
+	}
+	// The second run has the first's baselines in --data.
+	r = runEnv("collect", "--once", "--data", data, "-c", "../../examples/local-postgres.yaml")
+	if r.code != 0 || !strings.Contains(r.stdout, `"metric":"QueriesFailed"`) {
+		t.Errorf("second collect: %+v", r)
+	}
+	if r := runEnv("collect", "-c", "../../examples/local-postgres.yaml"); r.code != 2 {
+		t.Errorf("collect without --once: %+v", r)
+	}
+}
+
+func TestCollectOnceWithTheWarehouseDown(t *testing.T) {
+	env := func(k string) (string, bool) {
+		if k == "DPCOPS_WAREHOUSE_DSN" {
+			return "postgres://nobody:pw-not-shown@127.0.0.1:1/dpc?sslmode=disable&connect_timeout=2", true
+		}
+		return "", false
+	}
+	var out, errb bytes.Buffer
+	code := mainWithEnv(context.Background(), []string{"collect", "--once", "-c", "../../examples/local-postgres.yaml"},
+		IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}, "v-test", env)
+	if code != 1 || out.Len() != 0 || !strings.Contains(errb.String(), "warehouse unreachable") || strings.Contains(errb.String(), "pw-not-shown") {
+		t.Fatalf("code %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }

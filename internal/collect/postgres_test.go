@@ -37,7 +37,7 @@ const extraMetrics = `  - name: TableUnused
 `
 
 // localSpec is examples/local-postgres.yaml on dsn, with extra metrics.
-func localSpec(t *testing.T, dsn, extra string) *spec.Spec {
+func localSpec(t testing.TB, dsn, extra string) *spec.Spec {
 	t.Helper()
 	y := strings.Replace(string(examples.LocalPostgres), "\nalarms:\n", "\n"+extraMetrics+extra+"\nalarms:\n", 1)
 	y = strings.Replace(y, "\nwarehouse:\n", "\nwarehouse:\n  statement_timeout: 2s\n", 1)

@@ -49,6 +49,7 @@ type Client struct {
 	conn       *pgconn.PgConn
 	timeout    time.Duration // the session's statement_timeout
 	statements atomic.Int64
+	roundTrips atomic.Int64
 }
 
 // New returns a client; it connects on first use.
@@ -58,6 +59,10 @@ func New(dsn string, connectTimeout time.Duration, appName string) *Client {
 
 // Statements is the number of statements sent so far.
 func (c *Client) Statements() int64 { return c.statements.Load() }
+
+// RoundTrips is the number of times the client sent requests and waited
+// for their answers (a connection's own handshake not included).
+func (c *Client) RoundTrips() int64 { return c.roundTrips.Load() }
 
 // Close closes the connection.
 func (c *Client) Close() error {
@@ -157,6 +162,7 @@ func (c *Client) pipeline(ctx context.Context, queries []Query, results []Result
 		steps = append(steps, step{i})
 	}
 	c.statements.Add(int64(len(steps)))
+	c.roundTrips.Add(1)
 	if err := p.Flush(); err != nil {
 		p.Close()
 		return err

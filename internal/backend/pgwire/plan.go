@@ -61,6 +61,7 @@ func (c *Client) Exec(ctx context.Context, sql string) error {
 		return err
 	}
 	c.statements.Add(1)
+	c.roundTrips.Add(1)
 	_, err := c.conn.Exec(ctx, sql).ReadAll()
 	if pgErr, ok := asPgError(err); ok {
 		return describe(pgErr)
