@@ -33,9 +33,38 @@ type compiled struct {
 	lookback int
 }
 
+// metricIndex maps the spec's metrics by name: specs with thousands of
+// metrics are looked up once per datapoint in a replay.
+type metricIndex map[string]*spec.Metric
+
+func indexMetrics(s *spec.Spec) metricIndex {
+	idx := make(metricIndex, len(s.Metrics))
+	for i := range s.Metrics {
+		idx[s.Metrics[i].Name] = &s.Metrics[i]
+	}
+	return idx
+}
+
+// compileAll prepares the alarms of s that keep says to keep.
+func compileAll(s *spec.Spec, keep func(*spec.Alarm) bool) ([]*compiled, error) {
+	idx := indexMetrics(s)
+	var out []*compiled
+	for i := range s.Alarms {
+		if !keep(&s.Alarms[i]) {
+			continue
+		}
+		c, err := compile(idx, &s.Alarms[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // compile checks an alarm of a validated spec and prepares it. Errors are
 // for what the spec validator does not catch, such as DIFF of a constant.
-func compile(s *spec.Spec, a *spec.Alarm) (*compiled, error) {
+func compile(metrics metricIndex, a *spec.Alarm) (*compiled, error) {
 	c := &compiled{name: a.Name, spec: a, period: a.Period.D()}
 	if c.period <= 0 {
 		return nil, fmt.Errorf("alarm %s: period must be positive", a.Name)
@@ -56,7 +85,7 @@ func compile(s *spec.Spec, a *spec.Alarm) (*compiled, error) {
 		c.lookback = metricmath.Lookback(c.expr)
 	}
 	for _, name := range names {
-		m, ok := s.Metric(name)
+		m, ok := metrics[name]
 		if !ok {
 			return nil, fmt.Errorf("alarm %s: metric %q is not defined in metrics", a.Name, name)
 		}

@@ -19,7 +19,7 @@ func TestEngineAgreesWithReplay(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			full := defaultSpec(t)
 			ds := readDataset(t, filepath.Join("testdata", "backtest", sc.name+".csv"))
-			res, err := Replay(full, ds, ReplayOptions{Alarm: sc.alarm})
+			res, err := Replay(full, ds, ReplayOptions{Alarm: sc.alarm, ReasonData: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -102,16 +102,10 @@ func New(o Options) (*Engine, error) {
 	case e.delay < 0:
 		e.delay = 0
 	}
-	for i := range o.Spec.Alarms {
-		a := &o.Spec.Alarms[i]
-		if !a.Enabled.On() {
-			continue
-		}
-		c, err := compile(o.Spec, a)
-		if err != nil {
-			return nil, err
-		}
-		e.alarms = append(e.alarms, c)
+	var err error
+	e.alarms, err = compileAll(o.Spec, func(a *spec.Alarm) bool { return a.Enabled.On() })
+	if err != nil {
+		return nil, err
 	}
 	return e, nil
 }
@@ -232,7 +226,7 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, st memState, t time.
 	if d.State == st.state {
 		return nil, nil
 	}
-	reason, data := c.explain(t, window, d, st.state)
+	reason, data := c.explain(t, window, d, st.state, true)
 	return &Transition{Alarm: c.name, Time: t, From: st.state, To: d.State, Reason: reason, ReasonData: data,
 		Episode: nextEpisode(st.episode, st.state, d.State)}, nil
 }

@@ -44,9 +44,14 @@ type EvaluatedDatapoint struct {
 }
 
 // explain builds the reason of a transition to d.State at t, the end of
-// the newest period of window (the values of the evaluation range).
-func (c *compiled) explain(t time.Time, window []float64, d Decision, from State) (string, json.RawMessage) {
+// the newest period of window (the values of the evaluation range), and,
+// if withData, its ReasonData as JSON.
+func (c *compiled) explain(t time.Time, window []float64, d Decision, from State, withData bool) (string, json.RawMessage) {
 	pts := c.weighed(t, window)
+	text := c.reasonText(len(window), pts, d, from)
+	if !withData {
+		return text, nil
+	}
 	rd := ReasonData{
 		Version:             "1.0",
 		QueryDate:           t.UTC(),
@@ -72,7 +77,7 @@ func (c *compiled) explain(t time.Time, window []float64, d Decision, from State
 		// Only non-finite numbers fail to marshal, and pts holds none.
 		data = []byte("{}")
 	}
-	return c.reasonText(len(window), pts, d, from), data
+	return text, data
 }
 
 // weighed returns the real datapoints a decision weighs, newest first:

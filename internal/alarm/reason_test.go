@@ -21,7 +21,7 @@ alarms:
   - {name: A, metric: Load, statistic: p90, period: 5m, evaluation_periods: %d, datapoints_to_alarm: %d,
      comparison: %s, threshold: %v, treat_missing_data: %s}
 `, n, m, op, threshold, treat))
-	c, err := compile(s, &s.Alarms[0])
+	c, err := compile(indexMetrics(s), &s.Alarms[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestReasons(t *testing.T) {
 		if d.State == tc.from || d.Retain {
 			t.Fatalf("%v: no transition from %s", tc.values, tc.from)
 		}
-		got, data := c.explain(at, tc.values, d, tc.from)
+		got, data := c.explain(at, tc.values, d, tc.from, true)
 		if got != tc.want {
 			t.Errorf("%v from %s:\n got %s\nwant %s", tc.values, tc.from, got, tc.want)
 		}
@@ -88,13 +88,13 @@ func TestReasons(t *testing.T) {
 func TestReasonDataOfAnExpression(t *testing.T) {
 	s := defaultSpec(t)
 	a, _ := s.Alarm("Review-Query-Failure-Rate")
-	c, err := compile(s, a)
+	c, err := compile(indexMetrics(s), a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 	d := c.rule.Decide([]float64{math.NaN(), 2, 6}, OK)
-	_, data := c.explain(at, []float64{math.NaN(), 2, 6}, d, OK)
+	_, data := c.explain(at, []float64{math.NaN(), 2, 6}, d, OK, true)
 	want := `"expression":"(100 * QueriesFailed) / (QueriesFailed + QueriesSucceeded)"`
 	if d.State != Alarm || !strings.Contains(string(data), want) ||
 		!strings.Contains(string(data), `"evaluatedDatapoints":[{"timestamp":"2026-11-27T02:00:00Z","value":6,"breaching":true}]`) {

@@ -17,6 +17,9 @@ type ReplayOptions struct {
 	// Alarm limits the replay to one alarm, which is then evaluated even
 	// if it is disabled; "" replays every enabled alarm.
 	Alarm string
+	// ReasonData also fills each transition's ReasonData. A backtest
+	// prints only reasons, and the JSON would cost more than evaluating.
+	ReasonData bool
 }
 
 // ReplayResult is what a replay found.
@@ -46,34 +49,55 @@ func Replay(s *spec.Spec, ds *Dataset, o ReplayOptions) (*ReplayResult, error) {
 	if res.Datapoints == 0 {
 		return res, nil
 	}
-	// Each alarm's transitions are in time order; a stable sort by time
-	// alone keeps the spec's alarm order among those at the same time.
-	for _, c := range alarms {
-		ts, err := replayOne(c, data, o.Until)
-		if err != nil {
-			return nil, err
-		}
-		res.Transitions = append(res.Transitions, ts...)
+	if res.Transitions, err = replayAll(alarms, data, o.Until, o.ReasonData); err != nil {
+		return nil, err
 	}
-	slices.SortStableFunc(res.Transitions, func(a, b Transition) int { return a.Time.Compare(b.Time) })
 	return res, nil
 }
 
 func replayAlarms(s *spec.Spec, only string) ([]*compiled, error) {
-	var out []*compiled
-	for i := range s.Alarms {
-		a := &s.Alarms[i]
-		if only != "" && a.Name != only || only == "" && !a.Enabled.On() {
-			continue
+	out, err := compileAll(s, func(a *spec.Alarm) bool {
+		if only != "" {
+			return a.Name == only
 		}
-		c, err := compile(s, a)
+		return a.Enabled.On()
+	})
+	if err == nil && only != "" && len(out) == 0 {
+		err = fmt.Errorf("no alarm named %q in the spec", only)
+	}
+	return out, err
+}
+
+// replayAll evaluates alarms over data and returns their transitions in
+// time order, and at one time in the order of alarms.
+func replayAll(alarms []*compiled, data *replayData, until time.Time, withData bool) ([]Transition, error) {
+	per := make([][]Transition, len(alarms))
+	type key struct {
+		t    int64
+		a, i int
+	}
+	var keys []key
+	for a, c := range alarms {
+		ts, err := replayOne(c, data, until, withData)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		per[a] = ts
+		for i, tr := range ts {
+			keys = append(keys, key{tr.Time.UnixNano(), a, i})
+		}
 	}
-	if only != "" && len(out) == 0 {
-		return nil, fmt.Errorf("no alarm named %q in the spec", only)
+	// Sorting small keys, not transitions, keeps big replays fast; ties
+	// keep the order of alarms.
+	slices.SortFunc(keys, func(x, y key) int {
+		if c := cmp.Compare(x.t, y.t); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.a, y.a)
+	})
+	out := make([]Transition, len(keys))
+	for n, k := range keys {
+		out[n] = per[k.a][k.i]
 	}
 	return out, nil
 }
@@ -94,8 +118,9 @@ func index(s *spec.Spec, ds *Dataset) (*replayData, *ReplayResult) {
 		v float64
 	}
 	grouped := map[Input][]row{}
+	metrics := indexMetrics(s)
 	for _, r := range ds.Rows {
-		m, ok := s.Metric(r.Metric)
+		m, ok := metrics[r.Metric]
 		if !ok {
 			res.Unknown[r.Metric]++
 			continue
@@ -135,7 +160,7 @@ func index(s *spec.Spec, ds *Dataset) (*replayData, *ReplayResult) {
 
 // replayOne evaluates one alarm over the whole replay and returns its
 // transitions.
-func replayOne(c *compiled, d *replayData, until time.Time) ([]Transition, error) {
+func replayOne(c *compiled, d *replayData, until time.Time, withData bool) ([]Transition, error) {
 	p := int64(c.period)
 	first := floorDiv(d.earliest, p)*p + p
 	last := floorDiv(d.latest, p)*p + p
@@ -171,7 +196,7 @@ func replayOne(c *compiled, d *replayData, until time.Time) ([]Transition, error
 			continue
 		}
 		t := time.Unix(0, start+int64(k+1)*p).UTC()
-		reason, data := c.explain(t, vals[k-rl+1:k+1], d, state)
+		reason, data := c.explain(t, vals[k-rl+1:k+1], d, state, withData)
 		episode = nextEpisode(episode, state, d.State)
 		out = append(out, Transition{Alarm: c.name, Time: t, From: state, To: d.State, Reason: reason, ReasonData: data, Episode: episode})
 		state = d.State
