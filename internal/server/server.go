@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
@@ -75,12 +76,26 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer closeBackends()
+	alarms, err := alarm.New(alarm.Options{Spec: o.Spec, Store: st, Logger: logger.With("component", "alarm")})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	handler, err := web.New(web.Options{
+		Spec:     o.Spec,
+		Store:    st,
+		Alarms:   alarms,
+		Logger:   logger.With("component", "web"),
+		Registry: reg,
+		Ready:    st.Ping,
+		Loopback: isLoopback(ln.Addr()),
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
-		Handler: web.New(web.Options{
-			Logger:   logger,
-			Registry: reg,
-			Ready:    st.Ping,
-		}),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -93,6 +108,11 @@ func Run(ctx context.Context, o Options) error {
 		wg.Wait()
 	}()
 	wg.Go(func() { col.Run(bg) })
+	wg.Go(func() {
+		if err := alarms.Run(bg); err != nil && bg.Err() == nil {
+			logger.Error("alarm engine stopped", "err", err)
+		}
+	})
 	wg.Go(func() { prune(bg, st, o.Spec, logger) })
 	logger.Info("dpcops serving", "addr", "http://"+ln.Addr().String(), "data", st.Path(),
 		"spec", o.Spec.File(), "engine", o.Spec.Warehouse.Engine)
@@ -155,6 +175,13 @@ func prune(ctx context.Context, st *store.Store, s *spec.Spec, logger *slog.Logg
 		case <-t.C:
 		}
 	}
+}
+
+// isLoopback reports whether the server listens on a loopback address
+// only.
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 func buildInfo(version string) prometheus.Collector {

@@ -1,46 +1,142 @@
-// Package web serves dpcops over HTTP: the health and readiness probes,
-// Prometheus metrics of dpcops itself, and (as it grows) the dashboard and
-// its JSON API.
+// Package web serves dpcops over HTTP: the dashboard and its pages
+// (server-rendered HTML, charts drawn as SVG in Go, no external requests),
+// the JSON API under /api/v1, the health and readiness probes, and
+// Prometheus metrics of dpcops itself.
 package web
 
 import (
 	"context"
+	"crypto/subtle"
+	"embed"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
 )
+
+//go:embed static templates
+var assets embed.FS
+
+// AlarmSource is what the UI reads of the alarm engine.
+type AlarmSource interface {
+	States(ctx context.Context) ([]alarm.Status, error)
+	History(ctx context.Context, alarm string, limit int) ([]alarm.Transition, error)
+}
+
+// Actions are what an operator may ask for through the API. A nil action
+// answers 501.
+type Actions struct {
+	RerunPipeline func(ctx context.Context) (string, error)
+	RetryDelivery func(ctx context.Context, id int64) error
+	CancelQuery   func(ctx context.Context, id int64) error
+}
 
 // Options are the collaborators of the web handler.
 type Options struct {
+	Spec     *spec.Spec
+	Store    *store.Store
+	Alarms   AlarmSource
+	Actions  Actions
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
 	// Ready reports whether dpcops can serve: nil when it can.
 	Ready func(context.Context) error
+	// Loopback says the server listens on a loopback address only: then,
+	// without a token, actions are allowed.
+	Loopback bool
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+type handler struct {
+	o     Options
+	pages map[string]*pageTemplate
 }
 
 // New returns the handler of dpcops' HTTP server.
-func New(o Options) http.Handler {
+func New(o Options) (http.Handler, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &handler{o: o}
+	if err := h.parseTemplates(); err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := o.Ready(ctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte("not ready: " + err.Error() + "\n"))
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
+	mux.HandleFunc("GET /readyz", h.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelError),
 	}))
-	return mux
+	mux.Handle("GET /static/", http.FileServerFS(assets))
+	h.pageRoutes(mux)
+	h.apiRoutes(mux)
+	// Browsers send Sec-Fetch-Site and Origin: a POST from another site is
+	// refused, which makes the forms CSRF-safe without tokens in them.
+	return http.NewCrossOriginProtection().Handler(mux), nil
+}
+
+func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := h.o.Ready(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("not ready: " + err.Error() + "\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// errUnauthorized answers an action without the right token.
+var errUnauthorized = errors.New("unauthorized")
+
+// authorize lets an action through with the right bearer token (or form
+// field token), or, when no token is configured, only on a loopback
+// listener.
+func (h *handler) authorize(r *http.Request) error {
+	token := h.o.Spec.Serve.Token
+	if !token.IsSet() {
+		if h.o.Loopback {
+			return nil
+		}
+		return errors.New("actions need serve.token (or DPCOPS_TOKEN) when dpcops listens beyond loopback")
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		got = r.PostFormValue("token")
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(token.Reveal())) != 1 {
+		return errUnauthorized
+	}
+	return nil
+}
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// apiError answers {"error": message}.
+func apiError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
 }

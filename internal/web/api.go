@@ -1,0 +1,286 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/spec"
+)
+
+func (h *handler) apiRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/alarms", h.apiAlarms)
+	mux.HandleFunc("GET /api/v1/alarms/{name}", h.apiAlarm)
+	mux.HandleFunc("GET /api/v1/dashboard", h.apiDashboard)
+	mux.HandleFunc("GET /api/v1/datapoints", h.apiDatapoints)
+	mux.HandleFunc("GET /api/v1/health", h.apiHealth)
+	mux.HandleFunc("GET /api/v1/logs", h.apiLogs)
+	mux.HandleFunc("POST /api/v1/pipeline/rerun", h.action(func(r *http.Request) (any, error) {
+		if h.o.Actions.RerunPipeline == nil {
+			return nil, errNotImplemented
+		}
+		id, err := h.o.Actions.RerunPipeline(r.Context())
+		return map[string]string{"execution": id}, err
+	}))
+	mux.HandleFunc("POST /api/v1/deliveries/{id}/retry", h.action(func(r *http.Request) (any, error) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			return nil, badRequest("delivery id must be a number")
+		}
+		if h.o.Actions.RetryDelivery == nil {
+			return nil, errNotImplemented
+		}
+		return map[string]int64{"retried": id}, h.o.Actions.RetryDelivery(r.Context(), id)
+	}))
+	mux.HandleFunc("POST /api/v1/queries/{id}/cancel", h.action(func(r *http.Request) (any, error) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			return nil, badRequest("query id must be a number")
+		}
+		if h.o.Actions.CancelQuery == nil {
+			return nil, errNotImplemented
+		}
+		return map[string]int64{"cancelled": id}, h.o.Actions.CancelQuery(r.Context(), id)
+	}))
+}
+
+var errNotImplemented = errors.New("not available yet")
+
+type badRequest string
+
+func (b badRequest) Error() string { return string(b) }
+
+// action wraps a POST: authorization first, then the action, then its
+// answer as JSON.
+func (h *handler) action(do func(*http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h.authorize(r); err != nil {
+			status := http.StatusForbidden
+			if errors.Is(err, errUnauthorized) {
+				status = http.StatusUnauthorized
+				w.Header().Set("WWW-Authenticate", `Bearer realm="dpcops"`)
+			}
+			apiError(w, status, err.Error())
+			return
+		}
+		v, err := do(r)
+		var br badRequest
+		switch {
+		case errors.As(err, &br):
+			apiError(w, http.StatusBadRequest, err.Error())
+		case errors.Is(err, errNotImplemented):
+			apiError(w, http.StatusNotImplemented, err.Error())
+		case err != nil:
+			h.o.Logger.Warn("action failed", "path", r.URL.Path, "err", err)
+			apiError(w, http.StatusConflict, err.Error())
+		default:
+			writeJSON(w, http.StatusOK, v)
+		}
+	}
+}
+
+// AlarmRow is an alarm as the alarms page and /api/v1/alarms show it.
+type AlarmRow struct {
+	Name        string          `json:"name"`
+	State       string          `json:"state"`
+	Reason      string          `json:"reason"`
+	ReasonData  json.RawMessage `json:"reason_data,omitempty"`
+	UpdatedAt   *time.Time      `json:"updated_at"`
+	EvaluatedAt *time.Time      `json:"evaluated_at"`
+	Severity    string          `json:"severity"`
+	Metric      string          `json:"metric,omitempty"`
+	Expression  string          `json:"expression,omitempty"`
+	Statistic   string          `json:"statistic"`
+	Comparison  string          `json:"comparison"`
+	Threshold   float64         `json:"threshold"`
+	Period      int64           `json:"period"`
+	N           int             `json:"evaluation_periods"`
+	M           int             `json:"datapoints_to_alarm"`
+	Episode     int64           `json:"episode"`
+	Enabled     bool            `json:"enabled"`
+	Description string          `json:"description,omitempty"`
+	LastError   string          `json:"last_error,omitempty"`
+}
+
+// alarmRows lists the spec's alarms, in spec order, with their states. An
+// alarm never evaluated is INSUFFICIENT_DATA.
+func (h *handler) alarmRows(ctx context.Context) ([]AlarmRow, error) {
+	states := map[string]alarm.Status{}
+	if h.o.Alarms != nil {
+		list, err := h.o.Alarms.States(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range list {
+			states[s.Alarm] = s
+		}
+	}
+	out := make([]AlarmRow, 0, len(h.o.Spec.Alarms))
+	for _, a := range h.o.Spec.Alarms {
+		out = append(out, alarmRow(a, states[a.Name]))
+	}
+	return out, nil
+}
+
+func alarmRow(a spec.Alarm, st alarm.Status) AlarmRow {
+	r := AlarmRow{
+		Name: a.Name, State: string(st.State), Reason: st.Reason, ReasonData: st.ReasonData,
+		Severity: a.Severity, Metric: a.Metric, Expression: a.Expression, Statistic: a.Statistic,
+		Comparison: a.Comparison, Period: a.Period.Seconds(), N: a.EvaluationPeriods, M: a.DatapointsToAlarm,
+		Episode: st.Episode, Enabled: a.Enabled.On(), Description: a.Description, LastError: st.LastError,
+	}
+	if a.Threshold != nil {
+		r.Threshold = *a.Threshold
+	}
+	if r.State == "" {
+		r.State = string(alarm.InsufficientData)
+	}
+	if !st.ChangedAt.IsZero() {
+		t := st.ChangedAt
+		r.UpdatedAt = &t
+	}
+	if !st.EvaluatedAt.IsZero() {
+		t := st.EvaluatedAt
+		r.EvaluatedAt = &t
+	}
+	return r
+}
+
+func (h *handler) apiAlarms(w http.ResponseWriter, r *http.Request) {
+	rows, err := h.alarmRows(r.Context())
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, rows)
+}
+
+func (h *handler) apiAlarm(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, ok := h.o.Spec.Alarm(name); !ok {
+		apiError(w, http.StatusNotFound, "no alarm named "+strconv.Quote(name))
+		return
+	}
+	rows, err := h.alarmRows(r.Context())
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	var history []alarm.Transition
+	if h.o.Alarms != nil {
+		if history, err = h.o.Alarms.History(r.Context(), name, 100); err != nil {
+			apiError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+	}
+	for _, row := range rows {
+		if row.Name == name {
+			writeJSON(w, http.StatusOK, struct {
+				AlarmRow
+				History []alarm.Transition `json:"history"`
+			}{row, history})
+			return
+		}
+	}
+}
+
+func (h *handler) apiDashboard(w http.ResponseWriter, r *http.Request) {
+	rng, err := parseRange(r.URL.Query(), h.o.Now())
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	widgets, err := h.dashboard(r.Context(), rng)
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"from": rng.From, "to": rng.To, "range": rng.Name, "widgets": widgets})
+}
+
+// apiDatapoints answers one metric's series: metric=NAME, optional
+// dimensions=k=v;k=v (default: the metric's own), the range, stat
+// (default Average) and period in seconds (default 60).
+func (h *handler) apiDatapoints(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	m, ok := h.o.Spec.Metric(q.Get("metric"))
+	if !ok {
+		apiError(w, http.StatusNotFound, "no metric named "+strconv.Quote(q.Get("metric")))
+		return
+	}
+	rng, err := parseRange(q, h.o.Now())
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	stat, err := alarm.ParseStatistic(orDefault(q.Get("stat"), "Average"))
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	period := time.Minute
+	if p := q.Get("period"); p != "" {
+		sec, err := strconv.Atoi(p)
+		if err != nil || sec < 1 || rng.To.Sub(rng.From)/(time.Duration(sec)*time.Second) > 100000 {
+			apiError(w, http.StatusBadRequest, "period must be a number of seconds, at most 100000 periods in the range")
+			return
+		}
+		period = time.Duration(sec) * time.Second
+	}
+	dims := q.Get("dimensions")
+	if !q.Has("dimensions") {
+		dims = m.Dimensions.Canonical()
+	}
+	pts, err := seriesData(r.Context(), h.o.Store, m.Name, dims, rng, period, stat)
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"metric": m.Name, "dimensions": dims, "unit": m.Unit,
+		"statistic": stat.String(), "period": int64(period / time.Second), "from": rng.From, "to": rng.To, "points": nonNil(pts)})
+}
+
+func nonNil(p []Point) []Point {
+	if p == nil {
+		return []Point{}
+	}
+	return p
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func (h *handler) apiHealth(w http.ResponseWriter, r *http.Request) {
+	hs, err := h.o.Store.HealthAll(r.Context())
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, hs)
+}
+
+func (h *handler) apiLogs(w http.ResponseWriter, r *http.Request) {
+	limit := logLimit
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			apiError(w, http.StatusBadRequest, "limit must be 1 to 1000")
+			return
+		}
+		limit = n
+	}
+	lines, err := h.o.Store.LatestLogs(r.Context(), limit)
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, lines)
+}

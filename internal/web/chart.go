@@ -1,0 +1,123 @@
+package web
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// palette colours series in order; chosen to read apart on white and for
+// the common colour blindnesses.
+var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"}
+
+// Chart geometry, in SVG user units.
+const (
+	chartW, chartH         = 600.0, 190.0
+	padL, padR, padT, padB = 48.0, 8.0, 8.0, 22.0
+)
+
+// chartSVG draws series as lines over [from, to], with an optional
+// horizontal capacity line and optional vertical markers (transitions).
+// Gaps in a series (periods without data) break its line.
+func chartSVG(series []Series, from, to time.Time, capacity *float64, marks []time.Time, tz *time.Location) template.HTML {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for _, p := range s.Points {
+			lo, hi = math.Min(lo, p.V), math.Max(hi, p.V)
+		}
+	}
+	if capacity != nil {
+		lo, hi = math.Min(lo, *capacity), math.Max(hi, *capacity)
+	}
+	if math.IsInf(lo, 1) {
+		lo, hi = 0, 1
+	}
+	lo = math.Min(lo, 0)
+	if hi <= lo {
+		hi = lo + 1
+	}
+	hi += (hi - lo) * 0.05
+	span := float64(to.Sub(from).Milliseconds())
+	x := func(ms int64) float64 { return padL + (chartW-padL-padR)*float64(ms-from.UnixMilli())/span }
+	y := func(v float64) float64 { return chartH - padB - (chartH-padT-padB)*(v-lo)/(hi-lo) }
+
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %g %g" role="img" preserveAspectRatio="none">`, chartW, chartH)
+	fmt.Fprintf(&b, `<line class="axis" x1="%g" y1="%g" x2="%g" y2="%g"/>`, padL, chartH-padB, chartW-padR, chartH-padB)
+	for _, v := range []float64{lo, (lo + hi) / 2, hi} {
+		fmt.Fprintf(&b, `<text class="tick" x="%g" y="%.1f" text-anchor="end">%s</text>`, padL-4, y(v)+4, html.EscapeString(short(v)))
+		fmt.Fprintf(&b, `<line class="grid" x1="%g" y1="%.1f" x2="%g" y2="%.1f"/>`, padL, y(v), chartW-padR, y(v))
+	}
+	layout := "15:04"
+	if to.Sub(from) > 36*time.Hour {
+		layout = "01/02 15:04"
+	}
+	fmt.Fprintf(&b, `<text class="tick" x="%g" y="%g">%s</text>`, padL, chartH-6, from.In(tz).Format(layout))
+	fmt.Fprintf(&b, `<text class="tick" x="%g" y="%g" text-anchor="end">%s</text>`, chartW-padR, chartH-6, to.In(tz).Format(layout))
+	if capacity != nil {
+		fmt.Fprintf(&b, `<line class="capacity" x1="%g" y1="%.1f" x2="%g" y2="%.1f"><title>capacity %s</title></line>`,
+			padL, y(*capacity), chartW-padR, y(*capacity), short(*capacity))
+	}
+	for _, m := range marks {
+		fmt.Fprintf(&b, `<line class="mark" x1="%.1f" y1="%g" x2="%.1f" y2="%g"/>`, x(m.UnixMilli()), padT, x(m.UnixMilli()), chartH-padB)
+	}
+	for i, s := range series {
+		drawSeries(&b, s, palette[i%len(palette)], x, y)
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) // built from numbers and escaped text only
+}
+
+// drawSeries draws one series as a path whose segments break where
+// periods have no data, and a dot per point so that a lone point shows.
+func drawSeries(b *strings.Builder, s Series, colour string, x func(int64) float64, y func(float64) float64) {
+	if len(s.Points) == 0 {
+		return
+	}
+	gap := int64(0)
+	if len(s.Points) > 1 {
+		gap = 2 * minStep(s.Points)
+	}
+	var d strings.Builder
+	for i, p := range s.Points {
+		cmd := "L"
+		if i == 0 || p.T-s.Points[i-1].T > gap {
+			cmd = "M"
+		}
+		fmt.Fprintf(&d, "%s%.1f %.1f", cmd, x(p.T), y(p.V))
+	}
+	fmt.Fprintf(b, `<path class="series" data-label="%s" stroke="%s" d="%s"/>`, html.EscapeString(s.Label), colour, d.String())
+	fmt.Fprintf(b, `<g class="points" fill="%s">`, colour)
+	for _, p := range s.Points {
+		fmt.Fprintf(b, `<circle class="point" cx="%.1f" cy="%.1f" r="1.6"><title>%s</title></circle>`, x(p.T), y(p.V), html.EscapeString(short(p.V)))
+	}
+	b.WriteString(`</g>`)
+}
+
+func minStep(pts []Point) int64 {
+	step := int64(math.MaxInt64)
+	for i := 1; i < len(pts); i++ {
+		step = min(step, pts[i].T-pts[i-1].T)
+	}
+	return step
+}
+
+// short formats a value for an axis label.
+func short(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 1e9:
+		return strconv.FormatFloat(v/1e9, 'f', 1, 64) + "G"
+	case a >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'f', 1, 64) + "M"
+	case a >= 1e4:
+		return strconv.FormatFloat(v/1e3, 'f', 1, 64) + "k"
+	case a >= 100 || v == math.Trunc(v):
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}

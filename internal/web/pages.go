@@ -1,0 +1,231 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/alarm"
+)
+
+// pageTemplate is the layout with one page's content.
+type pageTemplate struct{ t *template.Template }
+
+func (h *handler) parseTemplates() error {
+	h.pages = map[string]*pageTemplate{}
+	base, err := template.New("layout.html").Funcs(template.FuncMap{
+		"t":     func(string) string { return "" }, // replaced per request
+		"when":  h.when,
+		"lower": strings.ToLower,
+	}).ParseFS(assets, "templates/layout.html")
+	if err != nil {
+		return err
+	}
+	names, err := fs.Glob(assets, "templates/page_*.html")
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		t, err := template.Must(base.Clone()).ParseFS(assets, n)
+		if err != nil {
+			return fmt.Errorf("template %s: %w", n, err)
+		}
+		key := strings.TrimSuffix(strings.TrimPrefix(n, "templates/page_"), ".html")
+		h.pages[key] = &pageTemplate{t}
+	}
+	return nil
+}
+
+// when formats a time in the spec's zone; zero is "never".
+func (h *handler) when(t any) string {
+	var tt time.Time
+	switch v := t.(type) {
+	case time.Time:
+		tt = v
+	case *time.Time:
+		if v != nil {
+			tt = *v
+		}
+	}
+	if tt.IsZero() {
+		return "—"
+	}
+	return tt.In(h.o.Spec.Location()).Format("2006-01-02 15:04:05 MST")
+}
+
+// pageData is what every page template gets.
+type pageData struct {
+	Title    string
+	Page     string
+	Lang     string
+	Platform string
+	Env      string
+	Engine   string
+	Now      string
+	Query    template.URL
+	Data     any
+}
+
+// render executes a page in the request's language. Rendering goes to a
+// buffer first, so that a template error is a clean 500, not half a page.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, page, title string, data any) {
+	lang := language(w, r)
+	pt, ok := h.pages[page]
+	if !ok {
+		http.Error(w, "no page "+page, http.StatusInternalServerError)
+		return
+	}
+	t, err := pt.t.Clone()
+	if err == nil {
+		t = t.Funcs(template.FuncMap{"t": func(k string) string {
+			if v, ok := labels[lang][k]; ok {
+				return v
+			}
+			return k
+		}})
+	}
+	q := r.URL.Query()
+	q.Del("lang")
+	pd := pageData{Title: title, Page: page, Lang: lang, Platform: h.o.Spec.Platform, Env: h.o.Spec.Environment,
+		Engine: h.o.Spec.Warehouse.Engine, Now: h.when(h.o.Now()), Query: template.URL(q.Encode()), Data: data}
+	var buf bytes.Buffer
+	if err == nil {
+		err = t.ExecuteTemplate(&buf, "layout.html", pd)
+	}
+	if err != nil {
+		h.o.Logger.Error("render page", "page", page, "err", err)
+		http.Error(w, "could not render the page: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; img-src 'self' data:; connect-src 'self'")
+	buf.WriteTo(w)
+}
+
+func (h *handler) pageRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", h.pageDashboard)
+	mux.HandleFunc("GET /alarms", h.pageAlarms)
+	mux.HandleFunc("GET /alarms/{name}", h.pageAlarm)
+	mux.HandleFunc("GET /health", h.pageHealth)
+	for _, p := range []string{"notifications", "maintenance", "capacity", "incidents"} {
+		mux.HandleFunc("GET /"+p, func(w http.ResponseWriter, r *http.Request) {
+			h.render(w, r, "todo", p, nil)
+		})
+	}
+}
+
+// chartWidget is a widget with its chart drawn.
+type chartWidget struct {
+	Widget
+	SVG    template.HTML
+	Colors []string
+}
+
+func (h *handler) pageDashboard(w http.ResponseWriter, r *http.Request) {
+	rng, err := parseRange(r.URL.Query(), h.o.Now())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	widgets, err := h.dashboard(r.Context(), rng)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	out := make([]chartWidget, len(widgets))
+	for i, wd := range widgets {
+		out[i] = chartWidget{Widget: wd}
+		if wd.Type == "metric" {
+			out[i].SVG = chartSVG(wd.Series, rng.From, rng.To, wd.Capacity, nil, h.o.Spec.Location())
+			for j := range wd.Series {
+				out[i].Colors = append(out[i].Colors, palette[j%len(palette)])
+			}
+		}
+	}
+	loc := h.o.Spec.Location()
+	h.render(w, r, "dashboard", h.o.Spec.Dashboard.Name, map[string]any{
+		"Widgets": out, "Range": rng.Name,
+		"From": rng.From.In(loc).Format("2006-01-02T15:04"), "To": rng.To.In(loc).Format("2006-01-02T15:04"),
+		"Refresh": r.URL.Query().Get("refresh"),
+	})
+}
+
+func (h *handler) pageAlarms(w http.ResponseWriter, r *http.Request) {
+	rows, err := h.alarmRows(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h.render(w, r, "alarms", "alarms", rows)
+}
+
+// transitionView is a transition with a chart of the data around it.
+type transitionView struct {
+	alarm.Transition
+	SVG template.HTML
+}
+
+func (h *handler) pageAlarm(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	a, ok := h.o.Spec.Alarm(name)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	rows, err := h.alarmRows(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var row AlarmRow
+	for _, x := range rows {
+		if x.Name == name {
+			row = x
+		}
+	}
+	var views []transitionView
+	if h.o.Alarms != nil {
+		history, err := h.o.Alarms.History(r.Context(), name, 50)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		for _, t := range history {
+			views = append(views, transitionView{Transition: t, SVG: h.miniChart(r, a.Metric, a.Period.D(), a.EvaluationPeriods, a.Statistic, t.Time)})
+		}
+	}
+	h.render(w, r, "alarm", name, map[string]any{"Alarm": row, "History": views})
+}
+
+// miniChart draws the alarm's metric around a transition: the evaluation
+// range before it and a little after. Expression alarms have no single
+// metric to draw.
+func (h *handler) miniChart(r *http.Request, metric string, period time.Duration, n int, statName string, at time.Time) template.HTML {
+	m, ok := h.o.Spec.Metric(metric)
+	if !ok {
+		return ""
+	}
+	stat, err := alarm.ParseStatistic(statName)
+	if err != nil {
+		return ""
+	}
+	rng := TimeRange{From: at.Add(-time.Duration(n+3) * period), To: at.Add(2 * period)}
+	pts, err := seriesData(r.Context(), h.o.Store, m.Name, m.Dimensions.Canonical(), rng, period, stat)
+	if err != nil {
+		return ""
+	}
+	return chartSVG([]Series{{Label: m.Name, Points: pts}}, rng.From, rng.To, nil, []time.Time{at}, h.o.Spec.Location())
+}
+
+func (h *handler) pageHealth(w http.ResponseWriter, r *http.Request) {
+	hs, err := h.o.Store.HealthAll(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h.render(w, r, "health", "health", hs)
+}

@@ -1,0 +1,268 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/web"
+)
+
+var now = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	t   *testing.T
+	srv *httptest.Server
+	st  *store.Store
+	s   *spec.Spec
+}
+
+type options struct {
+	token    string
+	loopback bool
+	rerun    func(context.Context) (string, error)
+}
+
+// newFixture serves the default spec over a store holding three hours of
+// one-minute data for the dashboard's metrics (but none for
+// DataStorage), a few error lines, and alarm states from the real engine.
+func newFixture(t *testing.T, o options) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	s, diags := spec.Default(spec.Options{LookupEnv: func(k string) (string, bool) {
+		if k == "DPCOPS_TOKEN" && o.token != "" {
+			return o.token, true
+		}
+		return "", false
+	}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	st, err := store.Open(ctx, t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var dps []store.Datapoint
+	for i := 0; i < 180; i++ {
+		at := now.Add(-time.Duration(180-i) * time.Minute)
+		dps = append(dps,
+			store.Datapoint{Metric: "ComputeCapacity", Dims: "Workgroup=dpc-learning", Time: at, Value: float64(8 + i%24)},
+			store.Datapoint{Metric: "QueriesSucceeded", Dims: "Workgroup=dpc-learning", Time: at, Value: 40},
+			store.Datapoint{Metric: "QueriesFailed", Dims: "Workgroup=dpc-learning", Time: at, Value: float64(i % 3)},
+			store.Datapoint{Metric: "ELTExecutionDelay", Dims: "Environment=prod", Time: at, Value: float64(i)},
+			store.Datapoint{Metric: "CopyErrorCount", Dims: "Environment=prod", Time: at, Value: 0},
+		)
+	}
+	err = st.WriteCycle(ctx, store.CycleWrite{Datapoints: dps, Logs: []store.LogLine{
+		{Time: now.Add(-2 * time.Minute), Source: "postgres", Severity: "ERROR", Message: `relation "mart.los_by_dpc" does not exist`},
+		{Time: now.Add(-time.Minute), Source: "postgres", Severity: "ERROR", Message: "division by zero <script>alert(1)</script>"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := alarm.New(alarm.Options{Spec: s, Store: st, Delay: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.EvaluateOnce(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	h, err := web.New(web.Options{Spec: s, Store: st, Alarms: engine, Registry: prometheus.NewRegistry(),
+		Ready: st.Ping, Loopback: o.loopback, Now: func() time.Time { return now },
+		Actions: web.Actions{RerunPipeline: o.rerun}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &fixture{t: t, srv: srv, st: st, s: s}
+}
+
+func (f *fixture) get(path string, hdr ...string) (int, string, http.Header) {
+	f.t.Helper()
+	req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func (f *fixture) post(path string, hdr ...string) (int, string) {
+	f.t.Helper()
+	req, _ := http.NewRequest("POST", f.srv.URL+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestDashboardShowsTheSeedsWidgets(t *testing.T) {
+	f := newFixture(t, options{})
+	code, body, hdr := f.get("/")
+	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %d", code)
+	}
+	for _, title := range []string{"RPU in use vs capacity", "Queries succeeded vs failed", "Storage used (MB)", "ELT execution delay (minutes)", "Latest errors"} {
+		if !strings.Contains(body, "<h2>"+title+"</h2>") {
+			t.Errorf("widget %q missing", title)
+		}
+	}
+	if n := strings.Count(body, `class="chart"`); n != 3 {
+		t.Errorf("%d charts drawn, want 3 (storage has no data)", n)
+	}
+	if n := strings.Count(body, `class="point"`); n < 3*36 {
+		t.Errorf("%d points drawn", n)
+	}
+	if !strings.Contains(body, `class="capacity"`) {
+		t.Error("the compute chart has no capacity line")
+	}
+	if !strings.Contains(body, `<p class="nodata">No data</p>`) {
+		t.Error("the storage widget should say No data")
+	}
+	if !strings.Contains(body, `relation &#34;mart.los_by_dpc&#34; does not exist`) || strings.Contains(body, "<script>alert(1)") {
+		t.Error("log lines missing or not escaped")
+	}
+	if strings.Contains(body, "http://") || strings.Contains(body, "https://") {
+		t.Error("the page refers to an external address")
+	}
+}
+
+func TestJapaneseLabels(t *testing.T) {
+	f := newFixture(t, options{})
+	code, body, hdr := f.get("/?lang=ja")
+	if code != 200 || !strings.Contains(body, "ダッシュボード") || !strings.Contains(body, "データなし") {
+		t.Fatalf("%d", code)
+	}
+	if !strings.Contains(body, "<html lang=\"ja\">") || !strings.Contains(hdr.Get("Set-Cookie"), "lang=ja") {
+		t.Errorf("language not switched: %s", hdr.Get("Set-Cookie"))
+	}
+	_, alarms, _ := f.get("/alarms", "Cookie", "lang=ja")
+	if !strings.Contains(alarms, "アラーム") || !strings.Contains(alarms, "Alert-ELT-Delay") {
+		t.Error("the cookie keeps the language; alarm names stay as the spec gives them")
+	}
+}
+
+func TestAlarmsAPI(t *testing.T) {
+	f := newFixture(t, options{})
+	code, body, _ := f.get("/api/v1/alarms")
+	if code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	var rows []struct {
+		Name, State, Reason string
+		UpdatedAt           *time.Time `json:"updated_at"`
+	}
+	if err := json.Unmarshal([]byte(body), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(f.s.Alarms) || rows[0].Name != "Alert-ELT-Delay" {
+		t.Fatalf("rows %+v", rows)
+	}
+	// ELT delay reached 179 minutes > 90 on the last two 5-minute periods.
+	if rows[0].State != "ALARM" || !strings.Contains(rows[0].Reason, "greater than the threshold (90.0)") || rows[0].UpdatedAt == nil {
+		t.Errorf("Alert-ELT-Delay: %+v", rows[0])
+	}
+	if code, body, _ := f.get("/api/v1/alarms/Alert-ELT-Delay"); code != 200 || !strings.Contains(body, `"history":[{`) {
+		t.Errorf("one alarm: %d %s", code, body)
+	}
+	if code, body, _ := f.get("/api/v1/alarms/No-Such-Alarm"); code != 404 || !strings.Contains(body, `"error"`) {
+		t.Errorf("unknown alarm: %d %s", code, body)
+	}
+	if code, _, _ := f.get("/alarms/No-Such-Alarm"); code != 404 {
+		t.Errorf("unknown alarm page: %d", code)
+	}
+	if code, body, _ := f.get("/alarms/Alert-ELT-Delay"); code != 200 || !strings.Contains(body, `class="mark"`) {
+		t.Errorf("alarm page should chart the data around each transition: %d", code)
+	}
+}
+
+func TestDashboardAPIAndRanges(t *testing.T) {
+	f := newFixture(t, options{})
+	for _, q := range []string{"range=3h", "range=1d", "range=1w", "from=2026-11-27T01:00:00Z&to=2026-11-27T02:00:00Z"} {
+		code, body, _ := f.get("/api/v1/dashboard?" + q)
+		if code != 200 || !strings.Contains(body, `"widgets":[`) {
+			t.Errorf("%s: %d %s", q, code, body)
+		}
+	}
+	for q, want := range map[string]string{
+		"range=2y":       "range must be 3h, 1d, 1w or custom",
+		"from=yesterday": "from must be an RFC 3339 time",
+		"from=2026-11-27T02:00:00Z&to=2026-11-27T01:00:00Z": "must be before",
+	} {
+		code, body, _ := f.get("/api/v1/dashboard?" + q)
+		if code != 400 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d %s", q, code, body)
+		}
+	}
+	code, body, _ := f.get("/api/v1/datapoints?metric=QueriesFailed&stat=Sum&period=3600&range=3h")
+	var dp struct {
+		Points []web.Point `json:"points"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &dp) != nil || len(dp.Points) != 3 || dp.Points[0].V != 60 {
+		t.Errorf("datapoints: %d %s", code, body)
+	}
+	if code, _, _ := f.get("/api/v1/datapoints?metric=Nope"); code != 404 {
+		t.Errorf("unknown metric: %d", code)
+	}
+	if code, _, _ := f.get("/api/v1/datapoints?metric=QueriesFailed&period=0"); code != 400 {
+		t.Errorf("bad period: %d", code)
+	}
+	if code, _, _ := f.get("/?range=forever"); code != 400 {
+		t.Errorf("bad range on the page: %d", code)
+	}
+}
+
+func TestActionsNeedATokenOrLoopback(t *testing.T) {
+	rerun := func(context.Context) (string, error) { return "exec-1", nil }
+	// No token, loopback: allowed.
+	f := newFixture(t, options{loopback: true, rerun: rerun})
+	if code, body := f.post("/api/v1/pipeline/rerun"); code != 200 || !strings.Contains(body, "exec-1") {
+		t.Errorf("loopback without token: %d %s", code, body)
+	}
+	// A cross-site form post is refused.
+	if code, _ := f.post("/api/v1/pipeline/rerun", "Sec-Fetch-Site", "cross-site"); code != 403 {
+		t.Errorf("cross-site post: %d", code)
+	}
+	// No token, not loopback: refused.
+	f = newFixture(t, options{rerun: rerun})
+	if code, body := f.post("/api/v1/pipeline/rerun"); code != 403 || !strings.Contains(body, "serve.token") {
+		t.Errorf("no token beyond loopback: %d %s", code, body)
+	}
+	// A token: the wrong one is refused, the right one works.
+	f = newFixture(t, options{token: "s3cret-token", rerun: rerun})
+	if code, body := f.post("/api/v1/pipeline/rerun", "Authorization", "Bearer nope"); code != 401 || strings.Contains(body, "s3cret") {
+		t.Errorf("wrong token: %d %s", code, body)
+	}
+	if code, _ := f.post("/api/v1/pipeline/rerun", "Authorization", "Bearer s3cret-token"); code != 200 {
+		t.Errorf("right token: %d", code)
+	}
+	if code, _ := f.post("/api/v1/deliveries/7/retry", "Authorization", "Bearer s3cret-token"); code != 501 {
+		t.Errorf("an action not wired yet: %d", code)
+	}
+	if code, _ := f.post("/api/v1/deliveries/x/retry", "Authorization", "Bearer s3cret-token"); code != 400 {
+		t.Errorf("bad id: %d", code)
+	}
+}
