@@ -148,6 +148,7 @@ exists, else the built-in spec (print it with 'dpcops spec default').`,
 		a.validateCommand(),
 		a.serveCommand(),
 		a.demoCommand(),
+		a.backtestCommand(),
 		a.collectCommand(),
 		a.warehouseCommand(),
 	)
