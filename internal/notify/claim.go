@@ -1,0 +1,224 @@
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+// claim is a row this worker has claimed: the delivery to make and what
+// the mark must match.
+type claim struct {
+	d         *Delivery
+	claimedAt int64
+	createdAt int64
+}
+
+// claim expires the rows older than notify.max_age, then claims the due
+// rows of every channel with a free slot: pending rows whose attempt is
+// due, and rows left in sending past their lease (a crash: they are sent
+// again and counted as resends). Claiming is one transaction that sets
+// state sending and claimed_at, so that a crash after it leaves the rows
+// to be found again. It also returns when the next pending row of a
+// channel with a free slot falls due.
+func (w *Worker) claim(ctx context.Context, now time.Time) ([]claim, time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	nowMs := store.Millis(now)
+	due, err := w.anyDue(ctx, nowMs)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var out []claim
+	if due {
+		err = w.st.WriteTx(ctx, func(tx *sql.Tx) error {
+			out = out[:0]
+			if err := w.expire(ctx, tx, now); err != nil {
+				return err
+			}
+			for _, name := range w.channelNames() {
+				free := w.chans[name].limit - w.inflight[name]
+				if free <= 0 {
+					continue
+				}
+				cs, err := w.claimChannel(ctx, tx, name, free, now)
+				if err != nil {
+					return err
+				}
+				out = append(out, cs...)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("claim deliveries: %w", err)
+		}
+	}
+	for _, c := range out {
+		if c.d.Resend {
+			w.m.resends.WithLabelValues(c.d.Channel).Inc()
+			w.stats.Resent++
+			w.log.Warn("sending again a delivery claimed before a crash", "id", c.d.ID, "channel", c.d.Channel, "dedup_key", c.d.DedupKey)
+		}
+		if c.d.Attempt == 1 {
+			w.m.firstDelay.Observe(float64(nowMs-c.createdAt) / 1000)
+		}
+	}
+	next, err := w.nextDue(ctx, nowMs, len(out))
+	return out, next, err
+}
+
+// anyDue is a cheap read that spares an idle worker a write transaction
+// (and its fsync) on every poll.
+func (w *Worker) anyDue(ctx context.Context, nowMs int64) (bool, error) {
+	var due bool
+	err := w.st.Reader().QueryRowContext(ctx, `SELECT
+		EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?)
+		OR EXISTS (SELECT 1 FROM outbox WHERE state = 'sending' AND claimed_at <= ?)`,
+		nowMs, nowMs-w.minLease.Milliseconds()).Scan(&due)
+	if err != nil {
+		return false, fmt.Errorf("look for due deliveries: %w", err)
+	}
+	return due, nil
+}
+
+// nextDue is when the next pending row of a channel that has a free slot
+// falls due; zero if none. Rows of full channels are left out: the end of
+// one of their attempts wakes the worker anyway.
+func (w *Worker) nextDue(ctx context.Context, nowMs int64, claimed int) (time.Time, error) {
+	if claimed > 0 {
+		// Claiming changed the slots; the next pass looks again at once.
+		return time.Time{}, nil
+	}
+	rows, err := w.st.Reader().QueryContext(ctx, `SELECT channel, min(next_attempt_at) FROM outbox
+		WHERE state = 'pending' AND next_attempt_at > ? GROUP BY channel`, nowMs)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("next due delivery: %w", err)
+	}
+	defer rows.Close()
+	var next int64
+	for rows.Next() {
+		var ch string
+		var at int64
+		if err := rows.Scan(&ch, &at); err != nil {
+			return time.Time{}, err
+		}
+		c, ok := w.chans[ch]
+		if ok && w.inflight[ch] < c.limit && (next == 0 || at < next) {
+			next = at
+		}
+	}
+	if err := rows.Err(); err != nil || next == 0 {
+		return time.Time{}, err
+	}
+	return store.FromMillis(next), nil
+}
+
+func (w *Worker) channelNames() []string {
+	names := make([]string, 0, len(w.chans))
+	for n := range w.chans {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// expire marks expired the pending rows created more than notify.max_age
+// ago, and the rows left in sending by a crash that are as old.
+func (w *Worker) expire(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	maxAge := w.s.Notify.MaxAge.D()
+	if maxAge <= 0 {
+		return nil
+	}
+	cutoff := store.Millis(now.Add(-maxAge))
+	nowMs := store.Millis(now)
+	rows, err := tx.QueryContext(ctx, `UPDATE outbox SET state = 'expired', claimed_at = NULL,
+			last_error = 'expired: not delivered within notify.max_age (' || ? || ')'
+				|| CASE WHEN last_error <> '' THEN '; last error: ' || last_error ELSE '' END
+		WHERE created_at <= ? AND (state = 'pending' OR (state = 'sending' AND claimed_at <= ?))
+		RETURNING id, channel`, w.s.Notify.MaxAge.String(), cutoff, nowMs-w.maxLease.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("expire deliveries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var ch string
+		if err := rows.Scan(&id, &ch); err != nil {
+			return err
+		}
+		if w.held[id] {
+			continue
+		}
+		w.m.deliveries.WithLabelValues(ch, OutcomeExpired).Inc()
+		w.stats.Expired++
+		w.log.Error("delivery expired", "id", id, "channel", ch, "max_age", w.s.Notify.MaxAge)
+	}
+	return rows.Err()
+}
+
+// claimChannel claims up to n due rows of one channel.
+func (w *Worker) claimChannel(ctx context.Context, tx *sql.Tx, channel string, n int, now time.Time) ([]claim, error) {
+	nowMs := store.Millis(now)
+	leaseCut := nowMs - w.chans[channel].lease.Milliseconds()
+	rows, err := tx.QueryContext(ctx, `SELECT id, kind, dedup_key, payload, state, attempts, created_at FROM outbox
+		WHERE channel = ? AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND claimed_at <= ?))
+		ORDER BY next_attempt_at, id LIMIT ?`, channel, nowMs, leaseCut, n+len(w.held))
+	if err != nil {
+		return nil, err
+	}
+	var out []claim
+	var bad []int64
+	for rows.Next() && len(out) < n {
+		var c claim
+		var d Delivery
+		var kind, payload, state string
+		if err := rows.Scan(&d.ID, &kind, &d.DedupKey, &payload, &state, &d.Attempt, &c.createdAt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if w.held[d.ID] {
+			continue // our own attempt, still being marked
+		}
+		if err := json.Unmarshal([]byte(payload), &d.Message); err != nil {
+			bad = append(bad, d.ID)
+			continue
+		}
+		d.Channel, d.Kind, d.Resend = channel, Kind(kind), state == "sending"
+		d.Attempt++
+		c.d, c.claimedAt = &d, nowMs
+		out = append(out, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, id := range bad {
+		// A payload this dpcops cannot read can never be sent: say so
+		// rather than stall the channel behind it.
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = 'unreadable payload' WHERE id = ?`, id); err != nil {
+			return nil, err
+		}
+		w.log.Error("delivery has an unreadable payload: marked failed", "id", id, "channel", channel)
+	}
+	for _, c := range out {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sending', claimed_at = ?, attempts = attempts + 1,
+			resends = resends + ?, first_attempt_at = coalesce(first_attempt_at, ?) WHERE id = ?`,
+			c.claimedAt, b2i(c.d.Resend), c.claimedAt, c.d.ID)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,124 @@
+package notify
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// maxReadBody bounds how much of an answer is read; the rest is dropped.
+const maxReadBody = 64 << 10
+
+// NewHTTPClient returns the client of one HTTP channel: every request is
+// bounded by timeout, and redirects are not followed, because a receiver
+// that redirects a webhook is misconfigured and following it would turn
+// the POST into a GET that reports a false success. tlsConfig may be nil.
+func NewHTTPClient(timeout time.Duration, tlsConfig *tls.Config) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsConfig
+	tr.MaxIdleConnsPerHost = 16
+	return &http.Client{
+		Timeout:   timeout,
+		Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// Post sends one request of an HTTP integration and classifies the
+// answer: 2xx delivered; 408, 425, 429 and 5xx retry (429 with its
+// Retry-After); any other answer fails for good. Transport errors retry.
+// The answer is recorded in d.Answer; errors and the answer's body have
+// every one of secrets removed, and never show the request URL.
+func Post(ctx context.Context, client *http.Client, req *http.Request, d *Delivery, secrets ...string) (retry bool, err error) {
+	resp, err := client.Do(req.WithContext(ctx))
+	if err != nil {
+		return true, transportError(d.Channel, req, err, secrets)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxReadBody))
+	// Drain what is left so that the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxReadBody))
+	d.Answer = Answer{
+		Status: resp.StatusCode,
+		Body:   ScrubString(Truncate(strings.TrimSpace(string(body)), MaxAnswerBody), secrets...),
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return false, nil
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		d.Answer.RetryAfter = retryAfter(resp)
+	}
+	return RetryableStatus(resp.StatusCode), &ReceiverError{Channel: d.Channel, Status: resp.StatusCode, Body: d.Answer.Body}
+}
+
+// retryAfter reads Retry-After; a date is taken relative to the answer's
+// own Date header when it has one, so that the two clocks need not agree.
+func retryAfter(resp *http.Response) time.Duration {
+	now := time.Now()
+	if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		now = t
+	}
+	return ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+}
+
+// transportError describes a failed request without its URL: net/http
+// errors quote the whole URL, and a Slack or webhook URL is a secret.
+func transportError(channel string, req *http.Request, err error, secrets []string) error {
+	cause := err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		cause = ue.Err
+	}
+	target := req.URL.Scheme + "://" + req.URL.Host
+	var msg string
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		msg = fmt.Sprintf("%s: %s %s: timed out", channel, req.Method, target)
+	case errors.Is(err, context.Canceled):
+		msg = fmt.Sprintf("%s: %s %s: canceled", channel, req.Method, target)
+	default:
+		msg = fmt.Sprintf("%s: %s %s: %v", channel, req.Method, target, cause)
+	}
+	return errors.New(ScrubString(msg, append(secrets, req.URL.String(), req.URL.Path, req.URL.RawQuery)...))
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// redacted replaces a secret in errors and answers.
+const redacted = "<redacted>"
+
+// ScrubString removes every secret from s, also in its URL-escaped forms.
+// Values shorter than 4 bytes are ignored: they cannot be secrets, and
+// replacing them would shred the text.
+func ScrubString(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) < 4 || sec == "/" {
+			continue
+		}
+		for _, form := range []string{sec, url.QueryEscape(sec), url.PathEscape(sec)} {
+			s = strings.ReplaceAll(s, form, redacted)
+		}
+	}
+	return s
+}
+
+// Scrub returns err with every secret removed from its message. The
+// result does not wrap err, so that no caller can reach the original
+// message through errors.Unwrap.
+func Scrub(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(ScrubString(err.Error(), secrets...))
+}

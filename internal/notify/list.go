@@ -1,0 +1,119 @@
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+// DeliveryStates are the states of an outbox row.
+var DeliveryStates = []string{"pending", "sending", "sent", "failed", "expired"}
+
+// Record is one outbox row as `dpcops notify list` and the web UI show it.
+type Record struct {
+	ID       int64  `json:"id"`
+	Channel  string `json:"channel"`
+	Kind     string `json:"kind"`
+	Alarm    string `json:"alarm"`
+	DedupKey string `json:"dedup_key"`
+	State    string `json:"state"`
+	Attempts int    `json:"attempts"`
+	// Resends counts attempts made again after a crash.
+	Resends int `json:"resends"`
+	// Status and Response are the receiver's last answer.
+	Status    int       `json:"status"`
+	Response  string    `json:"response,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+	Created   time.Time `json:"created"`
+	NextAt    time.Time `json:"next_attempt_at"`
+	// FirstAttempt and Sent are zero when they have not happened.
+	FirstAttempt time.Time `json:"first_attempt_at,omitzero"`
+	Sent         time.Time `json:"sent_at,omitzero"`
+}
+
+// Query selects outbox rows; zero values select all.
+type Query struct {
+	State   string
+	Channel string
+	Alarm   string
+	// Limit bounds the rows returned, newest first (default 100).
+	Limit int
+}
+
+// List returns outbox rows, newest first.
+func List(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	rows, err := db.QueryContext(ctx, `SELECT id, channel, kind, alarm, dedup_key, state, attempts, resends, status,
+			response, last_error, created_at, next_attempt_at, first_attempt_at, sent_at
+		FROM outbox WHERE (? = '' OR state = ?) AND (? = '' OR channel = ?) AND (? = '' OR alarm = ?)
+		ORDER BY id DESC LIMIT ?`, q.State, q.State, q.Channel, q.Channel, q.Alarm, q.Alarm, q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var r Record
+		var created, next int64
+		var first, sent sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.Channel, &r.Kind, &r.Alarm, &r.DedupKey, &r.State, &r.Attempts, &r.Resends, &r.Status,
+			&r.Response, &r.LastError, &created, &next, &first, &sent); err != nil {
+			return nil, fmt.Errorf("list deliveries: %w", err)
+		}
+		r.Created, r.NextAt = store.FromMillis(created), store.FromMillis(next)
+		if first.Valid {
+			r.FirstAttempt = store.FromMillis(first.Int64)
+		}
+		if sent.Valid {
+			r.Sent = store.FromMillis(sent.Int64)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ErrNotRetryable is returned by Retry for a delivery that is not failed
+// or expired.
+var ErrNotRetryable = errors.New("only a failed or expired delivery can be retried")
+
+// ErrNoDelivery is returned by Retry for an unknown delivery.
+var ErrNoDelivery = errors.New("no such delivery")
+
+// Retry puts a failed or expired delivery back to pending, due now, with
+// a fresh notify.max_age (created_at moves to now; the message keeps the
+// transition's time). Its last error stays until the next attempt.
+func Retry(ctx context.Context, st *store.Store, id int64, now time.Time) error {
+	return st.WriteTx(ctx, func(tx *sql.Tx) error {
+		var state string
+		err := tx.QueryRowContext(ctx, `SELECT state FROM outbox WHERE id = ?`, id).Scan(&state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("delivery %d: %w", id, ErrNoDelivery)
+		}
+		if err != nil {
+			return err
+		}
+		if state != "failed" && state != "expired" {
+			return fmt.Errorf("delivery %d is %s: %w", id, state, ErrNotRetryable)
+		}
+		at := store.Millis(now)
+		_, err = tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = ?, created_at = ?, claimed_at = NULL
+			WHERE id = ?`, at, at, id)
+		return err
+	})
+}
+
+// Retry puts a failed or expired delivery back to pending and wakes the
+// worker; it has the signature of web.Actions.RetryDelivery.
+func (w *Worker) Retry(ctx context.Context, id int64) error {
+	if err := Retry(ctx, w.st, id, w.clock.Now()); err != nil {
+		return err
+	}
+	w.Kick()
+	return nil
+}

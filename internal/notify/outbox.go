@@ -1,0 +1,205 @@
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+// OutboxOptions configure an Outbox.
+type OutboxOptions struct {
+	Spec   *spec.Spec
+	Logger *slog.Logger
+	// Clock stamps the rows' created_at and first due time (default: the
+	// system clock).
+	Clock Clock
+}
+
+// Outbox turns alarm transitions into outbox rows, one per routed
+// channel, inside the transaction that commits the transition.
+type Outbox struct {
+	s     *spec.Spec
+	log   *slog.Logger
+	clock Clock
+
+	mu        sync.Mutex
+	offLogged map[string]bool
+	kick      func()
+}
+
+// NewOutbox returns an outbox over the spec's topics and channels.
+func NewOutbox(o OutboxOptions) *Outbox {
+	ob := &Outbox{s: o.Spec, log: o.Logger, clock: o.Clock, offLogged: map[string]bool{}}
+	if ob.log == nil {
+		ob.log = slog.New(slog.DiscardHandler)
+	}
+	if ob.clock == nil {
+		ob.clock = systemClock{}
+	}
+	return ob
+}
+
+// OnTransition has the signature of alarm.Options.OnTransition: it
+// enqueues what t owes inside tx and wakes the worker. Waking it before
+// the commit is safe: the store has one writer connection, so the
+// worker's claim waits for this transaction to end and then sees its rows
+// (or, after a rollback, none).
+func (o *Outbox) OnTransition(ctx context.Context, tx *sql.Tx, t alarm.Transition) error {
+	n, err := o.Enqueue(ctx, tx, t)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		o.wake()
+	}
+	return nil
+}
+
+// setKick makes wake call kick (the worker's Kick).
+func (o *Outbox) setKick(kick func()) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.kick = kick
+}
+
+func (o *Outbox) wake() {
+	o.mu.Lock()
+	kick := o.kick
+	o.mu.Unlock()
+	if kick != nil {
+		kick()
+	}
+}
+
+// Enqueue writes the outbox rows a transition owes inside tx and returns
+// how many it wrote:
+//
+//   - to ALARM: a trigger for every routed channel;
+//   - to OK: for every routed channel with send_resolved (default true)
+//     that was told of an episode of this alarm and not of its end: a
+//     resolve per such episode on PagerDuty and OpsGenie (which close the
+//     incident by its dedup key), one OK message elsewhere. A return to OK
+//     with no episode told (such as INSUFFICIENT_DATA → OK at start-up)
+//     owes nothing;
+//   - to INSUFFICIENT_DATA: a notice only for channels whose subscription
+//     filter lists the state INSUFFICIENT_DATA, and never to PagerDuty or
+//     OpsGenie: missing data is not a reason to page or to close a page.
+//
+// An alarm that is not in the spec owes nothing.
+func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, t alarm.Transition) (int, error) {
+	a, ok := o.s.Alarm(t.Alarm)
+	if !ok {
+		o.log.Warn("transition of an alarm the spec does not define: nothing to notify", "alarm", t.Alarm)
+		return 0, nil
+	}
+	now := o.clock.Now()
+	key := DedupKey(o.s, t.Alarm, t.Episode)
+	n := 0
+	for _, r := range routes(o.s, a, string(t.To), o.logOff) {
+		var rows []row
+		switch t.To {
+		case alarm.Alarm:
+			rows = []row{{kind: KindTrigger, key: key}}
+		case alarm.OK:
+			if !SendsResolved(r.channel) {
+				continue
+			}
+			open, err := openEpisodes(ctx, tx, t.Alarm, r.channel.Name)
+			if err != nil {
+				return 0, err
+			}
+			switch {
+			case len(open) == 0:
+			case CanResolve(r.channel.Type):
+				for _, k := range open {
+					rows = append(rows, row{kind: KindResolve, key: k})
+				}
+			default:
+				rows = []row{{kind: KindResolve, key: open[len(open)-1]}}
+			}
+		case alarm.InsufficientData:
+			if r.asksState && !CanResolve(r.channel.Type) {
+				rows = []row{{kind: KindNotice, key: key}}
+			}
+		}
+		for _, rw := range rows {
+			m := NewMessage(o.s, a, t, rw.kind)
+			if err := insertRow(ctx, tx, r.channel.Name, rw, m, t.ID, now); err != nil {
+				return 0, err
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		o.log.Info("notifications enqueued", "alarm", t.Alarm, "to", t.To, "episode", t.Episode, "deliveries", n)
+	}
+	return n, nil
+}
+
+// row is one outbox row to write.
+type row struct {
+	kind Kind
+	key  string
+}
+
+// insertRow writes one pending row, due now.
+func insertRow(ctx context.Context, tx *sql.Tx, channel string, r row, m Message, transitionID int64, now time.Time) error {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("outbox payload: %w", err)
+	}
+	var tid any
+	if transitionID != 0 {
+		tid = transitionID
+	}
+	at := store.Millis(now)
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (channel, kind, alarm, transition_id, dedup_key, payload, state, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`, channel, string(r.kind), m.Alarm, tid, r.key, string(payload), at, at)
+	if err != nil {
+		return fmt.Errorf("enqueue %s for %s: %w", r.kind, channel, err)
+	}
+	return nil
+}
+
+// openEpisodes returns the dedup keys of the alarm's episodes the channel
+// was told of (a trigger or repeat) and not told the end of (a resolve),
+// oldest first.
+func openEpisodes(ctx context.Context, tx *sql.Tx, alarmName, channel string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT dedup_key FROM outbox
+		WHERE alarm = ? AND channel = ? AND kind IN ('trigger', 'repeat', 'resolve')
+		GROUP BY dedup_key
+		HAVING max(CASE WHEN kind = 'resolve' THEN 0 ELSE id END) > max(CASE WHEN kind = 'resolve' THEN id ELSE 0 END)
+		ORDER BY max(id)`, alarmName, channel)
+	if err != nil {
+		return nil, fmt.Errorf("open episodes of %s on %s: %w", alarmName, channel, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// logOff logs, once per channel, that a routed channel is off.
+func (o *Outbox) logOff(ch *spec.Channel) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.offLogged[ch.Name] {
+		return
+	}
+	o.offLogged[ch.Name] = true
+	o.log.Info("channel is off: its notifications are not enqueued", "channel", ch.Name, "why", ch.Enabled.Reason())
+}

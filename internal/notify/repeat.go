@@ -1,0 +1,153 @@
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+// repeats enqueues a repeat for every alarm with a repeat_interval that
+// is in ALARM and whose episode was last announced (trigger or repeat, to
+// any channel) at least repeat_interval ago; an episode never announced
+// counts from the alarm's entry into ALARM. The repeat goes where a
+// trigger would, with the episode's dedup key, so PagerDuty and OpsGenie
+// add it to the open incident. It runs at most once per poll interval.
+//
+// The alarm's state is read again inside the write transaction, so a
+// repeat can never be enqueued after the resolve of its episode: that
+// would reopen the incident.
+func (w *Worker) repeats(ctx context.Context, now time.Time) error {
+	if now.Before(w.nextRepeatCheck) {
+		return nil
+	}
+	w.nextRepeatCheck = now.Add(w.poll)
+	var candidates []*spec.Alarm
+	for i := range w.s.Alarms {
+		a := &w.s.Alarms[i]
+		// An alarm routed nowhere would owe a repeat forever and cost a
+		// write on every check.
+		if a.Enabled.On() && a.RepeatInterval > 0 && len(routes(w.s, a, string(alarm.Alarm), func(*spec.Channel) {})) > 0 {
+			candidates = append(candidates, a)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	var due []*spec.Alarm
+	for _, a := range candidates {
+		ok, err := repeatDue(ctx, w.st.Reader(), a, w.s, now)
+		if err != nil {
+			return err
+		}
+		if ok {
+			due = append(due, a)
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	err := w.st.WriteTx(ctx, func(tx *sql.Tx) error {
+		for _, a := range due {
+			if _, err := w.outbox.enqueueRepeat(ctx, tx, a, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("enqueue repeats: %w", err)
+	}
+	return nil
+}
+
+// querier is what reads need of *sql.DB and *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// alarmNow is an alarm's stored state.
+type alarmNow struct {
+	state      string
+	reason     string
+	reasonData string
+	episode    int64
+	changedAt  int64
+}
+
+func readAlarmState(ctx context.Context, q querier, name string) (alarmNow, bool, error) {
+	var s alarmNow
+	err := q.QueryRowContext(ctx, `SELECT state, reason, reason_data, episode, changed_at FROM alarm_state WHERE alarm = ?`, name).
+		Scan(&s.state, &s.reason, &s.reasonData, &s.episode, &s.changedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, false, nil
+	}
+	if err != nil {
+		return s, false, fmt.Errorf("state of %s: %w", name, err)
+	}
+	return s, true, nil
+}
+
+// lastAnnounced is when the episode was last announced (trigger or
+// repeat), or the alarm's entry into ALARM when it never was.
+func lastAnnounced(ctx context.Context, q querier, name, key string, st alarmNow) (int64, error) {
+	var last sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT max(created_at) FROM outbox WHERE alarm = ? AND dedup_key = ? AND kind IN ('trigger', 'repeat')`,
+		name, key).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("last notification of %s: %w", name, err)
+	}
+	if last.Valid {
+		return last.Int64, nil
+	}
+	return st.changedAt, nil
+}
+
+// repeatDue reports whether the alarm is in ALARM and owes a repeat.
+func repeatDue(ctx context.Context, q querier, a *spec.Alarm, s *spec.Spec, now time.Time) (bool, error) {
+	st, ok, err := readAlarmState(ctx, q, a.Name)
+	if err != nil || !ok || st.state != string(alarm.Alarm) {
+		return false, err
+	}
+	last, err := lastAnnounced(ctx, q, a.Name, DedupKey(s, a.Name, st.episode), st)
+	if err != nil {
+		return false, err
+	}
+	return store.Millis(now)-last >= a.RepeatInterval.D().Milliseconds(), nil
+}
+
+// enqueueRepeat writes the repeat rows of one alarm inside tx if, read
+// again inside tx, it still owes them; it returns how many it wrote.
+func (o *Outbox) enqueueRepeat(ctx context.Context, tx *sql.Tx, a *spec.Alarm, now time.Time) (int, error) {
+	ok, err := repeatDue(ctx, tx, a, o.s, now)
+	if err != nil || !ok {
+		return 0, err
+	}
+	st, _, err := readAlarmState(ctx, tx, a.Name)
+	if err != nil {
+		return 0, err
+	}
+	t := alarm.Transition{Alarm: a.Name, Time: now, From: alarm.Alarm, To: alarm.Alarm, Reason: st.reason,
+		ReasonData: json.RawMessage(st.reasonData), Episode: st.episode}
+	key := DedupKey(o.s, a.Name, st.episode)
+	n := 0
+	for _, r := range routes(o.s, a, string(alarm.Alarm), o.logOff) {
+		m := NewMessage(o.s, a, t, KindRepeat)
+		if err := insertRow(ctx, tx, r.channel.Name, row{kind: KindRepeat, key: key}, m, 0, now); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	if n > 0 {
+		o.log.Info("alarm still in ALARM: repeat enqueued", "alarm", a.Name, "episode", st.episode, "deliveries", n)
+	}
+	return n, nil
+}

@@ -1,0 +1,309 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+// DefaultPollInterval is how often an idle worker looks for due rows when
+// nothing wakes it: a backstop for a missed Kick and the cadence of
+// repeat_interval checks and expiry.
+const DefaultPollInterval = time.Second
+
+// leaseMargin is added to a channel's timeout to make its claim lease. An
+// attempt never outlives the channel's timeout, so a row still in sending
+// after the lease was left by a process that died (or another worker that
+// lost its store), and may be claimed again.
+const leaseMargin = 10 * time.Second
+
+// storeTimeout bounds each store call of the worker.
+const storeTimeout = 10 * time.Second
+
+// WorkerOptions configure a Worker.
+type WorkerOptions struct {
+	Spec  *spec.Spec
+	Store *store.Store
+	// Notifiers send, by channel name; channels.Build makes them from the
+	// spec. A row whose channel has none (the channel is off or was
+	// removed) waits and expires after notify.max_age.
+	Notifiers map[string]Notifier
+	// Outbox, when set, wakes this worker from its OnTransition, and
+	// routes the repeats of repeat_interval. Without it the worker routes
+	// repeats itself.
+	Outbox     *Outbox
+	Logger     *slog.Logger
+	Clock      Clock
+	Registerer prometheus.Registerer
+	// PollInterval is the longest an idle worker sleeps (default 1s).
+	PollInterval time.Duration
+	// Jitter returns a random duration in [0, d] (default: math/rand).
+	Jitter func(d time.Duration) time.Duration
+}
+
+// Worker delivers the outbox: it claims due rows, sends them through
+// their channel and marks the outcome. One worker runs per store.
+type Worker struct {
+	s      *spec.Spec
+	st     *store.Store
+	ns     map[string]Notifier
+	log    *slog.Logger
+	clock  Clock
+	m      *metrics
+	poll   time.Duration
+	jitter func(time.Duration) time.Duration
+	outbox *Outbox
+	chans  map[string]chanConf
+	// minLease and maxLease are the shortest and longest channel leases.
+	minLease, maxLease time.Duration
+
+	kick    chan struct{}
+	results chan result
+	wg      sync.WaitGroup
+
+	// The fields below belong to the goroutine in Run or DeliverDue.
+	inflight        map[string]int
+	held            map[int64]bool
+	unmarked        []result
+	nextRepeatCheck time.Time
+	stats           Stats
+
+	// afterSend, when set (by tests), runs between a send and its mark:
+	// the window a crash leaves a row claimed but not marked.
+	afterSend func(*Delivery)
+}
+
+// chanConf is what the worker needs of a channel.
+type chanConf struct {
+	limit   int
+	timeout time.Duration
+	lease   time.Duration
+}
+
+// Stats counts what DeliverDue did.
+type Stats struct {
+	Sent, Retried, Failed, Expired, Resent int
+}
+
+// result is the outcome of one attempt, waiting to be marked.
+type result struct {
+	c      claim
+	retry  bool
+	err    error
+	answer Answer
+}
+
+// NewWorker returns a worker; it registers its metrics on
+// o.Registerer.
+func NewWorker(o WorkerOptions) (*Worker, error) {
+	if o.Spec == nil || o.Store == nil {
+		return nil, errors.New("notify worker: spec and store are required")
+	}
+	w := &Worker{
+		s: o.Spec, st: o.Store, ns: o.Notifiers, log: o.Logger, clock: o.Clock, poll: o.PollInterval,
+		jitter: o.Jitter, outbox: o.Outbox, chans: map[string]chanConf{},
+		kick: make(chan struct{}, 1), inflight: map[string]int{}, held: map[int64]bool{},
+	}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	if w.clock == nil {
+		w.clock = systemClock{}
+	}
+	if w.poll <= 0 {
+		w.poll = DefaultPollInterval
+	}
+	if w.jitter == nil {
+		w.jitter = randomJitter
+	}
+	if w.outbox == nil {
+		w.outbox = NewOutbox(OutboxOptions{Spec: o.Spec, Logger: w.log, Clock: w.clock})
+	}
+	w.outbox.setKick(w.Kick)
+	total := 0
+	for name := range o.Notifiers {
+		ch, ok := o.Spec.Channel(name)
+		if !ok {
+			return nil, fmt.Errorf("notify worker: notifier for %q, which the spec does not define", name)
+		}
+		c := chanConf{limit: max(ch.Concurrency, 1), timeout: ch.Timeout.D()}
+		if c.timeout <= 0 {
+			c.timeout = spec.DefaultChannelTimeout.D()
+		}
+		c.lease = c.timeout + leaseMargin
+		w.chans[name] = c
+		total += c.limit
+		if w.minLease == 0 || c.lease < w.minLease {
+			w.minLease = c.lease
+		}
+		w.maxLease = max(w.maxLease, c.lease)
+	}
+	if w.minLease == 0 {
+		w.minLease = spec.DefaultChannelTimeout.D() + leaseMargin
+		w.maxLease = w.minLease
+	}
+	// Room for every possible attempt in flight: a finished send never
+	// waits to hand in its result.
+	w.results = make(chan result, total+1)
+	m, err := newMetrics(o.Registerer, o.Store.Reader())
+	if err != nil {
+		return nil, fmt.Errorf("notify metrics: %w", err)
+	}
+	w.m = m
+	return w, nil
+}
+
+// Kick wakes the worker to look for due rows now. It never blocks.
+func (w *Worker) Kick() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends, then waits for the attempts in flight
+// (each bounded by its channel's timeout) and marks them, and returns nil.
+// Only one Run or DeliverDue may run at a time.
+func (w *Worker) Run(ctx context.Context) error {
+	w.log.Info("notification worker started", "channels", len(w.ns), "poll", w.poll)
+	defer w.drain()
+	for ctx.Err() == nil {
+		next, _ := w.pass(ctx)
+		wait := w.poll
+		if !next.IsZero() {
+			wait = min(wait, max(next.Sub(w.clock.Now()), 0))
+		}
+		select {
+		case <-ctx.Done():
+		case <-w.kick:
+		case r := <-w.results:
+			w.collect(r)
+		case <-w.clock.After(wait):
+		}
+	}
+	return nil
+}
+
+// DeliverDue makes every attempt that is due now and waits for them, as
+// many rounds as it takes until nothing is due: for tests and one-shot
+// commands. It returns what it did.
+func (w *Worker) DeliverDue(ctx context.Context) (Stats, error) {
+	w.stats = Stats{}
+	for {
+		_, claimed := w.pass(ctx)
+		if claimed == 0 && w.inFlight() == 0 {
+			break
+		}
+		if w.inFlight() == 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			w.drain()
+			return w.stats, ctx.Err()
+		case r := <-w.results:
+			w.collect(r)
+		}
+	}
+	err := w.markAll(ctx)
+	return w.stats, err
+}
+
+// pass marks finished attempts, enqueues due repeats, and claims and
+// starts due rows. It returns when the next pending row falls due (zero
+// if none) and how many rows it claimed.
+func (w *Worker) pass(ctx context.Context) (time.Time, int) {
+	if err := w.markAll(ctx); err != nil {
+		w.log.Error("cannot mark deliveries; will try again", "err", err)
+	}
+	now := w.clock.Now()
+	if err := w.repeats(ctx, now); err != nil {
+		w.log.Error("repeat notifications", "err", err)
+	}
+	claims, next, err := w.claim(ctx, now)
+	if err != nil && ctx.Err() == nil {
+		w.log.Error("cannot claim deliveries", "err", err)
+	}
+	for _, c := range claims {
+		w.start(ctx, c)
+	}
+	return next, len(claims)
+}
+
+// start sends one claimed delivery in its own goroutine.
+func (w *Worker) start(ctx context.Context, c claim) {
+	w.inflight[c.d.Channel]++
+	w.held[c.d.ID] = true
+	n := w.ns[c.d.Channel]
+	conf := w.chans[c.d.Channel]
+	w.wg.Go(func() {
+		// An attempt in flight when Run's context ends still finishes
+		// (within the channel's timeout) and is marked: cancelling it
+		// would only turn a delivery into an unknown.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), conf.timeout)
+		t0 := time.Now()
+		retry, err := safeNotify(sctx, n, c.d)
+		cancel()
+		w.m.attempt.WithLabelValues(c.d.Channel).Observe(time.Since(t0).Seconds())
+		if w.afterSend != nil {
+			w.afterSend(c.d)
+		}
+		w.results <- result{c: c, retry: retry, err: err, answer: c.d.Answer}
+	})
+}
+
+// safeNotify turns a panicking notifier into a failed attempt that is
+// retried, so that one bad integration cannot take the worker down.
+func safeNotify(ctx context.Context, n Notifier, d *Delivery) (retry bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			retry, err = true, fmt.Errorf("%s: notifier panicked: %v", d.Channel, p)
+		}
+	}()
+	return n.Notify(ctx, d)
+}
+
+func (w *Worker) inFlight() int {
+	n := 0
+	for _, v := range w.inflight {
+		n += v
+	}
+	return n
+}
+
+// collect takes a finished attempt and any others that are ready. Their
+// channels' slots are free again; their rows stay held until marked.
+func (w *Worker) collect(r result) {
+	for {
+		w.unmarked = append(w.unmarked, r)
+		w.inflight[r.c.d.Channel]--
+		select {
+		case r = <-w.results:
+		default:
+			return
+		}
+	}
+}
+
+// drain waits for the attempts in flight and marks them, with a context
+// of its own: it runs when the caller's has ended. The results channel
+// has room for every attempt, so no sender blocks while it waits.
+func (w *Worker) drain() {
+	w.wg.Wait()
+	for w.inFlight() > 0 {
+		w.collect(<-w.results)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := w.markAll(ctx); err != nil {
+		w.log.Error("cannot mark deliveries at shutdown; they will be sent again after the lease", "err", err)
+	}
+}
