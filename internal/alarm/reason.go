@@ -163,10 +163,10 @@ func (c *compiled) qualifier(d Decision, from State) string {
 		}
 		return fmt.Sprintf(" (minimum %s for %s -> %s transition)", plural(need, "datapoint", "datapoints"), from, d.State)
 	case PathPremature:
-		return fmt.Sprintf(" (%d of the last %d periods had no data; the oldest breaching datapoint is at least %d periods old)",
+		return fmt.Sprintf(" (%d of %d datapoints missing; the oldest breaching datapoint is at least %d periods old)",
 			r.EvaluationPeriods-d.Real, r.EvaluationPeriods, r.DatapointsToAlarm)
 	}
-	return fmt.Sprintf(" (%d of the last %d periods had no data)", r.EvaluationPeriods-d.Real, r.EvaluationPeriods)
+	return fmt.Sprintf(" (%d of %d datapoints missing)", r.EvaluationPeriods-d.Real, r.EvaluationPeriods)
 }
 
 func fillName(m Missing) string {

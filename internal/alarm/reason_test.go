@@ -53,9 +53,9 @@ func TestReasons(t *testing.T) {
 		{2, 3, "breaching", "GreaterThanThreshold", []float64{x, x, x, x, 1}, OK,
 			"Threshold Crossed: 2 out of the last 3 datapoints were greater than the threshold (90.0) (2 missing datapoints were treated as [Breaching]) (minimum 2 datapoints for OK -> ALARM transition)."},
 		{3, 3, "missing", "GreaterThanThreshold", []float64{x, x, 99, x, x}, OK,
-			"Threshold Crossed: 1 datapoint [99.0 (27/11/26 02:55:00)] was greater than the threshold (90.0) (2 of the last 3 periods had no data; the oldest breaching datapoint is at least 3 periods old)."},
+			"Threshold Crossed: 1 datapoint [99.0 (27/11/26 02:55:00)] was greater than the threshold (90.0) (2 of 3 datapoints missing; the oldest breaching datapoint is at least 3 periods old)."},
 		{3, 3, "ignore", "LessThanThreshold", []float64{x, 95, x, x, x}, Alarm,
-			"Threshold Crossed: 1 datapoint [95.0 (27/11/26 02:50:00)] was not less than the threshold (90.0) (2 of the last 3 periods had no data)."},
+			"Threshold Crossed: 1 datapoint [95.0 (27/11/26 02:50:00)] was not less than the threshold (90.0) (2 of 3 datapoints missing)."},
 	} {
 		c := reasonAlarm(t, tc.m, tc.n, tc.treat, tc.op, 90)
 		d := c.rule.Decide(tc.values, tc.from)
