@@ -63,6 +63,17 @@ func ReadCSV(name string, r io.Reader) (*Dataset, error) {
 		return nil, err
 	}
 	ds := &Dataset{}
+	// Rows repeat a few names; interning them keeps a month of rows from
+	// holding every line's text alive.
+	names := map[string]string{}
+	intern := func(s string) string {
+		if v, ok := names[s]; ok {
+			return v
+		}
+		s = strings.Clone(s)
+		names[s] = s
+		return s
+	}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -77,6 +88,7 @@ func ReadCSV(name string, r io.Reader) (*Dataset, error) {
 			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
 		row.Line = line
+		row.Metric, row.Dims = intern(row.Metric), intern(row.Dims)
 		if math.IsNaN(row.Value) || math.IsInf(row.Value, 0) {
 			ds.NonFinite = append(ds.NonFinite, line)
 			continue

@@ -172,6 +172,10 @@ func (e *Engine) EvaluateOnce(ctx context.Context, now time.Time) ([]Transition,
 	var quiet []evaluated
 	var errs []error
 	for _, c := range e.alarms {
+		if ctx.Err() != nil {
+			// Shutting down: the rest waits for the next start.
+			break
+		}
 		t := e.due(c, now)
 		st := e.states[c.name]
 		if store.Millis(t) <= st.evaluatedAt {

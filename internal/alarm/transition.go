@@ -18,7 +18,8 @@ type Transition struct {
 	To   State
 	// Reason says why, like CloudWatch's StateReason.
 	Reason string
-	// ReasonData is a JSON ReasonData.
+	// ReasonData is a JSON ReasonData; nil in a replay unless
+	// ReplayOptions.ReasonData asks for it.
 	ReasonData json.RawMessage
 	// Episode counts the alarm's entries into ALARM, this one included: a
 	// transition to ALARM starts episode n, and the transitions that follow
