@@ -39,13 +39,14 @@ type ReplayResult struct {
 // Replay evaluates alarms over a dataset held in memory, as `dpcops
 // backtest` does: each alarm at every end t of its periods with first ≤ t
 // ≤ until, where first is the end of the period holding the earliest
-// datapoint of any metric. Every alarm starts in INSUFFICIENT_DATA.
+// datapoint of any metric the spec defines. Every alarm starts in
+// INSUFFICIENT_DATA.
 func Replay(s *spec.Spec, ds *Dataset, o ReplayOptions) (*ReplayResult, error) {
 	alarms, err := replayAlarms(s, o.Alarm)
 	if err != nil {
 		return nil, err
 	}
-	data, res := index(s, ds)
+	data, res := groupSeries(s, ds)
 	if res.Datapoints == 0 {
 		return res, nil
 	}
@@ -108,10 +109,10 @@ type replayData struct {
 	earliest, latest int64
 }
 
-// index groups the rows of known metrics into series. A row without
+// groupSeries groups the rows of known metrics into series. A row without
 // dimensions belongs to the metric's own dimensions (those of the spec),
 // which is the series alarms read by default.
-func index(s *spec.Spec, ds *Dataset) (*replayData, *ReplayResult) {
+func groupSeries(s *spec.Spec, ds *Dataset) (*replayData, *ReplayResult) {
 	res := &ReplayResult{Unknown: map[string]int{}}
 	type row struct {
 		t int64
