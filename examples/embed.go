@@ -15,3 +15,9 @@ var DPCLearning []byte
 //
 //go:embed local-postgres.yaml
 var LocalPostgres []byte
+
+// Demo is examples/demo.yaml: the spec of `dpcops demo`, with its clock
+// sped up so that every seed alert fires within fifteen minutes.
+//
+//go:embed demo.yaml
+var Demo []byte

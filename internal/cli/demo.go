@@ -4,15 +4,19 @@ import (
 	"context"
 	"fmt"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dpc-learning/dpcops/examples"
+	"github.com/dpc-learning/dpcops/internal/collect"
+	"github.com/dpc-learning/dpcops/internal/demo"
 	"github.com/dpc-learning/dpcops/internal/pgcluster"
 	"github.com/dpc-learning/dpcops/internal/server"
 	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/web"
 )
 
 func (a *app) demoCommand() *cobra.Command {
@@ -21,9 +25,13 @@ func (a *app) demoCommand() *cobra.Command {
 		Use:   "demo",
 		Short: "Start a throwaway local PostgreSQL warehouse and serve dpcops on it",
 		Long: `Start a throwaway PostgreSQL server (from the system's initdb and pg_ctl),
-create the demo warehouse database in it, and run 'dpcops serve' against it
-with examples/local-postgres.yaml (or the spec given with -c). Ctrl-C stops
-dpcops and the server, and removes the server's files.`,
+create a synthetic DPC learning warehouse in it (raw, staging and mart
+schemas with generated hospital stays, DPC codes and EF claim lines), run
+an ELT pipeline, analysts and table churn on it, and run 'dpcops serve'
+with examples/demo.yaml (or the spec given with -c). A scenario makes each
+of the seed's alerts fire and resolve within fifteen minutes. Ctrl-C stops
+everything and removes the server's files. Nothing is downloaded; no data
+is real.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -48,12 +56,29 @@ dpcops and the server, and removes the server's files.`,
 			if err != nil {
 				return err
 			}
+			fmt.Fprintln(a.io.Stderr, "creating the synthetic DPC warehouse...")
+			w := collect.OpenWarehouse(s)
+			defer w.Close()
+			if err := w.(collect.Initializer).Init(ctx); err != nil {
+				return fmt.Errorf("warehouse init: %w", err)
+			}
+			d, err := demo.Setup(ctx, demo.Options{DSN: dsn, Logger: a.logger.With("component", "demo"), Pipeline: s.Pipeline.Name})
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			wctx, stopWorkload := context.WithCancel(ctx)
+			defer stopWorkload()
+			wg.Go(func() { d.Run(wctx) })
 			return server.Run(ctx, server.Options{
 				Spec:    s,
 				DataDir: data,
 				Listen:  listen,
 				Logger:  a.logger,
 				Version: a.version,
+				Actions: web.Actions{RerunPipeline: d.RunPipeline},
 				Started: func(addr string) {
 					fmt.Fprintf(a.io.Stdout, "dpcops demo: dashboard at http://%s/ (Ctrl-C stops it)\n", addr)
 				},
@@ -84,7 +109,7 @@ func (a *app) demoSpec(dsn, logFile string) (*spec.Spec, error) {
 		s, _, err := a.loadSpec(false)
 		return s, err
 	}
-	s, diags := spec.Parse("examples/local-postgres.yaml", examples.LocalPostgres, spec.Options{LookupEnv: env})
+	s, diags := spec.Parse("examples/demo.yaml", examples.Demo, spec.Options{LookupEnv: env})
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("demo spec: %w", diags.Errors())
 	}

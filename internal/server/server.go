@@ -34,6 +34,8 @@ type Options struct {
 	// Started, if set, receives the address the server listens on once it
 	// serves.
 	Started func(addr string)
+	// Actions are the operator actions the API offers.
+	Actions web.Actions
 }
 
 // shutdownTimeout bounds the wait for in-flight requests at shutdown.
@@ -76,7 +78,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer closeBackends()
-	alarms, err := alarm.New(alarm.Options{Spec: o.Spec, Store: st, Logger: logger.With("component", "alarm")})
+	// Alarms wait one collection interval after a period ends, so that the
+	// reading taken at its end is in.
+	alarms, err := alarm.New(alarm.Options{Spec: o.Spec, Store: st, Logger: logger.With("component", "alarm"),
+		Delay: o.Spec.Collect.Interval.D()})
 	if err != nil {
 		ln.Close()
 		return err
@@ -85,6 +90,7 @@ func Run(ctx context.Context, o Options) error {
 		Spec:     o.Spec,
 		Store:    st,
 		Alarms:   alarms,
+		Actions:  o.Actions,
 		Logger:   logger.With("component", "web"),
 		Registry: reg,
 		Ready:    st.Ping,

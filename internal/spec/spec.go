@@ -193,7 +193,8 @@ type Alarm struct {
 	// the two is required.
 	Metric     string `yaml:"metric"`
 	Expression string `yaml:"expression"`
-	// Dimensions select one series of the metric (all series when empty).
+	// Dimensions select the series of the metric the alarm watches; empty
+	// means the metric's own dimensions.
 	Dimensions        Labels   `yaml:"dimensions"`
 	Statistic         string   `yaml:"statistic"`
 	Period            Duration `yaml:"period"`

@@ -35,6 +35,7 @@ func TestExamplesAreValidWithoutWarnings(t *testing.T) {
 	for name, data := range map[string][]byte{
 		"dpc-learning.yaml":   examples.DPCLearning,
 		"local-postgres.yaml": examples.LocalPostgres,
+		"demo.yaml":           examples.Demo,
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, env := range []func(string) (string, bool){noEnv, envOf(
