@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/spec"
@@ -138,12 +139,21 @@ func (w *Worker) scrub(channel, msg string) string {
 	return ScrubString(msg, ChannelSecrets(ch)...)
 }
 
-// ChannelSecrets lists the secret values of a channel, for scrubbing.
+// ChannelSecrets lists the secret values of a channel, for scrubbing. A
+// secret URL also yields its path, query and user info: a receiver that
+// echoes its request line shows the path without the host.
 func ChannelSecrets(ch *spec.Channel) []string {
 	var out []string
 	for _, s := range []spec.Secret{ch.WebhookURL, ch.URL, ch.RoutingKey, ch.APIKey, ch.Password, ch.Secret} {
-		if s.IsSet() {
-			out = append(out, s.Reveal())
+		if !s.IsSet() {
+			continue
+		}
+		out = append(out, s.Reveal())
+		if u, err := url.Parse(s.Reveal()); err == nil && u.Scheme != "" {
+			out = append(out, u.Path, u.RawQuery)
+			if u.User != nil {
+				out = append(out, u.User.String())
+			}
 		}
 	}
 	return out

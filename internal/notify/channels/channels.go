@@ -74,7 +74,7 @@ func New(ctx context.Context, o Options, ch *spec.Channel) (notify.Notifier, err
 	case spec.ChannelSNS:
 		ep, _ := o.Spec.AWS.Endpoints.Get("sns")
 		return sns.New(ctx, ch, sns.Options{Region: o.Spec.AWS.Region, Endpoint: ep, Credentials: o.AWSCredentials,
-			HTTPClient: notify.NewHTTPClient(timeout, o.TLSConfig)})
+			Timeout: timeout, TLSConfig: o.TLSConfig})
 	case spec.ChannelInbox:
 		if o.Store == nil {
 			return nil, fmt.Errorf("channel %s: an inbox channel needs the store (--data)", ch.Name)

@@ -32,12 +32,14 @@ type Notifier struct {
 	channel  string
 	username string
 	client   *http.Client
+	secrets  []string
 }
 
 // New returns the notifier of a slack channel; client carries the
 // requests (its timeout bounds each one).
 func New(ch *spec.Channel, client *http.Client) *Notifier {
-	return &Notifier{name: ch.Name, url: ch.WebhookURL, channel: ch.Channel, username: ch.Username, client: client}
+	return &Notifier{name: ch.Name, url: ch.WebhookURL, channel: ch.Channel, username: ch.Username, client: client,
+		secrets: notify.ChannelSecrets(ch)}
 }
 
 // Notify posts the message. The webhook URL is the secret: it appears in
@@ -53,7 +55,7 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Delivery) (bool, error)
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("User-Agent", "dpcops")
-	return notify.Post(ctx, n.client, req, d, n.url.Reveal())
+	return notify.Post(ctx, n.client, req, d, n.secrets...)
 }
 
 // Message is the JSON body of an incoming webhook.

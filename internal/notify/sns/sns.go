@@ -12,12 +12,14 @@ package sns
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -41,8 +43,11 @@ type Options struct {
 	Endpoint string
 	// Credentials replace the default credential chain when set.
 	Credentials awssdk.CredentialsProvider
-	// HTTPClient carries the requests; its timeout bounds each.
-	HTTPClient *http.Client
+	// Timeout bounds each request (0: the caller's context alone).
+	Timeout time.Duration
+	// TLSConfig is the base TLS configuration (nil: the system's roots,
+	// or AWS_CA_BUNDLE, which the SDK applies itself).
+	TLSConfig *tls.Config
 }
 
 // Notifier publishes to one SNS topic.
@@ -67,9 +72,14 @@ func New(ctx context.Context, ch *spec.Channel, o Options) (*Notifier, error) {
 	if o.Credentials != nil {
 		opts = append(opts, config.WithCredentialsProvider(o.Credentials))
 	}
-	if o.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(o.HTTPClient))
-	}
+	// A buildable client, not an *http.Client: the SDK must be able to
+	// add the roots of AWS_CA_BUNDLE to it.
+	hc := awshttp.NewBuildableClient().WithTimeout(o.Timeout).WithTransportOptions(func(tr *http.Transport) {
+		if o.TLSConfig != nil {
+			tr.TLSClientConfig = o.TLSConfig.Clone()
+		}
+	})
+	opts = append(opts, config.WithHTTPClient(hc))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: aws config: %w", ch.Name, err)
@@ -172,13 +182,19 @@ func Input(d *notify.Delivery, topicARN string) (*awssns.PublishInput, error) {
 // Subject makes a title fit SNS's subject rules: printable ASCII, no line
 // breaks, at most 100 characters.
 func Subject(title string) string {
-	b := []byte(title)
-	for i, c := range b {
-		if c < 0x20 || c > 0x7e {
-			b[i] = '?'
+	var b strings.Builder
+	for _, r := range title {
+		if r < 0x20 || r > 0x7e {
+			r = '?'
 		}
+		b.WriteRune(r)
 	}
-	return notify.Truncate(string(b), maxSubject)
+	out := b.String()
+	if len(out) > maxSubject {
+		// Every byte is ASCII here: cut anywhere, and mark it in ASCII.
+		out = out[:maxSubject-3] + "..."
+	}
+	return out
 }
 
 // groupID keeps the characters a FIFO message group id allows.
