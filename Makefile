@@ -20,6 +20,7 @@ run: build
 ## test: everything, with a real PostgreSQL the tests start themselves.
 test:
 	./scripts/ensure-postgres.sh
+	./scripts/ensure-chromium.sh
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...

@@ -84,6 +84,9 @@ func New(o Options) (http.Handler, error) {
 		ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelError),
 	}))
 	mux.Handle("GET /static/", http.FileServerFS(assets))
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
+	})
 	h.pageRoutes(mux)
 	h.apiRoutes(mux)
 	// Browsers send Sec-Fetch-Site and Origin: a POST from another site is

@@ -1,0 +1,174 @@
+package server_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/chromedp"
+
+	"github.com/dpc-learning/dpcops/examples"
+	"github.com/dpc-learning/dpcops/internal/server"
+	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+// chromium finds the browser: Debian's package, as `make test` installs
+// it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("Chromium is required in CI: apt-get install -y chromium (make test installs it as root)")
+	}
+	t.Skip("Chromium is not installed (apt-get install -y chromium); with CI set this test fails instead")
+	return ""
+}
+
+// seed fills a data directory with three hours of one-minute data for the
+// local example's dashboard metrics and a few error lines.
+func seed(t *testing.T, dir string, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var dps []store.Datapoint
+	for i := 0; i < 180; i++ {
+		at := now.Add(-time.Duration(180-i) * time.Minute)
+		for metric, v := range map[string]float64{
+			"ComputeCapacity": float64(i % 7), "QueriesSucceeded": 50, "QueriesFailed": float64(i % 4),
+			"DataStorage": 900 + float64(i), "ELTExecutionDelay": float64(i % 45),
+		} {
+			dps = append(dps, store.Datapoint{Metric: metric, Dims: "Environment=local", Time: at, Value: v})
+		}
+	}
+	err = st.WriteCycle(ctx, store.CycleWrite{Datapoints: dps, Logs: []store.LogLine{
+		{Time: now.Add(-time.Minute), Source: "postgres", Severity: "ERROR", Message: `relation "mart.los_by_dpc_v2" does not exist`},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDashboardInABrowser loads the dashboard of a running serve in
+// headless Chromium: the five widgets render with data, the console stays
+// clean, and the alarms page is a click away.
+func TestDashboardInABrowser(t *testing.T) {
+	exe := chromium(t)
+	data := t.TempDir()
+	seed(t, data, time.Now().UTC())
+	s, diags := spec.Parse("local-postgres.yaml", examples.LocalPostgres, spec.Options{LookupEnv: func(k string) (string, bool) {
+		if k == "DPCOPS_WAREHOUSE_DSN" {
+			return "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", true
+		}
+		return "", false
+	}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		err := server.Run(ctx, server.Options{Spec: s, DataDir: data, Listen: "127.0.0.1:0", Version: "test",
+			Started: func(a string) { addr <- a }})
+		if err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	defer func() { cancel(); wg.Wait() }()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+
+	profile := t.TempDir()
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(profile),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1366, 900))...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	defer cancelTimeout()
+
+	if _, err := chromedp.Call(bctx, log.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var problems []string
+	console := chromedp.Console(bctx)
+	wg.Go(func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				mu.Lock()
+				problems = append(problems, m.String())
+				mu.Unlock()
+			}
+		}
+	})
+
+	count := func(js string) int {
+		t.Helper()
+		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return n
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("section.widget"))); err != nil {
+		t.Fatal(err)
+	}
+	widgets := count(`document.querySelectorAll("section.widget").length`)
+	charts := count(`document.querySelectorAll("section.widget-metric svg.chart").length`)
+	// The fewest points: the storage chart's, one per hour of three.
+	points := count(`Math.min(...[...document.querySelectorAll("section.widget-metric")].map(w => w.querySelectorAll("circle.point").length))`)
+	logRows := count(`document.querySelectorAll("section.widget-log table.logs tr").length`)
+	if widgets != 5 || charts != 4 || points < 3 || logRows != 1 {
+		t.Errorf("widgets %d, charts %d, fewest points in a chart %d, log rows %d", widgets, charts, points, logRows)
+	}
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shotPath := filepath.Join(t.TempDir(), "dashboard.jpg")
+	if err := os.WriteFile(shotPath, shot, 0o644); err != nil || len(shot) < 10000 {
+		t.Errorf("screenshot %s: %d bytes, %v", shotPath, len(shot), err)
+	}
+	t.Logf("screenshot: %s", shotPath)
+
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`nav a[href="/alarms"]`)), chromedp.WaitVisible(chromedp.CSS("table.alarms"))); err != nil {
+		t.Fatal(err)
+	}
+	if rows := count(`document.querySelectorAll("tr.alarm-row").length`); rows != len(s.Alarms) {
+		t.Errorf("alarms page lists %d alarms, want %d", rows, len(s.Alarms))
+	}
+	cancelBrowser()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Errorf("the browser reported problems:\n%s", strings.Join(problems, "\n"))
+	}
+}
