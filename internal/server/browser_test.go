@@ -144,7 +144,8 @@ func TestDashboardInABrowser(t *testing.T) {
 	widgets := count(`document.querySelectorAll("section.widget").length`)
 	charts := count(`document.querySelectorAll("section.widget-metric svg.chart").length`)
 	// The fewest points: the storage chart's, one per hour of three.
-	points := count(`Math.min(...[...document.querySelectorAll("section.widget-metric")].map(w => w.querySelectorAll("circle.point").length))`)
+	points := count(`Math.min(...[...document.querySelectorAll("section.widget-metric")].map(w =>
+		[...w.querySelectorAll("path.series")].reduce((n, p) => n + Number(p.dataset.points), 0)))`)
 	logRows := count(`document.querySelectorAll("section.widget-log table.logs tr").length`)
 	if widgets != 5 || charts != 4 || points < 3 || logRows != 1 {
 		t.Errorf("widgets %d, charts %d, fewest points in a chart %d, log rows %d", widgets, charts, points, logRows)

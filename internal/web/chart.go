@@ -72,8 +72,13 @@ func chartSVG(series []Series, from, to time.Time, capacity *float64, marks []ti
 	return template.HTML(b.String()) // built from numbers and escaped text only
 }
 
+// maxDots is the most points a series marks with a dot (and a tooltip);
+// beyond it the dots would only weigh the page down.
+const maxDots = 120
+
 // drawSeries draws one series as a path whose segments break where
-// periods have no data, and a dot per point so that a lone point shows.
+// periods have no data, and, for short series, a dot per point so that a
+// lone point shows.
 func drawSeries(b *strings.Builder, s Series, colour string, x func(int64) float64, y func(float64) float64) {
 	if len(s.Points) == 0 {
 		return
@@ -90,7 +95,10 @@ func drawSeries(b *strings.Builder, s Series, colour string, x func(int64) float
 		}
 		fmt.Fprintf(&d, "%s%.1f %.1f", cmd, x(p.T), y(p.V))
 	}
-	fmt.Fprintf(b, `<path class="series" data-label="%s" stroke="%s" d="%s"/>`, html.EscapeString(s.Label), colour, d.String())
+	fmt.Fprintf(b, `<path class="series" data-label="%s" data-points="%d" stroke="%s" d="%s"/>`, html.EscapeString(s.Label), len(s.Points), colour, d.String())
+	if len(s.Points) > maxDots {
+		return
+	}
 	fmt.Fprintf(b, `<g class="points" fill="%s">`, colour)
 	for _, p := range s.Points {
 		fmt.Fprintf(b, `<circle class="point" cx="%.1f" cy="%.1f" r="1.6"><title>%s</title></circle>`, x(p.T), y(p.V), html.EscapeString(short(p.V)))

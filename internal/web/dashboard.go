@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
@@ -50,23 +52,31 @@ func (h *handler) dashboard(ctx context.Context, rng TimeRange) ([]Widget, error
 	if err != nil {
 		return nil, err
 	}
-	var out []Widget
-	for i, w := range h.o.Spec.Dashboard.Widgets {
-		wd := Widget{Index: i, Type: w.Type, Title: w.Properties.Title, X: w.X, Y: w.Y, Width: w.Width, Height: w.Height}
-		switch w.Type {
-		case "metric":
-			err = h.metricWidget(ctx, &wd, w, all, rng)
-		case "log":
-			err = h.logWidget(ctx, &wd)
-		case "alarm":
-			err = h.alarmWidget(ctx, &wd, w.Properties.Alarms)
-		case "text":
-			wd.Markdown = w.Properties.Markdown
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, wd)
+	widgets := h.o.Spec.Dashboard.Widgets
+	out := make([]Widget, len(widgets))
+	errs := make([]error, len(widgets))
+	// Widgets are computed side by side: each is a few reads of its own.
+	var wg sync.WaitGroup
+	for i, w := range widgets {
+		wg.Go(func() {
+			wd := Widget{Index: i, Type: w.Type, Title: w.Properties.Title, X: w.X, Y: w.Y, Width: w.Width, Height: w.Height}
+			var err error
+			switch w.Type {
+			case "metric":
+				err = h.metricWidget(ctx, &wd, w, all, rng)
+			case "log":
+				err = h.logWidget(ctx, &wd)
+			case "alarm":
+				err = h.alarmWidget(ctx, &wd, w.Properties.Alarms)
+			case "text":
+				wd.Markdown = w.Properties.Markdown
+			}
+			out[i], errs[i] = wd, err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -99,13 +109,22 @@ func (h *handler) metricWidget(ctx context.Context, wd *Widget, w spec.Widget, a
 		if err != nil {
 			return err
 		}
-		for _, se := range matchingSeries(all, m.Name, row.Dimensions) {
-			pts, err := seriesData(ctx, h.o.Store, se.Metric, se.Dims, rng, period, stat)
-			if err != nil {
-				return err
-			}
-			wd.Series = append(wd.Series, Series{Label: seriesLabel(row, se), Metric: se.Metric, Dims: se.Dims, Points: pts})
+		matched := matchingSeries(all, m.Name, row.Dimensions)
+		got := make([]Series, len(matched))
+		errs := make([]error, len(matched))
+		// The series are read side by side on the store's read pool.
+		var wg sync.WaitGroup
+		for i, se := range matched {
+			wg.Go(func() {
+				pts, err := seriesData(ctx, h.o.Store, se.Metric, se.Dims, rng, period, stat)
+				got[i], errs[i] = Series{Label: seriesLabel(row, se), Metric: se.Metric, Dims: se.Dims, Points: pts}, err
+			})
 		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		wd.Series = append(wd.Series, got...)
 	}
 	wd.NoData = true
 	for _, s := range wd.Series {

@@ -95,6 +95,18 @@ type Series struct {
 // seriesData aggregates one stored series into periods with a statistic.
 // A period with no datapoints has no point.
 func seriesData(ctx context.Context, st *store.Store, metric, dims string, rng TimeRange, period time.Duration, stat alarm.Statistic) ([]Point, error) {
+	if _, ok := store.Aggregates[stat.String()]; ok {
+		agg, err := st.Aggregate(ctx, metric, dims, rng.From, rng.To, period, stat.String())
+		if err != nil {
+			return nil, err
+		}
+		out := make([]Point, len(agg))
+		for i, p := range agg {
+			out[i] = Point{T: p.Time.UnixMilli(), V: round(p.Value)}
+		}
+		return out, nil
+	}
+	// Percentiles need every value of a period.
 	raw, err := st.Points(ctx, metric, dims, rng.From, rng.To)
 	if err != nil {
 		return nil, err
