@@ -207,9 +207,13 @@ func (c *Collector) Run(ctx context.Context) {
 			return
 		case <-time.After(time.Until(next)):
 		}
-		res, err := c.Cycle(ctx, false)
+		// A cycle may take at most its interval: retries of throttled calls
+		// and slow queries give up rather than pile up behind each other.
+		cctx, cancel := context.WithTimeout(ctx, max(every, 10*time.Second))
+		res, err := c.Cycle(cctx, false)
+		cancel()
 		switch {
-		case errors.Is(err, context.Canceled):
+		case ctx.Err() != nil:
 			return
 		case err != nil:
 			c.log.Error("collection cycle not stored", "err", err)

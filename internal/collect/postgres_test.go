@@ -365,3 +365,76 @@ func TestWarehouseDownAndBack(t *testing.T) {
 		t.Errorf("after the warehouse is back: %v", up.Skipped)
 	}
 }
+
+func TestELTDelayBothWays(t *testing.T) {
+	dsn := pgtest.DB(t)
+	s := localSpec(t, dsn, "")
+	s.ELTDelay = spec.ELTDelay{Method: spec.DelayBoth, MartQuery: "SELECT max(updated_at) FROM mart_los"}
+	w := collect.OpenWarehouse(s)
+	defer w.Close()
+	ctx := context.Background()
+	if err := w.(collect.Initializer).Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	for _, q := range []string{
+		"CREATE TABLE mart_los (updated_at timestamptz)",
+		"INSERT INTO mart_los VALUES (now() - interval '50 minutes')",
+		"INSERT INTO ops.pipeline_runs (pipeline, started_at, finished_at, status) VALUES ('dpc-elt', now() - interval '1 hour', now() - interval '20 minutes', 'succeeded')",
+	} {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := collect.New(collect.Options{Spec: s, Warehouse: w}).Cycle(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, rd := range r.Readings {
+		if rd.Metric == "ELTExecutionDelay" {
+			got[rd.Dimensions.Canonical()] = rd.Value
+		}
+	}
+	near := func(v, want float64) bool { return v > want-0.5 && v < want+0.5 }
+	if !near(got["Environment=local;Method=pipeline_completion"], 20) || !near(got["Environment=local;Method=mart_updated"], 50) || !near(got["Environment=local"], 50) {
+		t.Errorf("delays %v: want 20 (pipeline), 50 (marts) and the larger on the metric's own series", got)
+	}
+}
+
+func TestServerErrorLinesAreKept(t *testing.T) {
+	c := pgtest.Cluster(t)
+	if c.External() {
+		t.Skip("the jsonlog path is known only for a server the harness starts; CI starts its own")
+	}
+	e := newEnv(t, "")
+	e.s.Warehouse.LogFile = c.LogFile()
+	col := collect.New(collect.Options{Spec: e.s, Store: e.st, Warehouse: e.w})
+	e.db.Exec(e.ctx, "SELECT * FROM mart.no_such_mart_for_the_log")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := col.Cycle(e.ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		lines, err := e.st.LatestLogs(e.ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			if strings.Contains(l.Message, "no_such_mart_for_the_log") {
+				if l.Severity != "ERROR" || !strings.Contains(l.Detail, "sqlstate=42P01") {
+					t.Errorf("line %+v", l)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the ERROR line never reached the store: %+v", lines)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

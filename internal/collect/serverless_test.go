@@ -3,6 +3,7 @@ package collect_test
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,24 @@ func TestCloudWatchDownLeavesItsMetricsMissing(t *testing.T) {
 		if rd.Metric == "ComputeCapacity" || rd.Metric == "QueriesFailed" {
 			t.Errorf("reading %+v while CloudWatch refused", rd)
 		}
+	}
+}
+
+func TestPublishSendsDpcopsOwnMetricsOnly(t *testing.T) {
+	e := newServerless(t)
+	e.s.Collect.Publish = true
+	e.series("ComputeCapacity", "Average", e.dims, e.at(time.Minute, 8))
+	stop := e.now.Add(-10 * time.Minute)
+	e.fake.SetExecutions(e.arn, awstest.Execution{ARN: e.arn + ":r", Name: "r", Status: "SUCCEEDED", Start: stop.Add(-time.Hour), Stop: &stop})
+	e.cycle()
+	var names []string
+	for _, d := range e.fake.Put() {
+		if d.Namespace != "Custom/DPC" {
+			t.Errorf("published %s to %s: AWS's own metrics must not be republished", d.MetricName, d.Namespace)
+		}
+		names = append(names, d.MetricName)
+	}
+	if !slices.Contains(names, "ELTExecutionDelay") || slices.Contains(names, "ComputeCapacity") {
+		t.Errorf("published %v", names)
 	}
 }
