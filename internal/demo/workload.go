@@ -68,7 +68,7 @@ const cycleLength = 15 * time.Minute
 func (d *Demo) steps() []step {
 	return []step{
 		{90 * time.Second, "a hospital file with malformed rows", func(context.Context) { d.bad.Store(3) }},
-		{3 * time.Minute, "failing queries, more each period", func(ctx context.Context) { d.failureRamp(ctx, 4, 30*time.Second) }},
+		{3 * time.Minute, "failing queries, more each period", func(ctx context.Context) { d.failureRamp(ctx, 5, 30*time.Second) }},
 		{5*time.Minute + 30*time.Second, "a burst of heavy queries", func(ctx context.Context) { d.burst(ctx, 6, 80*time.Second) }},
 		{7 * time.Minute, "the pipeline stalls", func(context.Context) { d.stall.Store(true) }},
 		{8 * time.Minute, "a large load fills the storage quota", d.fillStorage},
@@ -99,18 +99,29 @@ func (d *Demo) scenario(ctx context.Context, start time.Time) {
 	}
 }
 
-// failureRamp runs 2, 4, 6 ... failing queries in successive periods, so
-// that the failed count rises period after period.
+// failureRamp runs 2, 4, 6 ... failing queries in successive periods,
+// each burst just after a period boundary, so that the failed count rises
+// period after period. The statistics of a session reach
+// pg_stat_database only when it flushes them, up to seconds later; the
+// ramp forces the flush after each burst so that each lands in its own
+// period.
 func (d *Demo) failureRamp(ctx context.Context, periods int, period time.Duration) {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Release()
 	for k := 1; k <= periods; k++ {
-		for i := 0; i < 2*k; i++ {
-			d.pool.Exec(ctx, failingQueries[i%len(failingQueries)])
-		}
+		next := time.Now().Truncate(period).Add(period + 2*time.Second)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(period):
+		case <-time.After(time.Until(next)):
 		}
+		for i := 0; i < 2*k; i++ {
+			conn.Exec(ctx, failingQueries[i%len(failingQueries)])
+		}
+		conn.Exec(ctx, "SELECT pg_stat_force_next_flush()")
 	}
 }
 
