@@ -26,19 +26,31 @@ type claim struct {
 // state sending and claimed_at, so that a crash after it leaves the rows
 // to be found again. It also returns when the next pending row of a
 // channel with a free slot falls due.
-func (w *Worker) claim(ctx context.Context, now time.Time) ([]claim, time.Time, error) {
+//
+// An unkicked pass first looks on a read connection whether anything is
+// due, which spares an idle worker the write lock on every poll. A kicked
+// pass does not: the kick may come from inside the transaction that
+// writes the rows (Outbox.OnTransition), which a read connection cannot
+// see yet, while the store's single writer connection makes the claim
+// wait for that transaction to end.
+func (w *Worker) claim(ctx context.Context, now time.Time, kicked bool) ([]claim, time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	nowMs := store.Millis(now)
-	due, err := w.anyDue(ctx, nowMs)
-	if err != nil {
-		return nil, time.Time{}, err
+	due := kicked
+	if !due {
+		var err error
+		if due, err = w.anyDue(ctx, nowMs); err != nil {
+			return nil, time.Time{}, err
+		}
 	}
 	var out []claim
+	var expired []expiredRow
 	if due {
-		err = w.st.WriteTx(ctx, func(tx *sql.Tx) error {
+		err := w.st.WriteTx(ctx, func(tx *sql.Tx) error {
 			out = out[:0]
-			if err := w.expire(ctx, tx, now); err != nil {
+			var err error
+			if expired, err = w.expire(ctx, tx, now); err != nil {
 				return err
 			}
 			for _, name := range w.channelNames() {
@@ -58,6 +70,11 @@ func (w *Worker) claim(ctx context.Context, now time.Time) ([]claim, time.Time, 
 			return nil, time.Time{}, fmt.Errorf("claim deliveries: %w", err)
 		}
 	}
+	for _, e := range expired {
+		w.m.deliveries.WithLabelValues(e.channel, OutcomeExpired).Inc()
+		w.stats.Expired++
+		w.log.Error("delivery expired", "id", e.id, "channel", e.channel, "max_age", w.s.Notify.MaxAge)
+	}
 	for _, c := range out {
 		if c.d.Resend {
 			w.m.resends.WithLabelValues(c.d.Channel).Inc()
@@ -72,8 +89,7 @@ func (w *Worker) claim(ctx context.Context, now time.Time) ([]claim, time.Time, 
 	return out, next, err
 }
 
-// anyDue is a cheap read that spares an idle worker a write transaction
-// (and its fsync) on every poll.
+// anyDue reports, from a read connection, whether any row is due.
 func (w *Worker) anyDue(ctx context.Context, nowMs int64) (bool, error) {
 	var due bool
 	err := w.st.Reader().QueryRowContext(ctx, `SELECT
@@ -127,12 +143,18 @@ func (w *Worker) channelNames() []string {
 	return names
 }
 
+// expiredRow is a row expire marked.
+type expiredRow struct {
+	id      int64
+	channel string
+}
+
 // expire marks expired the pending rows created more than notify.max_age
 // ago, and the rows left in sending by a crash that are as old.
-func (w *Worker) expire(ctx context.Context, tx *sql.Tx, now time.Time) error {
+func (w *Worker) expire(ctx context.Context, tx *sql.Tx, now time.Time) ([]expiredRow, error) {
 	maxAge := w.s.Notify.MaxAge.D()
 	if maxAge <= 0 {
-		return nil
+		return nil, nil
 	}
 	cutoff := store.Millis(now.Add(-maxAge))
 	nowMs := store.Millis(now)
@@ -142,23 +164,18 @@ func (w *Worker) expire(ctx context.Context, tx *sql.Tx, now time.Time) error {
 		WHERE created_at <= ? AND (state = 'pending' OR (state = 'sending' AND claimed_at <= ?))
 		RETURNING id, channel`, w.s.Notify.MaxAge.String(), cutoff, nowMs-w.maxLease.Milliseconds())
 	if err != nil {
-		return fmt.Errorf("expire deliveries: %w", err)
+		return nil, fmt.Errorf("expire deliveries: %w", err)
 	}
 	defer rows.Close()
+	var out []expiredRow
 	for rows.Next() {
-		var id int64
-		var ch string
-		if err := rows.Scan(&id, &ch); err != nil {
-			return err
+		var e expiredRow
+		if err := rows.Scan(&e.id, &e.channel); err != nil {
+			return nil, err
 		}
-		if w.held[id] {
-			continue
-		}
-		w.m.deliveries.WithLabelValues(ch, OutcomeExpired).Inc()
-		w.stats.Expired++
-		w.log.Error("delivery expired", "id", id, "channel", ch, "max_age", w.s.Notify.MaxAge)
+		out = append(out, e)
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
 
 // claimChannel claims up to n due rows of one channel.

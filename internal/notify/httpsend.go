@@ -21,7 +21,10 @@ const maxReadBody = 64 << 10
 // the POST into a GET that reports a false success. tlsConfig may be nil.
 func NewHTTPClient(timeout time.Duration, tlsConfig *tls.Config) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsConfig
+	if tlsConfig != nil {
+		// Each transport gets its own copy: HTTP/2 set-up writes to it.
+		tr.TLSClientConfig = tlsConfig.Clone()
+	}
 	tr.MaxIdleConnsPerHost = 16
 	return &http.Client{
 		Timeout:   timeout,

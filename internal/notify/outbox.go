@@ -49,9 +49,9 @@ func NewOutbox(o OutboxOptions) *Outbox {
 
 // OnTransition has the signature of alarm.Options.OnTransition: it
 // enqueues what t owes inside tx and wakes the worker. Waking it before
-// the commit is safe: the store has one writer connection, so the
-// worker's claim waits for this transaction to end and then sees its rows
-// (or, after a rollback, none).
+// the commit is safe: a woken worker claims through the store's single
+// writer connection, so its claim waits for this transaction to end and
+// then sees its rows (or, after a rollback, none).
 func (o *Outbox) OnTransition(ctx context.Context, tx *sql.Tx, t alarm.Transition) error {
 	n, err := o.Enqueue(ctx, tx, t)
 	if err != nil {

@@ -175,8 +175,10 @@ func (w *Worker) Kick() {
 func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("notification worker started", "channels", len(w.ns), "poll", w.poll)
 	defer w.drain()
+	kicked := false
 	for ctx.Err() == nil {
-		next, _ := w.pass(ctx)
+		next, _ := w.pass(ctx, kicked)
+		kicked = false
 		wait := w.poll
 		if !next.IsZero() {
 			wait = min(wait, max(next.Sub(w.clock.Now()), 0))
@@ -184,6 +186,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 		case <-w.kick:
+			kicked = true
 		case r := <-w.results:
 			w.collect(r)
 		case <-w.clock.After(wait):
@@ -198,7 +201,7 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) DeliverDue(ctx context.Context) (Stats, error) {
 	w.stats = Stats{}
 	for {
-		_, claimed := w.pass(ctx)
+		_, claimed := w.pass(ctx, false)
 		if claimed == 0 && w.inFlight() == 0 {
 			break
 		}
@@ -219,8 +222,9 @@ func (w *Worker) DeliverDue(ctx context.Context) (Stats, error) {
 
 // pass marks finished attempts, enqueues due repeats, and claims and
 // starts due rows. It returns when the next pending row falls due (zero
-// if none) and how many rows it claimed.
-func (w *Worker) pass(ctx context.Context) (time.Time, int) {
+// if none) and how many rows it claimed. A kicked pass claims through the
+// store's writer without looking first (see claim).
+func (w *Worker) pass(ctx context.Context, kicked bool) (time.Time, int) {
 	if err := w.markAll(ctx); err != nil {
 		w.log.Error("cannot mark deliveries; will try again", "err", err)
 	}
@@ -228,7 +232,7 @@ func (w *Worker) pass(ctx context.Context) (time.Time, int) {
 	if err := w.repeats(ctx, now); err != nil {
 		w.log.Error("repeat notifications", "err", err)
 	}
-	claims, next, err := w.claim(ctx, now)
+	claims, next, err := w.claim(ctx, now, kicked)
 	if err != nil && ctx.Err() == nil {
 		w.log.Error("cannot claim deliveries", "err", err)
 	}

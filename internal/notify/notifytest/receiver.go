@@ -3,6 +3,7 @@ package notifytest
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -114,4 +115,33 @@ func (rc *Receiver) WaitAnswered(ctx context.Context, n int) bool {
 // Always answers every request the same.
 func Always(status int, body string) func(Request, int) Reply {
 	return func(Request, int) Reply { return Reply{Status: status, Body: body} }
+}
+
+// NewReceiverAt starts a receiver listening on addr, such as the address
+// of a receiver that was down until now.
+func NewReceiverAt(t testing.TB, addr string, respond func(r Request, n int) Reply) (*Receiver, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	rc := &Receiver{respond: respond, arrived: make(chan struct{}, 1<<16)}
+	rc.Server = httptest.NewUnstartedServer(http.HandlerFunc(rc.serve))
+	rc.Server.Listener.Close()
+	rc.Server.Listener = ln
+	rc.Server.Start()
+	t.Cleanup(rc.Close)
+	return rc, nil
+}
+
+// FreeAddr returns a loopback address where nothing listens: a receiver
+// that is down.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }

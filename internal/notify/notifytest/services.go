@@ -40,6 +40,18 @@ func NewPagerDuty(t testing.TB, routingKey string) *PagerDuty {
 	return pd
 }
 
+// NewPagerDutyAt starts a PagerDuty on addr, such as the address of one
+// that was down until now.
+func NewPagerDutyAt(t testing.TB, addr, routingKey string) (*PagerDuty, error) {
+	pd := &PagerDuty{routingKey: routingKey}
+	rc, err := NewReceiverAt(t, addr, pd.answer)
+	if err != nil {
+		return nil, err
+	}
+	pd.Receiver = rc
+	return pd, nil
+}
+
 // SetDown makes it answer status to everything (0: back to normal).
 func (pd *PagerDuty) SetDown(status int) {
 	pd.mu.Lock()
