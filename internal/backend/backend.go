@@ -31,6 +31,13 @@ type Want struct {
 	UsageSince time.Time
 	// Custom queries of source: sql metrics, by metric name.
 	Custom map[string]string
+
+	// For triage: the runs, rejected load rows and failed queries since
+	// RecentSince (at most a few hundred of each, newest first).
+	PipelineRuns  bool
+	LoadErrorRows bool
+	FailedQueries bool
+	RecentSince   time.Time
 }
 
 // Snapshot is what one collection cycle read. A part that was not wanted
@@ -48,6 +55,9 @@ type Snapshot struct {
 	MartUpdated *time.Time
 	Usage       *Usage
 	Custom      map[string][]CustomRow
+	Runs        []PipelineRun
+	ErrorRows   []LoadErrorRow
+	Failed      []FailedQuery
 	// Errors holds the error of each part that failed, by part name
 	// (database, activity, tables, queries, load_errors, pipeline, mart,
 	// usage, custom:NAME).
@@ -133,6 +143,36 @@ type Usage struct {
 	ComputeSeconds float64
 	ChargedSeconds float64
 	Until          time.Time
+}
+
+// PipelineRun is one run of the pipeline's ledger.
+type PipelineRun struct {
+	ID         int64      `json:"id"`
+	Pipeline   string     `json:"pipeline"`
+	Started    time.Time  `json:"started_at"`
+	Finished   *time.Time `json:"finished_at,omitempty"`
+	Status     string     `json:"status"`
+	FailedStep string     `json:"failed_step,omitempty"`
+	Error      string     `json:"error,omitempty"`
+}
+
+// LoadErrorRow is one rejected row of a load.
+type LoadErrorRow struct {
+	Time    time.Time `json:"time"`
+	File    string    `json:"file"`
+	Line    int64     `json:"line"`
+	Column  string    `json:"column,omitempty"`
+	Code    int64     `json:"error_code"`
+	Message string    `json:"message"`
+}
+
+// FailedQuery is a query that failed.
+type FailedQuery struct {
+	ID    int64     `json:"query_id"`
+	User  string    `json:"user"`
+	Time  time.Time `json:"time"`
+	Error string    `json:"error"`
+	Text  string    `json:"query"`
 }
 
 // CustomRow is one row of a custom metric query.

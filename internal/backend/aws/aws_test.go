@@ -133,3 +133,33 @@ func TestPutMetricData(t *testing.T) {
 		t.Errorf("%d calls, want 2 (1000 values a call)", n)
 	}
 }
+
+func TestStepFunctionsTriageAndRerun(t *testing.T) {
+	srv := awstest.New()
+	defer srv.Close()
+	c := client(t, srv)
+	ctx := context.Background()
+	arn := "arn:aws:states:ap-northeast-1:000000000000:stateMachine:dpc-elt"
+	stop := t0.Add(-time.Hour)
+	srv.SetExecutions(arn, awstest.Execution{ARN: arn + ":run-9", Name: "run-9", Status: "FAILED", Start: t0.Add(-2 * time.Hour), Stop: &stop})
+	srv.SetHistory(arn+":run-9",
+		map[string]any{"type": "ExecutionFailed", "id": 9, "timestamp": float64(stop.Unix()), "executionFailedEventDetails": map[string]any{"error": "States.TaskFailed", "cause": "dbt exited 1"}},
+		map[string]any{"type": "TaskFailed", "id": 8, "timestamp": float64(stop.Unix()), "taskFailedEventDetails": map[string]any{"resource": "ecs", "resourceType": "ecs", "error": "DbtError", "cause": "model mart_los_by_dpc failed"}},
+		map[string]any{"type": "TaskStateEntered", "id": 7, "timestamp": float64(stop.Unix()), "stateEnteredEventDetails": map[string]any{"name": "RunDbtModels"}},
+	)
+	xs, err := c.Executions(ctx, arn, 10)
+	if err != nil || len(xs) != 1 || xs[0].Status != "FAILED" {
+		t.Fatalf("executions %+v %v", xs, err)
+	}
+	f, err := c.FailedStep(ctx, xs[0].ARN)
+	if err != nil || f == nil || f.Step != "RunDbtModels" || f.Error != "DbtError" || f.Cause != "model mart_los_by_dpc failed" {
+		t.Fatalf("failed step %+v %v", f, err)
+	}
+	execARN, err := c.StartExecution(ctx, arn, "dpcops-rerun-1", `{"reason":"Alert-ELT-Delay"}`)
+	if err != nil || execARN != arn+":dpcops-rerun-1" {
+		t.Fatalf("start %q %v", execARN, err)
+	}
+	if st := srv.StartedExecutions(); len(st) != 1 || st[0].Input != `{"reason":"Alert-ELT-Delay"}` {
+		t.Errorf("started %+v", st)
+	}
+}

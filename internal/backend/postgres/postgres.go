@@ -74,6 +74,12 @@ func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.S
 	for _, name := range sortedKeys(want.Custom) {
 		p.Add("custom:"+name, pgwire.Query{SQL: want.Custom[name], Timeout: w.timeout}, backend.ParseCustom(name))
 	}
+	if want.PipelineRuns {
+		p.Add("pipeline_runs", w.q("pipeline_runs", want.PipelineName, epoch(want.RecentSince)), backend.ParsePipelineRuns)
+	}
+	if want.LoadErrorRows {
+		p.Add("load_error_rows", w.q("load_error_rows", epoch(want.RecentSince)), backend.ParseLoadErrorRows)
+	}
 	snap := &backend.Snapshot{At: time.Now().UTC()}
 	before := w.c.Statements()
 	errs, err := p.Run(ctx, w.c, snap)

@@ -234,3 +234,22 @@ func TestMissingOpsSchemaIsAPartError(t *testing.T) {
 		t.Errorf("snapshot %+v errors %v", s, s.Errors)
 	}
 }
+
+func TestTriageParts(t *testing.T) {
+	f := setup(t)
+	f.exec(`INSERT INTO ops.pipeline_runs (pipeline, started_at, finished_at, status, failed_step, error) VALUES
+		('dpc-elt', now() - interval '30 minutes', now() - interval '29 minutes', 'failed', 'copy_raw_ef', 'COPY rejected 2 rows'),
+		('dpc-elt', now() - interval '5 hours', now() - interval '5 hours', 'succeeded', NULL, NULL)`)
+	f.exec(`INSERT INTO ops.load_errors (file_name, line_number, column_name, error_code, error_message) VALUES
+		('s3://dpc/ef/b.csv', 12, 'points', 1207, 'Invalid digit, Value ''O''')`)
+	s := f.snapshot(backend.Want{PipelineRuns: true, PipelineName: "dpc-elt", LoadErrorRows: true, RecentSince: time.Now().Add(-2 * time.Hour)})
+	if len(s.Errors) != 0 {
+		t.Fatal(s.Errors)
+	}
+	if len(s.Runs) != 1 || s.Runs[0].FailedStep != "copy_raw_ef" || s.Runs[0].Finished == nil {
+		t.Errorf("runs %+v", s.Runs)
+	}
+	if len(s.ErrorRows) != 1 || s.ErrorRows[0].Line != 12 || s.ErrorRows[0].Message != "Invalid digit, Value 'O'" {
+		t.Errorf("rows %+v", s.ErrorRows)
+	}
+}

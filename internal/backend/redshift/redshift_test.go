@@ -155,3 +155,24 @@ func withoutComments(sql string) string {
 	}
 	return b.String()
 }
+
+func TestTriagePartsOverTheSysViews(t *testing.T) {
+	w := setup(t)
+	s, err := w.Snapshot(context.Background(), backend.Want{
+		PipelineRuns: true, PipelineName: "dpc-elt", LoadErrorRows: true, FailedQueries: true,
+		RecentSince: time.Now().Add(-time.Hour),
+	})
+	if err != nil || len(s.Errors) != 0 {
+		t.Fatalf("%v %v", err, s.Errors)
+	}
+	if len(s.ErrorRows) != 2 || s.ErrorRows[0].File != "s3://dpc/ef/2026-11-a.csv" || s.ErrorRows[0].Code != 1207 || s.ErrorRows[0].Column != "points" {
+		t.Errorf("load error rows %+v", s.ErrorRows)
+	}
+	if len(s.Failed) != 1 || s.Failed[0].ID != 103 || s.Failed[0].Text != "select x from nowhere" {
+		t.Errorf("failed queries %+v", s.Failed)
+	}
+	// The only run started four hours ago: outside the hour.
+	if len(s.Runs) != 0 {
+		t.Errorf("runs %+v", s.Runs)
+	}
+}

@@ -61,6 +61,33 @@ type Server struct {
 	// failures are answers to give instead of the real one, per operation,
 	// in order.
 	failures map[string][]Failure
+	history  map[string][]map[string]any
+	started  []Started
+}
+
+// Started records a StartExecution call.
+type Started struct {
+	StateMachineARN, Name, Input string
+}
+
+// SetHistory sets the events GetExecutionHistory answers for an execution,
+// newest first, in the API's JSON shape (type, id, and the details).
+func (s *Server) SetHistory(executionARN string, events ...map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.history[executionARN] = events
+}
+
+// StartedExecutions returns the StartExecution calls so far.
+func (s *Server) StartedExecutions() []Started {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Started(nil), s.started...)
+}
+
+func str2(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 // Failure is an error answer: an HTTP status and an error type such as
@@ -72,7 +99,7 @@ type Failure struct {
 
 // New starts the fake.
 func New() *Server {
-	s := &Server{series: map[string][]Point{}, executions: map[string][]Execution{}, failures: map[string][]Failure{}}
+	s := &Server{series: map[string][]Point{}, executions: map[string][]Execution{}, failures: map[string][]Failure{}, history: map[string][]map[string]any{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -294,12 +321,29 @@ func (s *Server) serveJSON(w http.ResponseWriter, op string, body []byte) {
 		json.NewEncoder(w).Encode(map[string]string{"__type": f.Type, "message": "injected " + f.Type})
 		return
 	}
-	if op != "ListExecutions" {
+	s.record(Call{Operation: op, Body: req})
+	switch op {
+	case "ListExecutions":
+	case "GetExecutionHistory":
+		s.mu.Lock()
+		events := s.history[str2(req["executionArn"])]
+		s.mu.Unlock()
+		json.NewEncoder(w).Encode(map[string]any{"events": events})
+		return
+	case "StartExecution":
+		arn := str2(req["stateMachineArn"])
+		name := str2(req["name"])
+		s.mu.Lock()
+		s.started = append(s.started, Started{StateMachineARN: arn, Name: name, Input: str2(req["input"])})
+		s.executions[arn] = append([]Execution{{ARN: arn + ":" + name, Name: name, Status: "RUNNING", Start: time.Now().UTC()}}, s.executions[arn]...)
+		s.mu.Unlock()
+		json.NewEncoder(w).Encode(map[string]any{"executionArn": arn + ":" + name, "startDate": float64(time.Now().Unix())})
+		return
+	default:
 		w.WriteHeader(http.StatusBadRequest)
 		json.NewEncoder(w).Encode(map[string]string{"__type": "UnknownOperationException", "message": op})
 		return
 	}
-	s.record(Call{Operation: op, Body: req})
 	arn, _ := req["stateMachineArn"].(string)
 	status, _ := req["statusFilter"].(string)
 	limit := 100
