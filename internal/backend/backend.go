@@ -38,6 +38,8 @@ type Want struct {
 	LoadErrorRows bool
 	FailedQueries bool
 	RecentSince   time.Time
+	// Columns: every user table's columns (for the offload plan).
+	Columns bool
 }
 
 // Snapshot is what one collection cycle read. A part that was not wanted
@@ -58,6 +60,7 @@ type Snapshot struct {
 	Runs        []PipelineRun
 	ErrorRows   []LoadErrorRow
 	Failed      []FailedQuery
+	Columns     []Column
 	// Errors holds the error of each part that failed, by part name
 	// (database, activity, tables, queries, load_errors, pipeline, mart,
 	// usage, custom:NAME).
@@ -173,6 +176,11 @@ type FailedQuery struct {
 	Time  time.Time `json:"time"`
 	Error string    `json:"error"`
 	Text  string    `json:"query"`
+}
+
+// Column is a column of a user table.
+type Column struct {
+	Schema, Table, Name, Type string
 }
 
 // CustomRow is one row of a custom metric query.

@@ -61,3 +61,11 @@ func ParseFailedQueries(s *Snapshot, r pgwire.Result) error {
 	}
 	return nil
 }
+
+// ParseColumns reads (schema, table, column, type).
+func ParseColumns(s *Snapshot, r pgwire.Result) error {
+	for _, row := range r.Rows {
+		s.Columns = append(s.Columns, Column{Schema: row[0].Text, Table: row[1].Text, Name: row[2].Text, Type: row[3].Text})
+	}
+	return nil
+}

@@ -80,6 +80,9 @@ func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.S
 	if want.LoadErrorRows {
 		p.Add("load_error_rows", w.q("load_error_rows", epoch(want.RecentSince)), backend.ParseLoadErrorRows)
 	}
+	if want.Columns {
+		p.Add("columns", w.q("columns"), backend.ParseColumns)
+	}
 	snap := &backend.Snapshot{At: time.Now().UTC()}
 	before := w.c.Statements()
 	errs, err := p.Run(ctx, w.c, snap)

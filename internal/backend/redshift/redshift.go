@@ -93,6 +93,9 @@ func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.S
 	if want.FailedQueries {
 		p.Add("failed_queries", w.q("failed_queries", epoch(want.RecentSince)), backend.ParseFailedQueries)
 	}
+	if want.Columns {
+		p.Add("columns", w.q("columns"), backend.ParseColumns)
+	}
 	snap := &backend.Snapshot{At: time.Now().UTC()}
 	before := w.c.Statements()
 	errs, err := p.Run(ctx, w.c, snap)

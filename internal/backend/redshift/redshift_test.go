@@ -176,3 +176,14 @@ func TestTriagePartsOverTheSysViews(t *testing.T) {
 		t.Errorf("runs %+v", s.Runs)
 	}
 }
+
+func TestColumnsFromSVVColumns(t *testing.T) {
+	w := setup(t)
+	s, err := w.Snapshot(context.Background(), backend.Want{Columns: true})
+	if err != nil || s.Errors["columns"] != nil {
+		t.Fatalf("%v %v", err, s.Errors)
+	}
+	if len(s.Columns) != 3 || s.Columns[1].Name != "updated_at" || s.Columns[1].Type != "timestamp without time zone" {
+		t.Errorf("columns %+v", s.Columns)
+	}
+}

@@ -116,3 +116,10 @@ INSERT INTO sys_serverless_usage (start_time, end_time, compute_seconds, compute
 
 INSERT INTO ops.pipeline_runs (pipeline, started_at, finished_at, status) VALUES
     ('dpc-elt', getdate() - interval '4 hours', getdate() - interval '95 minutes', 'succeeded');
+
+-- SVV_COLUMNS, as its documented columns (a subset).
+CREATE VIEW svv_columns AS
+SELECT table_catalog, table_schema::text, table_name::text, column_name::text, ordinal_position, data_type::text
+  FROM information_schema.columns WHERE table_schema = 'mart';
+CREATE SCHEMA mart;
+CREATE TABLE mart.los_by_dpc (dpc_code varchar(14), updated_at timestamp, avg_los numeric);
