@@ -362,3 +362,75 @@ func TestCollectOnceWithTheWarehouseDown(t *testing.T) {
 		t.Fatalf("code %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }
+
+func TestTriageIncidentsAndRecoverCommands(t *testing.T) {
+	dsn := pgtest.DB(t)
+	ctx := context.Background()
+	env := func(k string) (string, bool) {
+		if k == "DPCOPS_WAREHOUSE_DSN" {
+			return dsn, true
+		}
+		return "", false
+	}
+	runEnv := func(stdin string, args ...string) result {
+		var out, errb bytes.Buffer
+		code := mainWithEnv(ctx, args, IO{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb}, "v-test", env)
+		return result{code, out.String(), errb.String()}
+	}
+	spec := "../../examples/local-postgres.yaml"
+	data := t.TempDir()
+	if r := runEnv("", "warehouse", "init", "-c", spec); r.code != 0 {
+		t.Fatal(r)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	conn.Exec(ctx, `INSERT INTO ops.load_errors (file_name, line_number, error_code, error_message) VALUES ('s3://x/ef.csv', 9, 1207, 'Invalid digit')`)
+
+	r := runEnv("", "triage", "--format", "json", "--data", data, "-c", spec)
+	if r.code != 0 {
+		t.Fatalf("triage: %+v", r)
+	}
+	var report struct {
+		Findings []struct{ Title, Next string }
+		Problems []string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &report); err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Findings) == 0 || report.Findings[0].Title != "1 rows of s3://x/ef.csv rejected" ||
+		!strings.Contains(report.Findings[0].Next, "dpcops recover rerun-pipeline") {
+		t.Errorf("findings %+v problems %v", report.Findings, report.Problems)
+	}
+	if r := runEnv("", "triage", "--data", data, "-c", spec); r.code != 0 || !strings.HasPrefix(r.stdout, "# Triage: dpc-learning (local)") {
+		t.Errorf("markdown triage: %+v", r)
+	}
+	if r := runEnv("", "triage", "--format", "xml", "--data", data, "-c", spec); r.code != 2 {
+		t.Errorf("bad format: %+v", r)
+	}
+
+	// No incidents yet; unknown ids are clear errors.
+	if r := runEnv("", "incidents", "list", "--data", data, "-c", spec); r.code != 0 || r.stdout != "" {
+		t.Errorf("list: %+v", r)
+	}
+	if r := runEnv("", "incidents", "note", "7", "hello", "--data", data, "-c", spec); r.code != 1 || !strings.Contains(r.stderr, "no such incident: 7") {
+		t.Errorf("note on an unknown incident: %+v", r)
+	}
+	if r := runEnv("", "incidents", "show", "x", "--data", data, "-c", spec); r.code != 2 {
+		t.Errorf("bad id: %+v", r)
+	}
+
+	// Re-running needs confirmation, and pipeline.rerun; the local example
+	// keeps it off.
+	if r := runEnv("n\n", "recover", "rerun-pipeline", "--data", data, "-c", spec); r.code != 1 || !strings.Contains(r.stderr, "not confirmed; nothing was done") {
+		t.Errorf("unconfirmed rerun: %+v", r)
+	}
+	if r := runEnv("", "recover", "rerun-pipeline", "--yes", "--data", data, "-c", spec); r.code != 1 || !strings.Contains(r.stderr, "pipeline.rerun is false") {
+		t.Errorf("rerun without permission: %+v", r)
+	}
+	if r := runEnv("", "recover", "offload-plan", "--data", data, "-c", spec); r.code != 1 || !strings.Contains(r.stderr, "no equivalent") {
+		t.Errorf("offload plan on postgres: %+v", r)
+	}
+}

@@ -151,6 +151,9 @@ exists, else the built-in spec (print it with 'dpcops spec default').`,
 		a.backtestCommand(),
 		a.collectCommand(),
 		a.warehouseCommand(),
+		a.triageCommand(),
+		a.recoverCommand(),
+		a.incidentsCommand(),
 	)
 	return root
 }
