@@ -79,6 +79,7 @@ is real.`,
 				Logger:  a.logger,
 				Version: a.version,
 				Actions: web.Actions{RerunPipeline: d.RunPipeline},
+				Rerun:   d.RunPipeline,
 				Started: func(addr string) {
 					fmt.Fprintf(a.io.Stdout, "dpcops demo: dashboard at http://%s/ (Ctrl-C stops it)\n", addr)
 				},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"flag"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -226,5 +227,70 @@ func TestIncidentLifecycleAndExportGolden(t *testing.T) {
 	}
 	if got != string(want) {
 		t.Errorf("export differs from %s (run with -update to accept):\n%s", golden, got)
+	}
+}
+
+// TestActorRerunsOncePerEpisodeAfterThePage checks the rerun-pipeline
+// action: not before the page leaves the outbox, then once per episode.
+func TestActorRerunsOncePerEpisodeAfterThePage(t *testing.T) {
+	ctx := context.Background()
+	s := localSpec(t, "postgres://unused/db")
+	a, _ := s.Alarm("Alert-ELT-Delay")
+	a.Actions = []string{"rerun-pipeline"}
+	st, err := store.Open(ctx, t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	in := NewIncidents(s, st)
+	page := func(tx *sql.Tx, id int64) error {
+		_, err := tx.Exec(`INSERT INTO outbox (channel, kind, alarm, transition_id, dedup_key, payload, state, next_attempt_at, created_at)
+			VALUES ('pagerduty', 'trigger', 'Alert-ELT-Delay', ?, 'k', '{}', 'pending', 0, 0)`, id)
+		return err
+	}
+	engine, err := alarm.New(alarm.Options{Spec: s, Store: st, Delay: -1, OnTransition: func(ctx context.Context, tx *sql.Tx, tr alarm.Transition) error {
+		if tr.To == alarm.Alarm {
+			if err := page(tx, tr.ID); err != nil {
+				return err
+			}
+		}
+		return in.OnTransition(ctx, tx, tr)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)
+	var dps []store.Datapoint
+	for i := 0; i < 3; i++ {
+		dps = append(dps, store.Datapoint{Metric: "ELTExecutionDelay", Dims: "Environment=local", Time: t0.Add(-time.Duration(i*5+1) * time.Minute), Value: 120})
+	}
+	st.InsertDatapoints(ctx, dps)
+	if _, err := engine.EvaluateOnce(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	reruns := 0
+	now := t0.Add(10 * time.Second)
+	actor := &Actor{Spec: s, Store: st, Alarms: engine, Incidents: in, Now: func() time.Time { return now },
+		Rerun: func(context.Context) (string, error) { reruns++; return "run 7", nil }}
+	if err := actor.Check(ctx); err != nil || reruns != 0 {
+		t.Fatalf("before the page is sent: %d reruns, %v", reruns, err)
+	}
+	st.WriteTx(ctx, func(tx *sql.Tx) error { _, err := tx.Exec(`UPDATE outbox SET state = 'sent'`); return err })
+	for i := 0; i < 3; i++ {
+		if err := actor.Check(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reruns != 1 {
+		t.Fatalf("%d reruns in one episode, want 1", reruns)
+	}
+	inc, _ := in.Get(ctx, 1)
+	evs, _ := in.Timeline(ctx, inc, now)
+	var texts []string
+	for _, e := range evs {
+		texts = append(texts, e.Text)
+	}
+	if !slices.Contains(texts, "rerun-pipeline: run 7") {
+		t.Errorf("timeline %v", texts)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/collect"
+	"github.com/dpc-learning/dpcops/internal/runbook"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 	"github.com/dpc-learning/dpcops/internal/web"
@@ -36,6 +37,9 @@ type Options struct {
 	Started func(addr string)
 	// Actions are the operator actions the API offers.
 	Actions web.Actions
+	// Rerun, when set, replaces the spec's way of re-running the pipeline
+	// (the demo runs its own).
+	Rerun func(ctx context.Context) (string, error)
 }
 
 // shutdownTimeout bounds the wait for in-flight requests at shutdown.
@@ -72,7 +76,7 @@ func Run(ctx context.Context, o Options) error {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo(o.Version),
 	)
-	col, closeBackends, err := openCollector(ctx, o.Spec, st, logger, reg)
+	col, rerunner, closeBackends, err := openCollector(ctx, o.Spec, st, logger, reg)
 	if err != nil {
 		ln.Close()
 		return err
@@ -80,11 +84,15 @@ func Run(ctx context.Context, o Options) error {
 	defer closeBackends()
 	// Alarms wait one collection interval after a period ends, so that the
 	// reading taken at its end is in.
+	incidents := runbook.NewIncidents(o.Spec, st)
 	alarms, err := alarm.New(alarm.Options{Spec: o.Spec, Store: st, Logger: logger.With("component", "alarm"),
-		Delay: o.Spec.Collect.Interval.D()})
+		Delay: o.Spec.Collect.Interval.D(), OnTransition: incidents.OnTransition})
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	if o.Actions.RerunPipeline == nil {
+		o.Actions.RerunPipeline = rerunner.Rerun
 	}
 	handler, err := web.New(web.Options{
 		Spec:     o.Spec,
@@ -120,6 +128,12 @@ func Run(ctx context.Context, o Options) error {
 		}
 	})
 	wg.Go(func() { prune(bg, st, o.Spec, logger) })
+	actor := &runbook.Actor{Spec: o.Spec, Store: st, Alarms: alarms, Incidents: incidents,
+		Rerun: o.Rerun, Logger: logger.With("component", "actions")}
+	if actor.Rerun == nil {
+		actor.Rerun = rerunner.Rerun
+	}
+	wg.Go(func() { actor.Run(bg) })
 	logger.Info("dpcops serving", "addr", "http://"+ln.Addr().String(), "data", st.Path(),
 		"spec", o.Spec.File(), "engine", o.Spec.Warehouse.Engine)
 	if o.Started != nil {
@@ -140,25 +154,27 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-// openCollector builds the collector over the spec's backends. A warehouse
-// that cannot be reached is not an error here: the collector's health
-// reports it each cycle until it comes back.
-func openCollector(ctx context.Context, s *spec.Spec, st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*collect.Collector, func(), error) {
+// openCollector builds the collector over the spec's backends, and the
+// pipeline re-runner over the same. A warehouse that cannot be reached is
+// not an error here: the collector's health reports it each cycle until it
+// comes back.
+func openCollector(ctx context.Context, s *spec.Spec, st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*collect.Collector, *runbook.Rerunner, func(), error) {
 	opts := collect.Options{Spec: s, Store: st, Logger: logger.With("component", "collect"), Registerer: reg}
+	rerunner := &runbook.Rerunner{Spec: s}
 	closeAll := func() {}
 	if w := collect.OpenWarehouse(s); w != nil {
-		opts.Warehouse = w
+		opts.Warehouse, rerunner.Warehouse = w, w
 		closeAll = func() { w.Close() }
 	}
 	client, err := collect.OpenAWS(ctx, s)
 	if err != nil {
 		closeAll()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if client != nil {
-		opts.AWS = client
+		opts.AWS, rerunner.SFN = client, client
 	}
-	return collect.New(opts), closeAll, nil
+	return collect.New(opts), rerunner, closeAll, nil
 }
 
 // prune deletes datapoints and log lines older than the retention, hourly.
