@@ -1,0 +1,99 @@
+package render
+
+import (
+	"github.com/hashicorp/hcl/v2/hclwrite"
+)
+
+// Version constraints of the module. aws_chatbot_slack_channel_configuration
+// arrived in the AWS provider 5.61.0; check blocks need Terraform 1.5.
+const (
+	terraformVersion   = ">= 1.5.0"
+	awsProviderVersion = ">= 5.61.0, < 7.0.0"
+)
+
+func writeVersions(body *hclwrite.Body) {
+	t := body.AppendNewBlock("terraform", nil).Body()
+	set(t, "required_version", lit(terraformVersion))
+	p := t.AppendNewBlock("required_providers", nil).Body()
+	set(p, "aws", obj{{"source", lit("hashicorp/aws")}, {"version", lit(awsProviderVersion)}})
+}
+
+// writeMain writes main.tf: the check that the provider's credentials are
+// for the spec's account.
+func (r *renderer) writeMain(body *hclwrite.Body) {
+	body.AppendNewBlock("data", []string{"aws_caller_identity", "current"})
+	body.AppendNewline()
+	comment(body, "A warning, not an error: plan and apply still run in another account.")
+	c := body.AppendNewBlock("check", []string{"account"}).Body()
+	a := c.AppendNewBlock("assert", nil).Body()
+	set(a, "condition", expr("data.aws_caller_identity.current.account_id == var.account_id"))
+	set(a, "error_message", lit("The AWS credentials are for another account than var.account_id (the spec's aws.account_id)."))
+}
+
+func (r *renderer) writeDashboard(body *hclwrite.Body) {
+	comment(body, "The same body as `dpcops render dashboard` prints, with the module's variables in place of the spec's names.")
+	b := body.AppendNewBlock("resource", []string{"aws_cloudwatch_dashboard", "this"}).Body()
+	set(b, "dashboard_name", lit(r.s.Dashboard.Name))
+	set(b, "dashboard_body", call{"jsonencode", []val{r.dashboard}})
+}
+
+// writeLogFilters writes the metric filter that counts ERROR lines in the
+// warehouse's log group.
+func (r *renderer) writeLogFilters(body *hclwrite.Body) {
+	comment(body, "Counts log lines with ERROR in the warehouse's log group (the seed's error log widget, as a metric).")
+	b := body.AppendNewBlock("resource", []string{"aws_cloudwatch_log_metric_filter", "error_lines"}).Body()
+	set(b, "name", lit(awsName(r.s.Platform)+"-error-lines"))
+	set(b, "log_group_name", r.logGroup())
+	set(b, "pattern", lit(errorLinesPattern))
+	m := b.AppendNewBlock("metric_transformation", nil).Body()
+	set(m, "name", lit(errorLinesMetric))
+	set(m, "namespace", lit(r.customNamespace()))
+	set(m, "value", lit("1"))
+	set(m, "default_value", lit("0"))
+	set(m, "unit", lit("Count"))
+}
+
+// customNamespace is where dpcops' own metrics go.
+func (r *renderer) customNamespace() string {
+	for _, m := range r.s.Metrics {
+		if m.Namespace != "" && m.Namespace != "AWS/Redshift-Serverless" {
+			return m.Namespace
+		}
+	}
+	return "Custom/DPC"
+}
+
+func (r *renderer) writeOutputs(body *hclwrite.Body) {
+	out := func(name, desc string, v val) {
+		b := body.AppendNewBlock("output", []string{name}).Body()
+		set(b, "description", lit(desc))
+		set(b, "value", v)
+	}
+	topics := obj{}
+	for _, t := range r.topics {
+		topics = append(topics, field{t.name, expr("aws_sns_topic." + t.id + ".arn")})
+	}
+	out("topic_arns", "SNS topic ARNs by name.", topics)
+	body.AppendNewline()
+	alarms := obj{}
+	for _, a := range r.alarms {
+		alarms = append(alarms, field{a.name, expr(a.ref() + ".arn")})
+	}
+	out("alarm_arns", "CloudWatch alarm ARNs by name.", alarms)
+	body.AppendNewline()
+	out("dashboard_arn", "The CloudWatch dashboard.", expr("aws_cloudwatch_dashboard.this.dashboard_arn"))
+	body.AppendNewline()
+	out("workgroup_arn", "The workgroup the module watches.", expr("local.workgroup_arn"))
+	if r.s.Capacity.UsageLimit != nil {
+		body.AppendNewline()
+		out("usage_limit_id", "The compute usage limit.", expr("aws_redshiftserverless_usage_limit.compute.id"))
+	}
+	if len(r.schedules) > 0 {
+		body.AppendNewline()
+		sch := obj{}
+		for _, s := range r.schedules {
+			sch = append(sch, field{s.job, expr("aws_scheduler_schedule." + s.id + ".arn")})
+		}
+		out("schedule_arns", "Maintenance schedule ARNs by job.", sch)
+	}
+}

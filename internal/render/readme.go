@@ -1,0 +1,150 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+)
+
+// fileRoles says what each file of the module holds.
+var fileRoles = map[string]string{
+	"versions.tf":           "Terraform and AWS provider versions.",
+	"variables.tf":          "The inputs: names, capacity, the maintenance target, and each channel's endpoint or Slack ids.",
+	"main.tf":               "A check that the credentials are for the spec's account.",
+	"alarms.tf":             "One `aws_cloudwatch_metric_alarm` per enabled spec alarm (and the usage limit alarm when no spec alarm watches the limit).",
+	"notifications.tf":      "The SNS topics, their https and email subscriptions with filter policies, and the Slack (AWS Chatbot) configurations.",
+	"capacity.tf":           "The workgroup's capacity and query limits (managed, or read as it is) and the usage limit.",
+	"dashboard.tf":          "The CloudWatch dashboard.",
+	"maintenance.tf":        "EventBridge Scheduler schedules of the automatic maintenance jobs.",
+	"log_metric_filters.tf": "A metric filter counting ERROR lines of the warehouse's log group.",
+	"outputs.tf":            "ARNs of the topics, alarms, dashboard, workgroup, usage limit and schedules.",
+	"README.md":             "This file.",
+}
+
+// readme returns the module's README: the user's steps, and every choice
+// the rendering made that the user should know of.
+func (r *renderer) readme(files []string) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("<!-- %s from the ops spec. Do not edit: change the spec and render again. -->\n\n# modules/operations\n\n", generatedMarker)
+	w("The AWS-native form of the ops spec of platform `%s` (%s): the CloudWatch dashboard and alarms, the SNS topics and subscriptions, the workgroup's capacity and usage limit, and the maintenance schedules. `dpcops render terraform --out modules/operations` wrote it; do not edit it by hand. Change the spec, render again, and commit both: `dpcops render check --dir modules/operations` fails a pull request whose module differs from what its spec renders.\n\n", oneLine(r.s.Platform), oneLine(r.s.Environment))
+	r.readmeSteps(w)
+	w("## Files\n\n| file | holds |\n|---|---|\n")
+	files = append(files, "README.md")
+	for _, f := range files {
+		if role, ok := fileRoles[f]; ok {
+			w("| `%s` | %s |\n", f, role)
+		}
+	}
+	w("\n")
+	r.readmeVariables(w)
+	r.readmeNotifications(w)
+	r.readmeMetrics(w)
+	r.readmeCapacity(w)
+	r.readmeMaintenance(w)
+	if notes := r.sortedNotes(); len(notes) > 0 {
+		w("## Not rendered\n\n")
+		for _, n := range notes {
+			w("- %s\n", n)
+		}
+		w("\n")
+	}
+	return b.String()
+}
+
+func (r *renderer) readmeSteps(w func(string, ...any)) {
+	w("## Use it\n\n")
+	w("1. Credentials: the AWS provider takes them as usual (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, SSO, or the role of the CI runner) and needs rights on CloudWatch, SNS, Redshift Serverless, EventBridge Scheduler, CloudWatch Logs, IAM (the Chatbot role) and AWS Chatbot. The module has no provider block: the root configuration sets the region, which must be `var.region` (%s).\n", codeOr(r.s.AWS.Region))
+	w("2. Call the module from your root configuration, with the secrets from a `*.tfvars` file kept out of git or from `TF_VAR_*` variables:\n\n")
+	w("   ```hcl\n   provider \"aws\" {\n     region = %q\n   }\n\n   module \"operations\" {\n     source = \"./modules/operations\"\n", r.s.AWS.Region)
+	for _, cv := range r.channelVars {
+		w("     %s = var.%s\n", cv.name, cv.name)
+	}
+	if len(r.schedules) > 0 {
+		w("     maintenance_target_arn = var.maintenance_target_arn\n     maintenance_role_arn   = var.maintenance_role_arn\n")
+	}
+	w("   }\n   ```\n\n")
+	w("3. `terraform init`, then `terraform plan` (review it: this is what the pull request changes), then `terraform apply`.\n")
+	w("4. Confirm the email subscriptions from the mail SNS sends to each address; PagerDuty's and OpsGenie's endpoints confirm by themselves.\n\n")
+}
+
+func codeOr(s string) string {
+	if s == "" {
+		return "unset in the spec"
+	}
+	return "`" + s + "`"
+}
+
+func (r *renderer) readmeVariables(w func(string, ...any)) {
+	w("## Variables\n\n| name | type | default | description |\n|---|---|---|---|\n")
+	for _, v := range r.variables() {
+		def := "required"
+		if v.def != nil {
+			def = "`" + strings.TrimSpace(string(v.def.hcl().Bytes())) + "`"
+		}
+		if v.sensitive {
+			def += " (sensitive)"
+		}
+		w("| `%s` | `%s` | %s | %s |\n", v.name, v.typ, strings.ReplaceAll(def, "|", "\\|"), strings.ReplaceAll(v.desc, "|", "\\|"))
+	}
+	w("\n")
+}
+
+func (r *renderer) readmeNotifications(w func(string, ...any)) {
+	w("## Notifications\n\n")
+	w("Each alarm notifies its spec topics on entering ALARM (`alarm_actions`) and on returning to OK (`ok_actions`).\n\n")
+	w("- **Routing per alarm.** dpcops routes with SNS-style filters over the attributes alarm, severity and state. CloudWatch's notifications to SNS carry no message attributes, so an attribute filter policy would drop every one of them. The module filters on the message body instead (`filter_policy_scope = \"MessageBody\"`): the notification is JSON with `AlarmName` and `NewStateValue`, so a filter on alarm becomes `AlarmName`, a filter on severity becomes the names of the alarms with that severity, and a filter on state (or `send_resolved: false`) becomes `NewStateValue`.\n")
+	w("- **PagerDuty and OpsGenie** subscribe over https to their integration URLs for Amazon CloudWatch / SNS (create the integration in the service; the URL carries its key, so it is a sensitive variable). They read the CloudWatch alarm payload and open and resolve incidents from ALARM and OK.\n")
+	w("- **Email** subscribes each address given in the channel's variable.\n")
+	w("- **Slack goes through AWS Chatbot** (Amazon Q Developer in chat applications). SNS cannot post to a Slack webhook (an https subscription would send the SNS envelope, which Slack rejects), so the choice is Chatbot or a forwarding Lambda. Chatbot is AWS's own, needs no code or webhook secret in the state, and formats CloudWatch alarms with their graphs. Before `apply`, authorise the Slack workspace once in the Chatbot console and invite `@aws` to the channel; the variables take the workspace id and the channel id. Chatbot subscribes to whole topics, so a filtered Slack subscription gets a route topic of its own, which only the matching alarms notify. If your provider's region has no Chatbot API endpoint, give these resources a provider in one that has.\n")
+	w("- Channels of type `inbox` and `webhook` are served by the running dpcops only; a channel of type `sns` is added to the actions of the alarms that reach it.\n\n")
+}
+
+func (r *renderer) readmeMetrics(w func(string, ...any)) {
+	w("## Metrics\n\n")
+	w("- **Metrics AWS publishes only per QueryType** (QueriesSucceeded, QueriesFailed, QueriesRunning) are summed over QueryType. SEARCH is not allowed in alarms, so an alarm sums them with one Metrics Insights query (`SELECT SUM(...) FROM SCHEMA(...)`; one per alarm, evaluated over the last 3 hours), and a second such metric in the same alarm as one metric per QueryType added up with `SUM([...])` (each counts towards the 10 metrics of a math alarm). The dashboard uses `SUM(SEARCH(...))`.\n")
+	if u := r.s.Capacity.UsageLimit; u != nil {
+		w("- **The usage limit** has no percentage alert of its own: its alarm reads `UsageLimitConsumed` of this module's usage limit with a Metrics Insights query and compares `100 × consumed ÷ %s` RPU-hours with %s %%.\n", fmtNum(u.RPUHours), fmtNum(u.NotifyAtPercent))
+	}
+	w("- The log metric filter counts lines with ERROR in the warehouse's log group as `%s` (%s). Redshift Serverless exports its logs there only when the namespace's log exports include the user activity log (and the workgroup's `enable_user_activity_logging` is on); the group must exist before `apply`.\n", errorLinesMetric, r.customNamespace())
+	if len(r.published) == 0 {
+		w("\n")
+		return
+	}
+	w("- **Published by dpcops.** These metrics are computed by dpcops and reach CloudWatch only while a dpcops runs with `collect.publish: true`; without it their alarms have no data (and stay INSUFFICIENT_DATA, or OK where missing data is not breaching): %s.", "`"+strings.Join(r.published, "`, `")+"`")
+	if !r.s.Collect.Publish {
+		w(" **The spec has `collect.publish: false`.**")
+	}
+	w("\n\n")
+}
+
+func (r *renderer) readmeCapacity(w func(string, ...any)) {
+	c := r.s.Capacity
+	w("## Capacity\n\n")
+	w("With `manage_workgroup = true` the module owns the workgroup: import it first (`terraform import 'module.operations.aws_redshiftserverless_workgroup.this[0]' %s`), and it sets base %d and max %d RPU", r.s.Warehouse.Workgroup, c.BaseRPU, c.MaxRPU)
+	for _, p := range r.limits {
+		w(", and `%s = %d`", p.key, p.seconds)
+	}
+	w(". With `false` (the default) it only reads the workgroup; set the same on it yourself:\n\n")
+	w("```sh\naws redshift-serverless update-workgroup --workgroup-name %s --base-capacity %d --max-capacity %d", r.s.Warehouse.Workgroup, c.BaseRPU, c.MaxRPU)
+	if len(r.limits) > 0 {
+		w(" \\\n  --config-parameters")
+		for _, p := range r.limits {
+			w(" parameterKey=%s,parameterValue=%d", p.key, p.seconds)
+		}
+	}
+	w("\n```\n\nRedshift Serverless has no auto-pause setting: a workgroup bills no compute while no query runs. Query monitoring rules that notify or log stay with the running dpcops: a workgroup can only stop queries.\n\n")
+}
+
+func (r *renderer) readmeMaintenance(w func(string, ...any)) {
+	if len(r.schedules) == 0 {
+		return
+	}
+	w("## Maintenance\n\nEventBridge Scheduler invokes `var.maintenance_target_arn` with the input `{\"job\": \"<name>\"}`; the target runs `dpcops maintenance run --job <name>`. The spec's five-field cron becomes EventBridge's six fields (`?` in the day field left open, days of the week as names), in the job's time zone.\n\n| job | spec | EventBridge | time zone |\n|---|---|---|---|\n")
+	for _, s := range r.schedules {
+		w("| %s | `%s` | `%s` | %s |\n", cell(s.job), cell(s.cron), s.expr, cell(s.tz))
+	}
+	w("\n")
+}
+
+// cell makes spec text safe in a Markdown table cell.
+func cell(s string) string { return strings.ReplaceAll(oneLine(s), "|", "\\|") }

@@ -1,0 +1,101 @@
+package render
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/dpc-learning/dpcops/internal/spec"
+)
+
+// variable is one input of the module.
+type variable struct {
+	name, typ, desc string
+	// def is the default; nil makes the variable required.
+	def       val
+	sensitive bool
+}
+
+// variables lists the module's inputs. Names and capacity default to the
+// spec's values; endpoints and Slack ids have no default, because they
+// are per deployment and partly secret: they come from tfvars or TF_VAR_,
+// never from the spec or the environment dpcops runs in.
+func (r *renderer) variables() []variable {
+	s := r.s
+	vs := []variable{
+		{name: "region", typ: "string", desc: "Region of the dashboard widgets; use the provider's region (the spec's aws.region).", def: lit(s.AWS.Region)},
+		{name: "account_id", typ: "string", desc: "Account the module is meant for (the spec's aws.account_id); a check warns when the credentials are for another.", def: lit(s.AWS.AccountID)},
+		{name: "workgroup_name", typ: "string", desc: "Redshift Serverless workgroup (warehouse.workgroup).", def: lit(s.Warehouse.Workgroup)},
+		{name: "namespace_name", typ: "string", desc: "Redshift Serverless namespace (warehouse.namespace).", def: lit(s.Warehouse.Namespace)},
+		{name: "manage_workgroup", typ: "bool", desc: "Create and own the workgroup with the capacity below (import an existing one first); false reads the existing workgroup and leaves its settings alone.", def: boolean(false)},
+		{name: "base_capacity", typ: "number", desc: "Base RPU of a managed workgroup (capacity.base_rpu).", def: num(s.Capacity.BaseRPU)},
+		{name: "max_capacity", typ: "number", desc: "Max RPU of a managed workgroup (capacity.max_rpu).", def: num(s.Capacity.MaxRPU)},
+		{name: "workgroup_subnet_ids", typ: "list(string)", desc: "Subnets of a managed workgroup; null keeps AWS's default.", def: expr("null")},
+		{name: "workgroup_security_group_ids", typ: "list(string)", desc: "Security groups of a managed workgroup; null keeps AWS's default.", def: expr("null")},
+	}
+	for _, p := range r.limits {
+		vs = append(vs, variable{name: p.variable, typ: "number", def: num(p.seconds),
+			desc: fmt.Sprintf("Seconds after which a managed workgroup stops a query (%s; QMR rules with action abort: %s).", p.key, joinNames(p.rules))})
+	}
+	if len(r.schedules) > 0 {
+		vs = append(vs,
+			variable{name: "maintenance_target_arn", typ: "string", desc: "ARN of the target that runs `dpcops maintenance run --job <job>` (a Lambda function, Step Functions state machine or ECS cluster); it receives {\"job\": \"<name>\"}."},
+			variable{name: "maintenance_role_arn", typ: "string", desc: "Role EventBridge Scheduler assumes to invoke the maintenance target."})
+	}
+	for _, cv := range r.channelVars {
+		vs = append(vs, channelVariable(cv))
+	}
+	return vs
+}
+
+func channelVariable(cv chanVar) variable {
+	ch := cv.channel
+	switch cv.suffix {
+	case "integration_url":
+		return variable{name: cv.name, typ: "string", sensitive: true,
+			desc: fmt.Sprintf("HTTPS integration URL of %s channel %s for Amazon SNS / CloudWatch (it carries the integration key).", ch.Type, ch.Name)}
+	case "addresses":
+		return variable{name: cv.name, typ: "list(string)",
+			desc: fmt.Sprintf("Addresses of email channel %s; each confirms the subscription from the mail SNS sends.", ch.Name)}
+	case "team_id":
+		return variable{name: cv.name, typ: "string",
+			desc: fmt.Sprintf("Slack workspace (team) id for channel %s, after authorising the workspace in the AWS Chatbot console.", ch.Name)}
+	}
+	return variable{name: cv.name, typ: "string",
+		desc: fmt.Sprintf("Slack channel id (not the name) for channel %s%s.", ch.Name, slackChannelHint(ch))}
+}
+
+func slackChannelHint(ch *spec.Channel) string {
+	if ch.Channel == "" {
+		return ""
+	}
+	return " (" + ch.Channel + " in the spec)"
+}
+
+func (r *renderer) writeVariables(body *hclwrite.Body) {
+	for i, v := range r.variables() {
+		if i > 0 {
+			body.AppendNewline()
+		}
+		b := body.AppendNewBlock("variable", []string{v.name}).Body()
+		set(b, "type", expr(v.typ))
+		set(b, "description", lit(v.desc))
+		if v.def != nil {
+			set(b, "default", v.def)
+		}
+		if v.sensitive {
+			set(b, "sensitive", boolean(true))
+		}
+	}
+}
+
+func joinNames(names []string) string {
+	out := ""
+	for i, n := range names {
+		if i > 0 {
+			out += ", "
+		}
+		out += n
+	}
+	return out
+}
