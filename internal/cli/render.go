@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dpc-learning/dpcops/internal/render"
+)
+
+func (a *app) renderCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "render",
+		Short: "Render the spec in its AWS-native form: a Terraform module and a CloudWatch dashboard",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(a.renderTerraformCommand(), a.renderDashboardCommand(), a.renderCheckCommand())
+	return cmd
+}
+
+func (a *app) renderTerraformCommand() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "terraform --out DIR",
+		Short: "Write the spec as Terraform module modules/operations",
+		Long: `Write the spec as a Terraform module: versions.tf, variables.tf, alarms.tf,
+notifications.tf, capacity.tf, dashboard.tf, maintenance.tf,
+log_metric_filters.tf, main.tf, outputs.tf and a README.md with the steps
+(terraform init, plan, apply) and the choices made.
+
+The module is rendered in memory first: a spec item CloudWatch or
+EventBridge cannot express is reported with its place in the spec, and
+nothing is written. The same spec always renders the same bytes. Files an
+earlier rendering wrote that this one no longer renders are removed; other
+files in DIR are left alone.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return usageError("render terraform needs --out DIR")
+			}
+			files, err := a.renderModule()
+			if err != nil {
+				return err
+			}
+			if err := render.WriteDir(out, files); err != nil {
+				return fmt.Errorf("write %s: %w", out, err)
+			}
+			fmt.Fprintf(a.io.Stdout, "wrote %d files to %s\n", len(files), out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "directory of the module (created if missing)")
+	return cmd
+}
+
+func (a *app) renderDashboardCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "dashboard",
+		Short: "Print the spec's dashboard as a CloudWatch dashboard body (JSON)",
+		Long: `Print the dashboard body alone, as PutDashboard and
+aws_cloudwatch_dashboard take it: the spec's widgets on the 24-column grid,
+real metric names, region on every metric and log widget, and the log
+widget on the warehouse's real log group.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, _, err := a.loadSpec(false)
+			if err != nil {
+				return err
+			}
+			body, err := render.Dashboard(s)
+			if err != nil {
+				return renderFailed(err)
+			}
+			_, err = a.io.Stdout.Write(body)
+			return err
+		},
+	}
+}
+
+func (a *app) renderCheckCommand() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "check --dir DIR",
+		Short: "Exit 1 with a diff when DIR differs from what the spec renders (the pull-request gate)",
+		Long: `Render the module in memory and compare it with DIR: a missing, extra or
+changed file prints a unified diff (from DIR to the rendering) on stdout
+and a summary on stderr, and exits 1. Exit 0 means DIR is exactly what the
+spec renders. Hidden entries (.terraform/, .terraform.lock.hcl) and
+subdirectories are not part of the module.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageError("render check needs --dir DIR")
+			}
+			files, err := a.renderModule()
+			if err != nil {
+				return err
+			}
+			rep, err := render.Check(dir, files)
+			if err != nil {
+				return err
+			}
+			if rep.Equal() {
+				fmt.Fprintf(a.io.Stdout, "%s: up to date with the spec (%d files)\n", dir, len(files))
+				return nil
+			}
+			fmt.Fprint(a.io.Stdout, rep.Diff)
+			fmt.Fprint(a.io.Stderr, rep.Summary())
+			return &exitError{code: exitFail, err: fmt.Errorf("%s differs from what the spec renders: run 'dpcops render terraform --out %s' and commit it", dir, dir)}
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "directory of the module to compare")
+	return cmd
+}
+
+// renderModule loads the spec and renders the module.
+func (a *app) renderModule() (render.Files, error) {
+	s, _, err := a.loadSpec(false)
+	if err != nil {
+		return nil, err
+	}
+	files, err := render.Terraform(s)
+	if err != nil {
+		return nil, renderFailed(err)
+	}
+	return files, nil
+}
+
+// renderFailed ends the command with exit code 1; a *render.Error lists
+// each item that cannot be rendered on a line of its own, with its place
+// in the spec.
+func renderFailed(err error) error {
+	return &exitError{code: exitFail, err: err}
+}
