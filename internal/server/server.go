@@ -95,14 +95,15 @@ func Run(ctx context.Context, o Options) error {
 		o.Actions.RerunPipeline = rerunner.Rerun
 	}
 	handler, err := web.New(web.Options{
-		Spec:     o.Spec,
-		Store:    st,
-		Alarms:   alarms,
-		Actions:  o.Actions,
-		Logger:   logger.With("component", "web"),
-		Registry: reg,
-		Ready:    st.Ping,
-		Loopback: isLoopback(ln.Addr()),
+		Spec:      o.Spec,
+		Store:     st,
+		Alarms:    alarms,
+		Incidents: incidents,
+		Actions:   o.Actions,
+		Logger:    logger.With("component", "web"),
+		Registry:  reg,
+		Ready:     st.Ping,
+		Loopback:  isLoopback(ln.Addr()),
 	})
 	if err != nil {
 		ln.Close()

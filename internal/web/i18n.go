@@ -16,6 +16,7 @@ var labels = map[string]map[string]string{
 		"wakeups": "Wake-ups", "datapoints": "Datapoints", "never": "never", "message": "Message",
 		"engine": "Engine", "notyet": "Not available yet: this part of dpcops is still being built.",
 		"episode": "Episode", "evaluated": "Evaluated", "error": "Error", "capacityline": "capacity",
+		"opened": "Opened", "closed": "Closed", "open": "open", "timeline": "Timeline",
 	},
 	"ja": {
 		"dashboard": "ダッシュボード", "alarms": "アラーム", "health": "コレクター", "notifications": "通知",
@@ -28,6 +29,7 @@ var labels = map[string]map[string]string{
 		"wakeups": "起動回数", "datapoints": "データポイント", "never": "なし", "message": "メッセージ",
 		"engine": "エンジン", "notyet": "未提供: dpcops のこの部分は開発中です。",
 		"episode": "エピソード", "evaluated": "評価", "error": "エラー", "capacityline": "上限",
+		"opened": "発生", "closed": "解決", "open": "対応中", "timeline": "タイムライン",
 	},
 }
 

@@ -111,7 +111,8 @@ func (h *handler) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /alarms", h.pageAlarms)
 	mux.HandleFunc("GET /alarms/{name}", h.pageAlarm)
 	mux.HandleFunc("GET /health", h.pageHealth)
-	for _, p := range []string{"notifications", "maintenance", "capacity", "incidents"} {
+	h.incidentRoutes(mux)
+	for _, p := range []string{"notifications", "maintenance", "capacity"} {
 		mux.HandleFunc("GET /"+p, func(w http.ResponseWriter, r *http.Request) {
 			h.render(w, r, "todo", p, nil)
 		})

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/runbook"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 	"github.com/dpc-learning/dpcops/internal/web"
@@ -71,14 +72,15 @@ func newFixture(t *testing.T, o options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := alarm.New(alarm.Options{Spec: s, Store: st, Delay: -1})
+	incidents := runbook.NewIncidents(s, st)
+	engine, err := alarm.New(alarm.Options{Spec: s, Store: st, Delay: -1, OnTransition: incidents.OnTransition})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := engine.EvaluateOnce(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	h, err := web.New(web.Options{Spec: s, Store: st, Alarms: engine, Registry: prometheus.NewRegistry(),
+	h, err := web.New(web.Options{Spec: s, Store: st, Alarms: engine, Incidents: incidents, Registry: prometheus.NewRegistry(),
 		Ready: st.Ping, Loopback: o.loopback, Now: func() time.Time { return now },
 		Actions: web.Actions{RerunPipeline: o.rerun}})
 	if err != nil {
@@ -264,5 +266,28 @@ func TestActionsNeedATokenOrLoopback(t *testing.T) {
 	}
 	if code, _ := f.post("/api/v1/deliveries/x/retry", "Authorization", "Bearer s3cret-token"); code != 400 {
 		t.Errorf("bad id: %d", code)
+	}
+}
+
+func TestIncidentsPagesAndAPI(t *testing.T) {
+	f := newFixture(t, options{})
+	code, body, _ := f.get("/api/v1/incidents")
+	var list []runbook.Incident
+	if code != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list) != 1 || list[0].Alarm != "Alert-ELT-Delay" || !list[0].Open() {
+		t.Fatalf("incidents: %d %s", code, body)
+	}
+	if code, body, _ := f.get("/api/v1/incidents/1"); code != 200 || !strings.Contains(body, `"timeline":[{`) || !strings.Contains(body, "INSUFFICIENT_DATA → ALARM") {
+		t.Errorf("incident: %d %s", code, body)
+	}
+	for path, want := range map[string]int{"/api/v1/incidents/99": 404, "/api/v1/incidents/x": 400, "/incidents/99": 404} {
+		if code, _, _ := f.get(path); code != want {
+			t.Errorf("%s: %d, want %d", path, code, want)
+		}
+	}
+	if code, body, _ := f.get("/incidents"); code != 200 || !strings.Contains(body, `<a href="/incidents/1">1</a>`) {
+		t.Errorf("incidents page: %d", code)
+	}
+	if code, body, _ := f.get("/incidents/1?lang=ja"); code != 200 || !strings.Contains(body, "タイムライン") || !strings.Contains(body, "対応中") {
+		t.Errorf("incident page: %d", code)
 	}
 }
