@@ -49,6 +49,12 @@ func (r *renderer) planAlarms() {
 		if d, ok := r.planAlarm(a, fmt.Sprintf("alarms[%d]", i)); ok {
 			r.alarms = append(r.alarms, d)
 		}
+		for _, act := range a.Actions {
+			r.note("alarm %s runs %s on ALARM in dpcops; the CloudWatch alarm only notifies.", a.Name, act)
+		}
+		if a.RepeatInterval > 0 {
+			r.note("alarm %s repeats its notification every %s in dpcops; CloudWatch notifies on state changes only.", a.Name, a.RepeatInterval)
+		}
 		if m, ok := r.s.Metric(a.Metric); ok && (m.Source == "usage_limit_percent" || m.Source == "usage_limit_consumed") {
 			usageWatched = true
 		}

@@ -28,7 +28,11 @@ func (r *renderer) planCapacity() {
 		r.ps.add("capacity.usage_limit.rpu_hours", "usage limit", "AWS takes a whole number of RPU-hours, not %s", fmtNum(u.RPUHours))
 	}
 	for i, q := range r.s.QMR {
-		if !q.Enabled.On() || q.Action != "abort" {
+		if !q.Enabled.On() {
+			continue
+		}
+		if q.Action != "abort" {
+			r.note("QMR rule %s (%s) is watched by the running dpcops: a workgroup can only stop queries, and CloudWatch has no metric per running query.", q.Name, q.Action)
 			continue
 		}
 		if len(q.ExcludeUsers) > 0 || len(q.ExcludeQueryLabels) > 0 {

@@ -17,6 +17,9 @@ type scheduleDef struct {
 func (r *renderer) planMaintenance() {
 	for i, j := range r.s.Maintenance {
 		if j.Schedule == "" {
+			if j.Enabled.On() && j.Mode != "manual" {
+				r.note("maintenance job %s runs after an event or on a condition that dpcops watches: no schedule.", j.Name)
+			}
 			continue
 		}
 		item := "maintenance job " + j.Name

@@ -56,11 +56,19 @@ func (r *renderer) readmeSteps(w func(string, ...any)) {
 	w("1. Credentials: the AWS provider takes them as usual (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, SSO, or the role of the CI runner) and needs rights on CloudWatch, SNS, Redshift Serverless, EventBridge Scheduler, CloudWatch Logs, IAM (the Chatbot role) and AWS Chatbot. The module has no provider block: the root configuration sets the region, which must be `var.region` (%s).\n", codeOr(r.s.AWS.Region))
 	w("2. Call the module from your root configuration, with the secrets from a `*.tfvars` file kept out of git or from `TF_VAR_*` variables:\n\n")
 	w("   ```hcl\n   provider \"aws\" {\n     region = %q\n   }\n\n   module \"operations\" {\n     source = \"./modules/operations\"\n", r.s.AWS.Region)
-	for _, cv := range r.channelVars {
-		w("     %s = var.%s\n", cv.name, cv.name)
-	}
+	var inputs []string
 	if len(r.schedules) > 0 {
-		w("     maintenance_target_arn = var.maintenance_target_arn\n     maintenance_role_arn   = var.maintenance_role_arn\n")
+		inputs = append(inputs, "maintenance_target_arn", "maintenance_role_arn")
+	}
+	for _, cv := range r.channelVars {
+		inputs = append(inputs, cv.name)
+	}
+	width := 0
+	for _, in := range inputs {
+		width = max(width, len(in))
+	}
+	for _, in := range inputs {
+		w("     %-*s = var.%s\n", width, in, in)
 	}
 	w("   }\n   ```\n\n")
 	w("3. `terraform init`, then `terraform plan` (review it: this is what the pull request changes), then `terraform apply`.\n")
