@@ -187,7 +187,7 @@ func (g *rig) slowVacuums(delayMillis int) {
 	if err := g.db.QueryRow(g.ctx, `SELECT current_database()`).Scan(&db); err != nil {
 		g.t.Fatal(err)
 	}
-	g.exec(`ALTER DATABASE ` + QuoteIdent(db) + ` SET vacuum_cost_delay = `+strconv.Itoa(delayMillis))
+	g.exec(`ALTER DATABASE ` + QuoteIdent(db) + ` SET vacuum_cost_delay = ` + strconv.Itoa(delayMillis))
 	g.exec(`ALTER DATABASE ` + QuoteIdent(db) + ` SET vacuum_cost_limit = 1`)
 }
 
