@@ -65,7 +65,7 @@ func (r *renderer) planAlarms() {
 }
 
 func (r *renderer) planAlarm(a *spec.Alarm, path string) (*alarmDef, bool) {
-	item := "alarm " + a.Name
+	item := "alarm " + quoteOdd(a.Name)
 	before := len(r.ps.list)
 	d := &alarmDef{name: a.Name, id: r.alarmIDs.name(a.Name), description: a.Description, severity: a.Severity,
 		topics: a.Topics, comparison: a.Comparison, threshold: *a.Threshold, period: a.Period.Seconds(),

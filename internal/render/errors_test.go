@@ -58,6 +58,8 @@ func TestUnexpressibleItemsAreErrors(t *testing.T) {
 			"alarm A", "AWS does not publish source elt_delay"},
 		{"quote in a Metrics Insights dimension", alarm, "{name: A, metric: QueriesFailed, statistic: Sum, dimensions: {Workgroup: \"w'g\"}, comparison: GreaterThanThreshold, threshold: 1}",
 			"alarm A", "quote"},
+		{"control character in an alarm name", alarm, `{name: "A\nB", metric: Delay, comparison: GreaterThanThreshold, threshold: 1}`,
+			`alarm "A\nB"`, "control character"},
 		{"cron with both day fields", `"0 4 * * SUN"`, `"0 4 1 * SUN"`, "maintenance job vac", "both day-of-month"},
 		{"@every", `"0 4 * * SUN"`, `"@every 1h"`, "maintenance job vac", "@every"},
 		{"step in day-of-week", `"0 4 * * SUN"`, `"0 4 * * 1-5/2"`, "maintenance job vac", "step"},

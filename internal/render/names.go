@@ -144,3 +144,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// quoteOdd quotes a name with control characters, so that a problem
+// stays on one line.
+func quoteOdd(name string) string {
+	if hasControl(name) {
+		return strconv.Quote(name)
+	}
+	return name
+}
