@@ -210,3 +210,10 @@ func (r *Runner) Compression(ctx context.Context) ([]CompressionRow, error) {
 	}
 	return ReadCompression(ctx, r.o.Store)
 }
+
+// LastPipelineSuccess is when the pipeline last succeeded (nil: never), from
+// the ledger or Step Functions.
+func (r *Runner) LastPipelineSuccess(ctx context.Context) (*time.Time, error) {
+	_, last, err := r.wh.pipelineState(ctx)
+	return last, err
+}

@@ -3,6 +3,7 @@ package maintain
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 const vacuumJob = `  - name: weekly-vacuum
@@ -78,5 +79,35 @@ func TestAnalyzeFollowsALargeLoad(t *testing.T) {
 	}
 	if g.stat("form1", "analyze_count") != 1 || g.stat("ef_lines", "analyze_count") != 2 {
 		t.Errorf("analyze counts: form1 %d ef_lines %d", g.stat("form1", "analyze_count"), g.stat("ef_lines", "analyze_count"))
+	}
+}
+
+func TestSchedulerRunsTheAnalyzeAfterAPipelineSuccess(t *testing.T) {
+	g := newRig(t, analyzeJob+"    tables: [public.*]\n")
+	g.ledger()
+	g.table("ef_lines", 1000, 0)
+	clock := newFakeClock(time.Now())
+	sch, err := NewScheduler(SchedulerOptions{Spec: g.s, Store: g.st, Runner: g.r, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Step(g.ctx); err != nil { // first sight: no success yet
+		t.Fatal(err)
+	}
+	g.exec(`INSERT INTO ops.pipeline_runs (pipeline, started_at, status) VALUES ('dpc-elt', now(), 'running')`)
+	g.exec(`INSERT INTO ef_lines SELECT i, 'y' FROM generate_series(1001, 20000) i`)
+	g.flush()
+	g.exec(`UPDATE ops.pipeline_runs SET status = 'succeeded', finished_at = now()`)
+	clock.Set(time.Now().Add(time.Minute))
+	if err := sch.Step(g.ctx); err != nil {
+		t.Fatal(err)
+	}
+	runs := g.runs()
+	if len(runs) != 1 || runs[0].Statement != `ANALYZE "public"."ef_lines"` || runs[0].Outcome != OutcomeSucceeded ||
+		!strings.HasPrefix(runs[0].Trigger, "pipeline_success ") {
+		t.Fatalf("runs %+v", runs)
+	}
+	if err := sch.Step(g.ctx); err != nil || len(g.runs()) != 1 {
+		t.Fatalf("the same success ran the job again (%v)", err)
 	}
 }
