@@ -1,0 +1,23 @@
+-- Query monitoring: queries in progress (SYS_QUERY_HISTORY), oldest first,
+-- but this session's. The label is query_label (dpcops' maintenance
+-- sessions set query_group to dpcops-maintenance). A queued query has
+-- queued for all its elapsed time and executed for none; a running one has
+-- executed for its elapsed time less its queue time.
+SELECT query_id,
+       session_id,
+       user_id,
+       database_name,
+       coalesce(query_label, '') AS label,
+       query_id::varchar AS started_key,
+       extract(epoch FROM start_time) AS started,
+       CASE WHEN status = 'queued' THEN 0
+            ELSE greatest(0, extract(epoch FROM getdate()) - extract(epoch FROM start_time) - coalesce(queue_time, 0) / 1000000.0)
+       END AS execution_s,
+       CASE WHEN status = 'queued' THEN extract(epoch FROM getdate()) - extract(epoch FROM start_time)
+            ELSE coalesce(queue_time, 0) / 1000000.0
+       END AS queue_s,
+       left(query_text, 4000) AS query
+  FROM sys_query_history
+ WHERE status IN ('planning', 'queued', 'running', 'returning')
+   AND session_id <> pg_backend_pid()
+ ORDER BY start_time
