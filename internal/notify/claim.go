@@ -37,7 +37,9 @@ func (w *Worker) claim(ctx context.Context, now time.Time, kicked bool) ([]claim
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	nowMs := store.Millis(now)
-	due := kicked
+	// Finished attempts must be marked anyway: the claim shares their
+	// transaction.
+	due := kicked || len(w.unmarked) > 0
 	if !due {
 		var err error
 		if due, err = w.anyDue(ctx, nowMs); err != nil {
@@ -46,23 +48,40 @@ func (w *Worker) claim(ctx context.Context, now time.Time, kicked bool) ([]claim
 	}
 	var out []claim
 	var expired []expiredRow
+	var m marks
 	if due {
 		err := w.st.WriteTx(ctx, func(tx *sql.Tx) error {
 			out = out[:0]
 			var err error
-			if expired, err = w.expire(ctx, tx, now); err != nil {
+			if m, err = w.markIn(ctx, tx, now); err != nil {
 				return err
 			}
+			if !now.Before(w.nextExpire) {
+				// Expiry is measured in hours: once per poll interval
+				// is plenty, and spares a busy worker a statement.
+				if expired, err = w.expire(ctx, tx, now); err != nil {
+					return err
+				}
+				w.nextExpire = now.Add(w.poll)
+			}
+			// Rows left in sending by a crash are looked for at start
+			// and then once per poll interval, not on every pass.
+			stale := !now.Before(w.nextStaleCheck)
+			cs := &claimStmts{tx: tx}
+			defer cs.close()
 			for _, name := range w.channelNames() {
 				free := w.chans[name].limit - w.inflight[name]
 				if free <= 0 {
 					continue
 				}
-				cs, err := w.claimChannel(ctx, tx, name, free, now)
+				got, err := w.claimChannel(ctx, cs, name, free, now, stale)
 				if err != nil {
 					return err
 				}
-				out = append(out, cs...)
+				out = append(out, got...)
+			}
+			if stale {
+				w.nextStaleCheck = now.Add(w.poll)
 			}
 			return nil
 		})
@@ -70,6 +89,7 @@ func (w *Worker) claim(ctx context.Context, now time.Time, kicked bool) ([]claim
 			return nil, time.Time{}, fmt.Errorf("claim deliveries: %w", err)
 		}
 	}
+	w.marked(m)
 	for _, e := range expired {
 		w.m.deliveries.WithLabelValues(e.channel, OutcomeExpired).Inc()
 		w.stats.Expired++
@@ -161,8 +181,11 @@ func (w *Worker) expire(ctx context.Context, tx *sql.Tx, now time.Time) ([]expir
 	rows, err := tx.QueryContext(ctx, `UPDATE outbox SET state = 'expired', claimed_at = NULL,
 			last_error = 'expired: not delivered within notify.max_age (' || ? || ')'
 				|| CASE WHEN last_error <> '' THEN '; last error: ' || last_error ELSE '' END
-		WHERE created_at <= ? AND (state = 'pending' OR (state = 'sending' AND claimed_at <= ?))
-		RETURNING id, channel`, w.s.Notify.MaxAge.String(), cutoff, nowMs-w.maxLease.Milliseconds())
+		WHERE id IN (
+			SELECT id FROM outbox WHERE state = 'pending' AND created_at <= ?
+			UNION ALL
+			SELECT id FROM outbox WHERE state = 'sending' AND claimed_at <= ? AND created_at <= ?)
+		RETURNING id, channel`, w.s.Notify.MaxAge.String(), cutoff, nowMs-w.maxLease.Milliseconds(), cutoff)
 	if err != nil {
 		return nil, fmt.Errorf("expire deliveries: %w", err)
 	}
@@ -178,16 +201,91 @@ func (w *Worker) expire(ctx context.Context, tx *sql.Tx, now time.Time) ([]expir
 	return out, rows.Err()
 }
 
-// claimChannel claims up to n due rows of one channel.
-func (w *Worker) claimChannel(ctx context.Context, tx *sql.Tx, channel string, n int, now time.Time) ([]claim, error) {
+// A row waits while an older row of the same episode on the same channel
+// is unfinished: a resend must never overtake its trigger, nor a resolve
+// (OpsGenie would close nothing, then open an alert for good). The
+// condition is applied before the limit, so that waiting rows never hide
+// due ones behind them.
+const unblocked = `NOT EXISTS (SELECT 1 FROM outbox p WHERE p.alarm = o.alarm AND p.channel = o.channel
+	AND p.dedup_key = o.dedup_key AND p.id < o.id AND p.state IN ('pending', 'sending'))`
+
+// The claim's statements: due pending rows in due order, rows a crash
+// left in sending past their lease, and the claim itself. Each select
+// walks an index in order (an OR of the two would scan and sort every row
+// of the channel).
+const (
+	pendingSQL = `SELECT id, kind, dedup_key, payload, state, attempts, created_at FROM outbox o
+		WHERE channel = ? AND state = 'pending' AND next_attempt_at <= ? AND ` + unblocked + `
+		ORDER BY next_attempt_at, id LIMIT ?`
+	staleSQL = `SELECT id, kind, dedup_key, payload, state, attempts, created_at FROM outbox o
+		WHERE channel = ? AND state = 'sending' AND claimed_at <= ? AND ` + unblocked + `
+		ORDER BY id LIMIT ?`
+	claimSQL = `UPDATE outbox SET state = 'sending', claimed_at = ?, attempts = attempts + 1,
+		resends = resends + ?, first_attempt_at = coalesce(first_attempt_at, ?) WHERE id = ?`
+)
+
+// claimStmts are the claim's statements, prepared once per transaction:
+// parsing SQL is a large part of a busy worker's cost.
+type claimStmts struct {
+	tx                     *sql.Tx
+	pending, stale, update *sql.Stmt
+}
+
+func (cs *claimStmts) prepare(ctx context.Context, dst **sql.Stmt, query string) (*sql.Stmt, error) {
+	if *dst == nil {
+		st, err := cs.tx.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		*dst = st
+	}
+	return *dst, nil
+}
+
+func (cs *claimStmts) close() {
+	for _, st := range []*sql.Stmt{cs.pending, cs.stale, cs.update} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// claimChannel claims up to n due rows of one channel; with stale, rows a
+// crash left in sending first.
+func (w *Worker) claimChannel(ctx context.Context, cs *claimStmts, channel string, n int, now time.Time, stale bool) ([]claim, error) {
 	nowMs := store.Millis(now)
-	leaseCut := nowMs - w.chans[channel].lease.Milliseconds()
-	rows, err := tx.QueryContext(ctx, `SELECT id, kind, dedup_key, payload, state, attempts, created_at FROM outbox
-		WHERE channel = ? AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND claimed_at <= ?))
-		ORDER BY next_attempt_at, id LIMIT ?`, channel, nowMs, leaseCut, n+len(w.held))
+	var out []claim
+	if stale {
+		st, err := cs.prepare(ctx, &cs.stale, staleSQL)
+		if err != nil {
+			return nil, err
+		}
+		leaseCut := nowMs - w.chans[channel].lease.Milliseconds()
+		if out, err = w.claimRows(ctx, cs, st, channel, n, now, channel, leaseCut, n+len(w.held)); err != nil {
+			return nil, err
+		}
+	}
+	if len(out) < n {
+		st, err := cs.prepare(ctx, &cs.pending, pendingSQL)
+		if err != nil {
+			return nil, err
+		}
+		more, err := w.claimRows(ctx, cs, st, channel, n-len(out), now, channel, nowMs, n-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+	}
+	return out, nil
+}
+
+// claimRows claims up to n of the rows query selects.
+func (w *Worker) claimRows(ctx context.Context, cs *claimStmts, query *sql.Stmt, channel string, n int, now time.Time, args ...any) ([]claim, error) {
+	rows, err := query.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
+	nowMs := store.Millis(now)
 	var out []claim
 	var bad []int64
 	for rows.Next() && len(out) < n {
@@ -217,16 +315,20 @@ func (w *Worker) claimChannel(ctx context.Context, tx *sql.Tx, channel string, n
 	for _, id := range bad {
 		// A payload this dpcops cannot read can never be sent: say so
 		// rather than stall the channel behind it.
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = 'unreadable payload' WHERE id = ?`, id); err != nil {
+		if _, err := cs.tx.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = 'unreadable payload' WHERE id = ?`, id); err != nil {
 			return nil, err
 		}
 		w.log.Error("delivery has an unreadable payload: marked failed", "id", id, "channel", channel)
 	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	upd, err := cs.prepare(ctx, &cs.update, claimSQL)
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range out {
-		_, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sending', claimed_at = ?, attempts = attempts + 1,
-			resends = resends + ?, first_attempt_at = coalesce(first_attempt_at, ?) WHERE id = ?`,
-			c.claimedAt, b2i(c.d.Resend), c.claimedAt, c.d.ID)
-		if err != nil {
+		if _, err := upd.ExecContext(ctx, c.claimedAt, b2i(c.d.Resend), c.claimedAt, c.d.ID); err != nil {
 			return nil, err
 		}
 	}

@@ -46,62 +46,90 @@ func (w *Worker) decide(r result, now time.Time) outcome {
 }
 
 // markAll records the outcome of every finished attempt in one
-// transaction (one fsync for many deliveries). If it fails the results
-// are kept and marked at the next pass; their rows stay held meanwhile.
+// transaction. If it fails the results are kept and marked at the next
+// pass; their rows stay held meanwhile.
 func (w *Worker) markAll(ctx context.Context) error {
 	if len(w.unmarked) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	now := w.clock.Now()
-	outs := make([]outcome, len(w.unmarked))
-	var lost []int64
+	var m marks
 	err := w.st.WriteTx(ctx, func(tx *sql.Tx) error {
-		lost = lost[:0]
-		for i, r := range w.unmarked {
-			outs[i] = w.decide(r, now)
-			n, err := markRow(ctx, tx, r, outs[i], now)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				lost = append(lost, r.c.d.ID)
-			}
-		}
-		return nil
+		var err error
+		m, err = w.markIn(ctx, tx, w.clock.Now())
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("mark deliveries: %w", err)
 	}
-	for i, r := range w.unmarked {
-		w.report(r, outs[i])
-		delete(w.held, r.c.d.ID)
-	}
-	for _, id := range lost {
-		w.log.Warn("delivery changed while it was being sent (retried by hand or claimed by another worker); its outcome was not recorded", "id", id)
-	}
-	w.unmarked = w.unmarked[:0]
+	w.marked(m)
 	return nil
 }
 
-// markRow writes one outcome; it changes nothing (and returns 0) if the
-// row is no longer the one claimed.
-func markRow(ctx context.Context, tx *sql.Tx, r result, o outcome, now time.Time) (int64, error) {
-	var res sql.Result
-	var err error
-	a := r.answer
-	switch o.state {
-	case "sent":
-		res, err = tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_at = ?, status = ?, response = ?, last_error = ''
-			WHERE id = ? AND state = 'sending' AND claimed_at = ?`, store.Millis(now), a.Status, a.Body, r.c.d.ID, r.c.claimedAt)
-	case "pending":
-		res, err = tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = ?, status = ?, response = ?, last_error = ?
-			WHERE id = ? AND state = 'sending' AND claimed_at = ?`, store.Millis(o.next), a.Status, a.Body, o.lastErr, r.c.d.ID, r.c.claimedAt)
-	default:
-		res, err = tx.ExecContext(ctx, `UPDATE outbox SET state = ?, status = ?, response = ?, last_error = ?
-			WHERE id = ? AND state = 'sending' AND claimed_at = ?`, o.state, a.Status, a.Body, o.lastErr, r.c.d.ID, r.c.claimedAt)
+// marks are the outcomes markIn wrote, to report once they commit.
+type marks struct {
+	outs []outcome
+	lost []int64
+}
+
+// markIn writes the outcome of every finished attempt inside tx. The
+// worker marks and claims in one transaction (one fsync for both), so
+// that a busy worker pays one commit per pass, not one per delivery.
+func (w *Worker) markIn(ctx context.Context, tx *sql.Tx, now time.Time) (marks, error) {
+	m := marks{outs: make([]outcome, len(w.unmarked))}
+	if len(w.unmarked) == 0 {
+		return m, nil
 	}
+	// One statement prepared per transaction: parsing SQL is most of the
+	// cost of a busy worker.
+	stmt, err := tx.PrepareContext(ctx, markSQL)
+	if err != nil {
+		return marks{}, err
+	}
+	defer stmt.Close()
+	for i, r := range w.unmarked {
+		m.outs[i] = w.decide(r, now)
+		n, err := markRow(ctx, stmt, r, m.outs[i], now)
+		if err != nil {
+			return marks{}, err
+		}
+		if n == 0 {
+			m.lost = append(m.lost, r.c.d.ID)
+		}
+	}
+	return m, nil
+}
+
+// marked reports the outcomes of a committed markIn and lets their rows go.
+func (w *Worker) marked(m marks) {
+	if len(m.outs) == 0 {
+		return
+	}
+	for i, r := range w.unmarked {
+		w.report(r, m.outs[i])
+		delete(w.held, r.c.d.ID)
+	}
+	for _, id := range m.lost {
+		w.log.Warn("delivery changed while it was being sent (retried by hand or claimed by another worker); its outcome was not recorded", "id", id)
+	}
+	w.unmarked = w.unmarked[:0]
+}
+
+// markSQL writes one outcome; it changes nothing if the row is no longer
+// the one claimed (retried by hand, or claimed by another worker).
+const markSQL = `UPDATE outbox SET state = ?1,
+		next_attempt_at = CASE WHEN ?1 = 'pending' THEN ?2 ELSE next_attempt_at END,
+		sent_at = CASE WHEN ?1 = 'sent' THEN ?3 ELSE sent_at END,
+		status = ?4, response = ?5, last_error = ?6
+	WHERE id = ?7 AND state = 'sending' AND claimed_at = ?8`
+
+// markRow writes one outcome with stmt (markSQL) and returns the rows it
+// changed: 0 if the row is no longer the one claimed.
+func markRow(ctx context.Context, stmt *sql.Stmt, r result, o outcome, now time.Time) (int64, error) {
+	a := r.answer
+	res, err := stmt.ExecContext(ctx, o.state, store.Millis(o.next), store.Millis(now), a.Status, a.Body, o.lastErr,
+		r.c.d.ID, r.c.claimedAt)
 	if err != nil {
 		return 0, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -109,15 +110,12 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, t alarm.Transition) (i
 		case alarm.Alarm:
 			rows = []row{{kind: KindTrigger, key: key}}
 		case alarm.OK:
-			if !SendsResolved(r.channel) {
-				continue
-			}
-			open, err := openEpisodes(ctx, tx, t.Alarm, r.channel.Name)
+			open, err := closeEpisodes(ctx, tx, t.Alarm, r.channel.Name)
 			if err != nil {
 				return 0, err
 			}
 			switch {
-			case len(open) == 0:
+			case len(open) == 0 || !SendsResolved(r.channel):
 			case CanResolve(r.channel.Type):
 				for _, k := range open {
 					rows = append(rows, row{kind: KindResolve, key: k})
@@ -150,7 +148,8 @@ type row struct {
 	key  string
 }
 
-// insertRow writes one pending row, due now.
+// insertRow writes one pending row, due now. A trigger or repeat also
+// records the episode as open on the channel.
 func insertRow(ctx context.Context, tx *sql.Tx, channel string, r row, m Message, transitionID int64, now time.Time) error {
 	payload, err := json.Marshal(m)
 	if err != nil {
@@ -166,31 +165,53 @@ func insertRow(ctx context.Context, tx *sql.Tx, channel string, r row, m Message
 	if err != nil {
 		return fmt.Errorf("enqueue %s for %s: %w", r.kind, channel, err)
 	}
+	if r.kind == KindTrigger || r.kind == KindRepeat {
+		_, err = tx.ExecContext(ctx, `INSERT INTO notify_open (alarm, channel, dedup_key, opened_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, m.Alarm, channel, r.key, at)
+		if err != nil {
+			return fmt.Errorf("enqueue %s for %s: %w", r.kind, channel, err)
+		}
+	}
 	return nil
 }
 
-// openEpisodes returns the dedup keys of the alarm's episodes the channel
-// was told of (a trigger or repeat) and not told the end of (a resolve),
-// oldest first.
-func openEpisodes(ctx context.Context, tx *sql.Tx, alarmName, channel string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT dedup_key FROM outbox
-		WHERE alarm = ? AND channel = ? AND kind IN ('trigger', 'repeat', 'resolve')
-		GROUP BY dedup_key
-		HAVING max(CASE WHEN kind = 'resolve' THEN 0 ELSE id END) > max(CASE WHEN kind = 'resolve' THEN id ELSE 0 END)
-		ORDER BY max(id)`, alarmName, channel)
+// closeEpisodes returns the dedup keys of the alarm's episodes the
+// channel was told of (a trigger or repeat) and not told the end of,
+// oldest first, and records them as told.
+func closeEpisodes(ctx context.Context, tx *sql.Tx, alarmName, channel string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM notify_open WHERE alarm = ? AND channel = ? RETURNING dedup_key, opened_at`,
+		alarmName, channel)
 	if err != nil {
 		return nil, fmt.Errorf("open episodes of %s on %s: %w", alarmName, channel, err)
 	}
 	defer rows.Close()
-	var out []string
+	type open struct {
+		key string
+		at  int64
+	}
+	var keys []open
 	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
+		var o open
+		if err := rows.Scan(&o.key, &o.at); err != nil {
 			return nil, err
 		}
-		out = append(out, k)
+		keys = append(keys, o)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// RETURNING gives no order: oldest episode first.
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].at != keys[j].at {
+			return keys[i].at < keys[j].at
+		}
+		return keys[i].key < keys[j].key
+	})
+	out := make([]string, len(keys))
+	for i, o := range keys {
+		out[i] = o.key
+	}
+	return out, nil
 }
 
 // logOff logs, once per channel, that a routed channel is off.

@@ -74,6 +74,8 @@ type Worker struct {
 	held            map[int64]bool
 	unmarked        []result
 	nextRepeatCheck time.Time
+	nextExpire      time.Time
+	nextStaleCheck  time.Time
 	stats           Stats
 
 	// afterSend, when set (by tests), runs between a send and its mark:
@@ -220,21 +222,18 @@ func (w *Worker) DeliverDue(ctx context.Context) (Stats, error) {
 	return w.stats, err
 }
 
-// pass marks finished attempts, enqueues due repeats, and claims and
+// pass enqueues due repeats, marks finished attempts, and claims and
 // starts due rows. It returns when the next pending row falls due (zero
 // if none) and how many rows it claimed. A kicked pass claims through the
 // store's writer without looking first (see claim).
 func (w *Worker) pass(ctx context.Context, kicked bool) (time.Time, int) {
-	if err := w.markAll(ctx); err != nil {
-		w.log.Error("cannot mark deliveries; will try again", "err", err)
-	}
 	now := w.clock.Now()
 	if err := w.repeats(ctx, now); err != nil {
 		w.log.Error("repeat notifications", "err", err)
 	}
 	claims, next, err := w.claim(ctx, now, kicked)
 	if err != nil && ctx.Err() == nil {
-		w.log.Error("cannot claim deliveries", "err", err)
+		w.log.Error("cannot mark or claim deliveries; will try again", "err", err)
 	}
 	for _, c := range claims {
 		w.start(ctx, c)

@@ -289,7 +289,7 @@ func TestRestartResumesPendingDeliveries(t *testing.T) {
 }
 
 func TestConcurrencyLimitPerChannel(t *testing.T) {
-	r := newRig(t, rigOptions{})
+	r := newRig(t, rigOptions{edit: func(y string) string { return strings.Replace(y, "timeout: 400ms", "timeout: 1m", 1) }})
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 100)
 	var mu sync.Mutex
@@ -306,9 +306,9 @@ func TestConcurrencyLimitPerChannel(t *testing.T) {
 		mu.Unlock()
 		return notifytest.Reply{Status: 200, Body: "ok"}
 	})
-	for ep := int64(1); ep <= 3; ep++ {
+	// Six episodes, so that no attempt waits for another of its episode.
+	for ep := int64(1); ep <= 6; ep++ {
 		r.transition("Alert-COPY-Error", ok, alm, ep)
-		r.transition("Alert-COPY-Error", alm, ok, ep)
 	}
 	done := make(chan notify.Stats)
 	go func() { done <- r.deliver() }()
@@ -316,7 +316,12 @@ func TestConcurrencyLimitPerChannel(t *testing.T) {
 	in, released := 0, 0
 	for released < 6 {
 		if in-released < 2 && in < 6 {
-			<-arrived
+			select {
+			case <-arrived:
+			case st := <-done:
+				close(release)
+				t.Fatalf("deliver returned %+v with %d of 6 slack attempts made", st, in)
+			}
 			in++
 			continue
 		}
@@ -377,5 +382,22 @@ func TestRunDeliversWithinMillisecondsOfTheCommit(t *testing.T) {
 		if rec.State != "sent" {
 			t.Errorf("after Run returned: %+v", rec)
 		}
+	}
+}
+
+func TestResolveNeverOvertakesItsTrigger(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	r.pd.SetDown(http.StatusServiceUnavailable)
+	r.transition("Alert-ELT-Delay", ok, alm, 1)
+	r.transition("Alert-ELT-Delay", alm, ok, 1)
+	r.deliver()
+	if n := r.pd.Count(); n != 1 {
+		t.Fatalf("%d PagerDuty requests while the trigger is unsent, want 1 (the resolve waits)", n)
+	}
+	r.pd.SetDown(0)
+	r.clock.Advance(time.Second)
+	r.deliver()
+	if inc := r.pd.Incidents(); len(inc) != 1 || !inc[0].Resolved {
+		t.Errorf("incidents %+v: the trigger, then its resolve", inc)
 	}
 }

@@ -9,9 +9,19 @@ ALTER TABLE outbox ADD COLUMN first_attempt_at INTEGER;
 -- concurrency limit.
 CREATE INDEX outbox_channel_due ON outbox (channel, state, next_attempt_at);
 
--- A return to OK finds the episodes of the alarm each channel was paged
--- for and has not been told are over.
+-- The worker keeps the deliveries of one episode on one channel in order
+-- (a resolve never overtakes its trigger).
 CREATE INDEX outbox_alarm_channel ON outbox (alarm, channel, dedup_key);
+
+-- The episodes each channel was told of (a trigger or a repeat) and not
+-- yet told the end of: a return to OK resolves exactly these.
+CREATE TABLE notify_open (
+    alarm     TEXT    NOT NULL,
+    channel   TEXT    NOT NULL,
+    dedup_key TEXT    NOT NULL,
+    opened_at INTEGER NOT NULL,
+    PRIMARY KEY (alarm, channel, dedup_key)
+) WITHOUT ROWID;
 
 -- The local inbox channel: messages kept in the store and shown in the web
 -- UI. One row per delivery: a delivery sent again after a crash finds its
