@@ -156,6 +156,8 @@ exists, else the built-in spec (print it with 'dpcops spec default').`,
 		a.triageCommand(),
 		a.recoverCommand(),
 		a.incidentsCommand(),
+		a.maintenanceCommand(),
+		a.capacityCommand(),
 	)
 	return root
 }
