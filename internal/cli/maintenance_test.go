@@ -82,7 +82,7 @@ func TestMaintenancePlanAndRun(t *testing.T) {
 	r = runWithDSN(t, dsn, "maintenance", "runs", "--format", "json", "--data", data, "-c", cfg)
 	var runs []struct {
 		Job, Target, Outcome, Trigger string
-		Before, After               map[string]float64
+		Before, After                 map[string]float64
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &runs); err != nil || len(runs) != 1 {
 		t.Fatalf("runs: %v %+v", err, r)
