@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/collect"
+	"github.com/dpc-learning/dpcops/internal/notify"
+	"github.com/dpc-learning/dpcops/internal/notify/channels"
 	"github.com/dpc-learning/dpcops/internal/runbook"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
@@ -85,8 +88,21 @@ func Run(ctx context.Context, o Options) error {
 	// Alarms wait one collection interval after a period ends, so that the
 	// reading taken at its end is in.
 	incidents := runbook.NewIncidents(o.Spec, st)
+	outbox, worker, err := openNotify(ctx, o.Spec, st, logger, reg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// A transition, the notifications it owes and the incident it opens or
+	// closes commit together, or not at all.
+	onTransition := func(ctx context.Context, tx *sql.Tx, t alarm.Transition) error {
+		if err := outbox.OnTransition(ctx, tx, t); err != nil {
+			return err
+		}
+		return incidents.OnTransition(ctx, tx, t)
+	}
 	alarms, err := alarm.New(alarm.Options{Spec: o.Spec, Store: st, Logger: logger.With("component", "alarm"),
-		Delay: o.Spec.Collect.Interval.D(), OnTransition: incidents.OnTransition})
+		Delay: o.Spec.Collect.Interval.D(), OnTransition: onTransition})
 	if err != nil {
 		ln.Close()
 		return err
@@ -94,16 +110,20 @@ func Run(ctx context.Context, o Options) error {
 	if o.Actions.RerunPipeline == nil {
 		o.Actions.RerunPipeline = rerunner.Rerun
 	}
+	if o.Actions.RetryDelivery == nil {
+		o.Actions.RetryDelivery = worker.Retry
+	}
 	handler, err := web.New(web.Options{
-		Spec:      o.Spec,
-		Store:     st,
-		Alarms:    alarms,
-		Incidents: incidents,
-		Actions:   o.Actions,
-		Logger:    logger.With("component", "web"),
-		Registry:  reg,
-		Ready:     st.Ping,
-		Loopback:  isLoopback(ln.Addr()),
+		Spec:          o.Spec,
+		Store:         st,
+		Alarms:        alarms,
+		Incidents:     incidents,
+		Notifications: web.StoreNotifications{DB: st.Reader()},
+		Actions:       o.Actions,
+		Logger:        logger.With("component", "web"),
+		Registry:      reg,
+		Ready:         st.Ping,
+		Loopback:      isLoopback(ln.Addr()),
 	})
 	if err != nil {
 		ln.Close()
@@ -122,6 +142,13 @@ func Run(ctx context.Context, o Options) error {
 		stopBackground()
 		wg.Wait()
 	}()
+	// The worker starts before the alarm engine, so that a transition's
+	// notifications find it running.
+	wg.Go(func() {
+		if err := worker.Run(bg); err != nil && bg.Err() == nil {
+			logger.Error("notification worker stopped", "err", err)
+		}
+	})
 	wg.Go(func() { col.Run(bg) })
 	wg.Go(func() {
 		if err := alarms.Run(bg); err != nil && bg.Err() == nil {
@@ -176,6 +203,23 @@ func openCollector(ctx context.Context, s *spec.Spec, st *store.Store, logger *s
 		opts.AWS, rerunner.SFN = client, client
 	}
 	return collect.New(opts), rerunner, closeAll, nil
+}
+
+// openNotify builds the outbox the alarm engine writes to and the worker
+// that delivers from it, over one notifier per enabled channel.
+func openNotify(ctx context.Context, s *spec.Spec, st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*notify.Outbox, *notify.Worker, error) {
+	log := logger.With("component", "notify")
+	outbox := notify.NewOutbox(notify.OutboxOptions{Spec: s, Logger: log})
+	notifiers, err := channels.Build(ctx, channels.Options{Spec: s, Store: st})
+	if err != nil {
+		return nil, nil, fmt.Errorf("channels: %w", err)
+	}
+	worker, err := notify.NewWorker(notify.WorkerOptions{Spec: s, Store: st, Notifiers: notifiers, Outbox: outbox,
+		Logger: log, Registerer: reg})
+	if err != nil {
+		return nil, nil, err
+	}
+	return outbox, worker, nil
 }
 
 // prune deletes datapoints and log lines older than the retention, hourly.

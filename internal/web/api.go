@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/notify"
 	"github.com/dpc-learning/dpcops/internal/spec"
 )
 
@@ -74,6 +75,8 @@ func (h *handler) action(do func(*http.Request) (any, error)) http.HandlerFunc {
 			apiError(w, http.StatusBadRequest, err.Error())
 		case errors.Is(err, errNotImplemented):
 			apiError(w, http.StatusNotImplemented, err.Error())
+		case errors.Is(err, notify.ErrNoDelivery):
+			apiError(w, http.StatusNotFound, err.Error())
 		case err != nil:
 			h.o.Logger.Warn("action failed", "path", r.URL.Path, "err", err)
 			apiError(w, http.StatusConflict, err.Error())

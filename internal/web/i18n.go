@@ -17,6 +17,8 @@ var labels = map[string]map[string]string{
 		"engine": "Engine", "notyet": "Not available yet: this part of dpcops is still being built.",
 		"episode": "Episode", "evaluated": "Evaluated", "error": "Error", "capacityline": "capacity",
 		"opened": "Opened", "closed": "Closed", "open": "open", "timeline": "Timeline",
+		"all": "all", "channel": "Channel", "attempts": "Attempts", "answer": "Receiver's answer", "retry": "Retry",
+		"resent": "resent", "inbox": "Inbox",
 	},
 	"ja": {
 		"dashboard": "ダッシュボード", "alarms": "アラーム", "health": "コレクター", "notifications": "通知",
@@ -30,6 +32,8 @@ var labels = map[string]map[string]string{
 		"engine": "エンジン", "notyet": "未提供: dpcops のこの部分は開発中です。",
 		"episode": "エピソード", "evaluated": "評価", "error": "エラー", "capacityline": "上限",
 		"opened": "発生", "closed": "解決", "open": "対応中", "timeline": "タイムライン",
+		"all": "すべて", "channel": "チャネル", "attempts": "試行", "answer": "受信側の応答", "retry": "再送",
+		"resent": "再送信", "inbox": "受信箱",
 	},
 }
 

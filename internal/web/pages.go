@@ -112,7 +112,8 @@ func (h *handler) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /alarms/{name}", h.pageAlarm)
 	mux.HandleFunc("GET /health", h.pageHealth)
 	h.incidentRoutes(mux)
-	for _, p := range []string{"notifications", "maintenance", "capacity"} {
+	h.notificationRoutes(mux)
+	for _, p := range []string{"maintenance", "capacity"} {
 		mux.HandleFunc("GET /"+p, func(w http.ResponseWriter, r *http.Request) {
 			h.render(w, r, "todo", p, nil)
 		})

@@ -42,13 +42,14 @@ type Actions struct {
 
 // Options are the collaborators of the web handler.
 type Options struct {
-	Spec      *spec.Spec
-	Store     *store.Store
-	Alarms    AlarmSource
-	Incidents IncidentSource
-	Actions   Actions
-	Logger    *slog.Logger
-	Registry  *prometheus.Registry
+	Spec          *spec.Spec
+	Store         *store.Store
+	Alarms        AlarmSource
+	Incidents     IncidentSource
+	Notifications NotificationSource
+	Actions       Actions
+	Logger        *slog.Logger
+	Registry      *prometheus.Registry
 	// Ready reports whether dpcops can serve: nil when it can.
 	Ready func(context.Context) error
 	// Loopback says the server listens on a loopback address only: then,

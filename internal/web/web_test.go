@@ -2,7 +2,9 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/notify"
 	"github.com/dpc-learning/dpcops/internal/runbook"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
@@ -73,7 +76,13 @@ func newFixture(t *testing.T, o options) *fixture {
 		t.Fatal(err)
 	}
 	incidents := runbook.NewIncidents(s, st)
-	engine, err := alarm.New(alarm.Options{Spec: s, Store: st, Delay: -1, OnTransition: incidents.OnTransition})
+	outbox := notify.NewOutbox(notify.OutboxOptions{Spec: s})
+	engine, err := alarm.New(alarm.Options{Spec: s, Store: st, Delay: -1, OnTransition: func(ctx context.Context, tx *sql.Tx, tr alarm.Transition) error {
+		if err := outbox.OnTransition(ctx, tx, tr); err != nil {
+			return err
+		}
+		return incidents.OnTransition(ctx, tx, tr)
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,8 +90,11 @@ func newFixture(t *testing.T, o options) *fixture {
 		t.Fatal(err)
 	}
 	h, err := web.New(web.Options{Spec: s, Store: st, Alarms: engine, Incidents: incidents, Registry: prometheus.NewRegistry(),
-		Ready: st.Ping, Loopback: o.loopback, Now: func() time.Time { return now },
-		Actions: web.Actions{RerunPipeline: o.rerun}})
+		Notifications: web.StoreNotifications{DB: st.Reader()},
+		Ready:         st.Ping, Loopback: o.loopback, Now: func() time.Time { return now },
+		Actions: web.Actions{RerunPipeline: o.rerun, RetryDelivery: func(ctx context.Context, id int64) error {
+			return notify.Retry(ctx, st, id, now)
+		}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,8 +273,11 @@ func TestActionsNeedATokenOrLoopback(t *testing.T) {
 	if code, _ := f.post("/api/v1/pipeline/rerun", "Authorization", "Bearer s3cret-token"); code != 200 {
 		t.Errorf("right token: %d", code)
 	}
-	if code, _ := f.post("/api/v1/deliveries/7/retry", "Authorization", "Bearer s3cret-token"); code != 501 {
-		t.Errorf("an action not wired yet: %d", code)
+	if code, body := f.post("/api/v1/deliveries/777/retry", "Authorization", "Bearer s3cret-token"); code != 404 || !strings.Contains(body, "delivery 777") {
+		t.Errorf("retry of an unknown delivery: %d %s", code, body)
+	}
+	if code, _ := f.post("/api/v1/queries/7/cancel", "Authorization", "Bearer s3cret-token"); code != 501 {
+		t.Errorf("an action not wired: %d", code)
 	}
 	if code, _ := f.post("/api/v1/deliveries/x/retry", "Authorization", "Bearer s3cret-token"); code != 400 {
 		t.Errorf("bad id: %d", code)
@@ -289,5 +304,44 @@ func TestIncidentsPagesAndAPI(t *testing.T) {
 	}
 	if code, body, _ := f.get("/incidents/1?lang=ja"); code != 200 || !strings.Contains(body, "タイムライン") || !strings.Contains(body, "対応中") {
 		t.Errorf("incident page: %d", code)
+	}
+}
+
+func TestNotificationsPageAndRetry(t *testing.T) {
+	f := newFixture(t, options{loopback: true})
+	code, body, _ := f.get("/api/v1/deliveries")
+	var rows []notify.Record
+	if code != 200 || json.Unmarshal([]byte(body), &rows) != nil || len(rows) == 0 {
+		t.Fatalf("deliveries: %d %s", code, body)
+	}
+	for _, r := range rows {
+		if r.Channel != "inbox" || r.State != "pending" {
+			t.Errorf("with the other channels off, only the inbox is owed: %+v", r)
+		}
+	}
+	if code, _, _ := f.get("/api/v1/deliveries?state=bogus"); code != 400 {
+		t.Errorf("bad state: %d", code)
+	}
+	id := rows[0].ID
+	f.st.WriteTx(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE outbox SET state = 'failed', status = 410, last_error = 'channel_is_archived' WHERE id = ?`, id)
+		return err
+	})
+	code, body, _ = f.get("/notifications?state=failed")
+	if code != 200 || !strings.Contains(body, "channel_is_archived") || !strings.Contains(body, fmt.Sprintf(`action="/notifications/%d/retry?state=failed"`, id)) {
+		t.Fatalf("failed deliveries page: %d", code)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Post(f.srv.URL+fmt.Sprintf("/notifications/%d/retry?state=failed", id), "application/x-www-form-urlencoded", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("retry: %d", resp.StatusCode)
+	}
+	_, body, _ = f.get("/api/v1/deliveries?state=failed")
+	if strings.Contains(body, fmt.Sprintf(`"id":%d,`, id)) {
+		t.Errorf("the retried delivery is still failed: %s", body)
 	}
 }
