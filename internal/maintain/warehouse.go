@@ -68,8 +68,14 @@ func (w *warehouse) close() error {
 
 func (w *warehouse) postgres() bool { return w.engine == spec.EnginePostgres }
 
+// clientGrace is how much longer than its statement timeout a query may
+// take on the client's side (a connection that hangs).
+const clientGrace = 5 * time.Second
+
 // query runs one embedded query on the read session.
 func (w *warehouse) query(ctx context.Context, file string, args ...string) (pgwire.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.timeout+clientGrace)
+	defer cancel()
 	res, err := w.read.Run(ctx, []pgwire.Query{{Name: file, SQL: w.sql(file), Args: args, Timeout: w.timeout}})
 	if err != nil {
 		return pgwire.Result{}, err
@@ -81,7 +87,9 @@ func (w *warehouse) query(ctx context.Context, file string, args ...string) (pgw
 // loaded since each table's last ANALYZE when SYS_LOAD_HISTORY can be read;
 // note says why not otherwise.
 func (w *warehouse) tables(ctx context.Context) (out []TableStats, note string, err error) {
-	snap, err := w.dialect.Snapshot(ctx, backend.Want{Tables: true})
+	sctx, cancel := context.WithTimeout(ctx, w.timeout+clientGrace)
+	snap, err := w.dialect.Snapshot(sctx, backend.Want{Tables: true})
+	cancel()
 	if err != nil {
 		return nil, "", fmt.Errorf("read table statistics: %w", err)
 	}
@@ -147,7 +155,9 @@ func (w *warehouse) pipelineState(ctx context.Context) (open bool, last *time.Ti
 	if p.Kind == spec.PipelineStepFunctions {
 		return stepFunctionsState(ctx, w.sfn, p.StateMachineARN)
 	}
-	snap, err := w.dialect.Snapshot(ctx, backend.Want{Pipeline: true, PipelineName: p.Name})
+	sctx, cancel := context.WithTimeout(ctx, w.timeout+clientGrace)
+	defer cancel()
+	snap, err := w.dialect.Snapshot(sctx, backend.Want{Pipeline: true, PipelineName: p.Name})
 	if err != nil {
 		return false, nil, err
 	}
@@ -166,6 +176,8 @@ func stepFunctionsState(ctx context.Context, sfn StepFunctions, arn string) (boo
 	if sfn == nil {
 		return false, nil, errors.New("pipeline.kind is stepfunctions but there is no AWS client")
 	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	running, err := sfn.LatestExecution(ctx, arn, "RUNNING")
 	if err != nil {
 		return false, nil, err
@@ -222,6 +234,8 @@ func (w *warehouse) unlock(ctx context.Context) {
 
 // execRun runs one query on the exec session.
 func (w *warehouse) execRun(ctx context.Context, q pgwire.Query) (pgwire.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, q.Timeout+clientGrace)
+	defer cancel()
 	res, err := w.exec.Run(ctx, []pgwire.Query{q})
 	if err != nil {
 		return pgwire.Result{}, err

@@ -62,6 +62,8 @@ func (w *Warehouse) Running(ctx context.Context) ([]Query, error) {
 	if !w.postgres {
 		qs = append(qs, w.q("qmr_users"))
 	}
+	ctx, cancel := context.WithTimeout(ctx, w.timeout+clientGrace)
+	defer cancel()
 	res, err := w.c.Run(ctx, qs)
 	if err != nil {
 		return nil, err
@@ -148,7 +150,13 @@ func (w *Warehouse) cancelRedshift(ctx context.Context, q Query) (bool, error) {
 // number formatted here, never text from elsewhere.
 func CancelStatement(pid int64) string { return "CANCEL " + strconv.FormatInt(pid, 10) }
 
+// clientGrace is how much longer than its statement timeout a query may
+// take on the client's side (a connection that hangs).
+const clientGrace = 5 * time.Second
+
 func (w *Warehouse) one(ctx context.Context, q pgwire.Query) (pgwire.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, q.Timeout+clientGrace)
+	defer cancel()
 	res, err := w.c.Run(ctx, []pgwire.Query{q})
 	if err != nil {
 		return pgwire.Result{}, err
