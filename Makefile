@@ -3,7 +3,7 @@ GO          ?= go
 BIN         := bin/dpcops
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The race detector is worth its cost on the packages with concurrency.
-RACE_PKGS   := ./internal/store/... ./internal/server/... ./internal/web/...
+RACE_PKGS   := ./internal/store/... ./internal/server/... ./internal/web/... ./internal/notify/... ./internal/alarm/... ./internal/collect/...
 
 .PHONY: all build run test test-unit lint fmt bench fuzz clean
 
