@@ -171,6 +171,7 @@ func TestLockNotGrantedWithinTheTimeout(t *testing.T) {
 		name, job, lock string
 	}{
 		{"VACUUM behind a session holding SHARE UPDATE EXCLUSIVE", vacuumJob, `LOCK TABLE bloated IN SHARE UPDATE EXCLUSIVE MODE`},
+		{"VACUUM behind an exclusive lock", vacuumJob, `LOCK TABLE bloated IN ACCESS EXCLUSIVE MODE`},
 		{"VACUUM FULL behind a long read", `  - name: weekly-vacuum
     action: vacuum_full
     allow_exclusive_lock: true
