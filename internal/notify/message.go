@@ -165,6 +165,8 @@ func (m Message) Label() string {
 		return "STILL ALARM"
 	case KindNotice:
 		return "INSUFFICIENT DATA"
+	case KindQuery:
+		return "QUERY"
 	case KindTest:
 		return "TEST"
 	}
