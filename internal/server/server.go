@@ -4,7 +4,6 @@ package server
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,11 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/dpc-learning/dpcops/internal/alarm"
-	"github.com/dpc-learning/dpcops/internal/collect"
-	"github.com/dpc-learning/dpcops/internal/notify"
-	"github.com/dpc-learning/dpcops/internal/notify/channels"
-	"github.com/dpc-learning/dpcops/internal/runbook"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 	"github.com/dpc-learning/dpcops/internal/web"
@@ -72,54 +66,26 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer st.Close()
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo(o.Version),
 	)
-	col, rerunner, closeBackends, err := openCollector(ctx, o.Spec, st, logger, reg)
+	e, err := assemble(ctx, o, st, reg, logger)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	defer closeBackends()
-	// Alarms wait one collection interval after a period ends, so that the
-	// reading taken at its end is in.
-	incidents := runbook.NewIncidents(o.Spec, st)
-	outbox, worker, err := openNotify(ctx, o.Spec, st, logger, reg)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	// A transition, the notifications it owes and the incident it opens or
-	// closes commit together, or not at all.
-	onTransition := func(ctx context.Context, tx *sql.Tx, t alarm.Transition) error {
-		if err := outbox.OnTransition(ctx, tx, t); err != nil {
-			return err
-		}
-		return incidents.OnTransition(ctx, tx, t)
-	}
-	alarms, err := alarm.New(alarm.Options{Spec: o.Spec, Store: st, Logger: logger.With("component", "alarm"),
-		Delay: o.Spec.Collect.Interval.D(), OnTransition: onTransition})
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	if o.Actions.RerunPipeline == nil {
-		o.Actions.RerunPipeline = rerunner.Rerun
-	}
-	if o.Actions.RetryDelivery == nil {
-		o.Actions.RetryDelivery = worker.Retry
-	}
+	defer e.close()
 	handler, err := web.New(web.Options{
 		Spec:          o.Spec,
 		Store:         st,
-		Alarms:        alarms,
-		Incidents:     incidents,
+		Alarms:        e.alarms,
+		Incidents:     e.incidents,
 		Notifications: web.StoreNotifications{DB: st.Reader()},
-		Actions:       o.Actions,
+		Jobs:          e.jobs(),
+		Actions:       e.actions,
 		Logger:        logger.With("component", "web"),
 		Registry:      reg,
 		Ready:         st.Ping,
@@ -142,26 +108,7 @@ func Run(ctx context.Context, o Options) error {
 		stopBackground()
 		wg.Wait()
 	}()
-	// The worker starts before the alarm engine, so that a transition's
-	// notifications find it running.
-	wg.Go(func() {
-		if err := worker.Run(bg); err != nil && bg.Err() == nil {
-			logger.Error("notification worker stopped", "err", err)
-		}
-	})
-	wg.Go(func() { col.Run(bg) })
-	wg.Go(func() {
-		if err := alarms.Run(bg); err != nil && bg.Err() == nil {
-			logger.Error("alarm engine stopped", "err", err)
-		}
-	})
-	wg.Go(func() { prune(bg, st, o.Spec, logger) })
-	actor := &runbook.Actor{Spec: o.Spec, Store: st, Alarms: alarms, Incidents: incidents,
-		Rerun: o.Rerun, Logger: logger.With("component", "actions")}
-	if actor.Rerun == nil {
-		actor.Rerun = rerunner.Rerun
-	}
-	wg.Go(func() { actor.Run(bg) })
+	e.start(bg, &wg)
 	logger.Info("dpcops serving", "addr", "http://"+ln.Addr().String(), "data", st.Path(),
 		"spec", o.Spec.File(), "engine", o.Spec.Warehouse.Engine)
 	if o.Started != nil {
@@ -180,46 +127,6 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-// openCollector builds the collector over the spec's backends, and the
-// pipeline re-runner over the same. A warehouse that cannot be reached is
-// not an error here: the collector's health reports it each cycle until it
-// comes back.
-func openCollector(ctx context.Context, s *spec.Spec, st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*collect.Collector, *runbook.Rerunner, func(), error) {
-	opts := collect.Options{Spec: s, Store: st, Logger: logger.With("component", "collect"), Registerer: reg}
-	rerunner := &runbook.Rerunner{Spec: s}
-	closeAll := func() {}
-	if w := collect.OpenWarehouse(s); w != nil {
-		opts.Warehouse, rerunner.Warehouse = w, w
-		closeAll = func() { w.Close() }
-	}
-	client, err := collect.OpenAWS(ctx, s)
-	if err != nil {
-		closeAll()
-		return nil, nil, nil, err
-	}
-	if client != nil {
-		opts.AWS, rerunner.SFN = client, client
-	}
-	return collect.New(opts), rerunner, closeAll, nil
-}
-
-// openNotify builds the outbox the alarm engine writes to and the worker
-// that delivers from it, over one notifier per enabled channel.
-func openNotify(ctx context.Context, s *spec.Spec, st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*notify.Outbox, *notify.Worker, error) {
-	log := logger.With("component", "notify")
-	outbox := notify.NewOutbox(notify.OutboxOptions{Spec: s, Logger: log})
-	notifiers, err := channels.Build(ctx, channels.Options{Spec: s, Store: st})
-	if err != nil {
-		return nil, nil, fmt.Errorf("channels: %w", err)
-	}
-	worker, err := notify.NewWorker(notify.WorkerOptions{Spec: s, Store: st, Notifiers: notifiers, Outbox: outbox,
-		Logger: log, Registerer: reg})
-	if err != nil {
-		return nil, nil, err
-	}
-	return outbox, worker, nil
 }
 
 // prune deletes datapoints and log lines older than the retention, hourly.

@@ -25,6 +25,7 @@ const (
 	DefaultCatchUp          = Duration(time.Hour)
 	DefaultJobTimeout       = Duration(2 * time.Hour)
 	DefaultCustomNamespace  = "Custom/DPC"
+	DefaultLeaseDuration    = Duration(4 * time.Hour)
 	ServerlessNamespace     = "AWS/Redshift-Serverless"
 )
 
@@ -70,6 +71,15 @@ func (s *Spec) applyDefaults() {
 		}
 	}
 
+	if l := c.Lease; l != nil {
+		if l.NormalMaxRPU == 0 {
+			l.NormalMaxRPU = c.BaseRPU
+		}
+		if l.BatchMaxRPU == 0 {
+			l.BatchMaxRPU = c.MaxRPU
+		}
+		setDuration(&l.MaxDuration, DefaultLeaseDuration)
+	}
 	p := &s.Pipeline
 	if p.Kind == "" {
 		p.Kind = PipelineLedger
@@ -78,6 +88,9 @@ func (s *Spec) applyDefaults() {
 		}
 	}
 	setString(&p.Name, s.Platform)
+	if l := c.Lease; l != nil && len(l.Pipelines) == 0 {
+		l.Pipelines = []string{p.Name}
+	}
 	setString(&s.ELTDelay.Method, DelayPipelineCompletion)
 
 	setDuration(&s.Collect.Interval, DefaultInterval)

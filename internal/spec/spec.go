@@ -89,6 +89,9 @@ type Capacity struct {
 	// against; Redshift Serverless storage itself has no capacity.
 	StorageQuotaGB float64     `yaml:"storage_quota_gb"`
 	UsageLimit     *UsageLimit `yaml:"usage_limit"`
+	// Lease lets the pipeline raise the workgroup's max capacity for a
+	// large dbt run, and has dpcops lower it again.
+	Lease *Lease `yaml:"lease"`
 	// AutoPause is accepted only to warn: Redshift Serverless has no
 	// auto-pause setting.
 	AutoPause *Duration `yaml:"auto_pause"`
@@ -103,6 +106,19 @@ type UsageLimit struct {
 	NotifyAtPercent float64 `yaml:"notify_at_percent"`
 	// BreachAction is log, emit-metric or deactivate.
 	BreachAction string `yaml:"breach_action"`
+}
+
+// Lease is the capacity lease: the workgroup runs at NormalMaxRPU and may
+// be raised to BatchMaxRPU by the listed pipelines for at most MaxDuration.
+type Lease struct {
+	// NormalMaxRPU is the max capacity outside leases (default base_rpu).
+	NormalMaxRPU int `yaml:"normal_max_rpu"`
+	// BatchMaxRPU is the most a lease may raise it to (default max_rpu).
+	BatchMaxRPU int `yaml:"batch_max_rpu"`
+	// MaxDuration is the longest a lease may last (default 4h).
+	MaxDuration Duration `yaml:"max_duration"`
+	// Pipelines may ask for a lease (default: pipeline.name).
+	Pipelines []string `yaml:"pipelines"`
 }
 
 // Pipeline kinds.

@@ -127,6 +127,21 @@ func (c *checker) checkCapacity() {
 	if cp.StorageQuotaGB < 0 {
 		c.errorf("capacity.storage_quota_gb", "storage_quota_gb must not be negative")
 	}
+	if l := cp.Lease; l != nil {
+		p := "capacity.lease"
+		if l.NormalMaxRPU < cp.BaseRPU || (l.NormalMaxRPU%8 != 0 && l.NormalMaxRPU != 4) {
+			c.errorf(p+".normal_max_rpu", "normal_max_rpu must be at least base_rpu (%d) and a multiple of 8, got %d", cp.BaseRPU, l.NormalMaxRPU)
+		}
+		if l.BatchMaxRPU <= l.NormalMaxRPU || l.BatchMaxRPU%8 != 0 {
+			c.errorf(p+".batch_max_rpu", "batch_max_rpu must be above normal_max_rpu (%d) and a multiple of 8, got %d", l.NormalMaxRPU, l.BatchMaxRPU)
+		}
+		if l.BatchMaxRPU > cp.MaxRPU {
+			c.errorf(p+".batch_max_rpu", "batch_max_rpu (%d) must not exceed capacity.max_rpu (%d)", l.BatchMaxRPU, cp.MaxRPU)
+		}
+		if l.MaxDuration.D() < time.Minute || l.MaxDuration.D() > 24*time.Hour {
+			c.errorf(p+".max_duration", "max_duration must be 1m to 24h, got %s", l.MaxDuration)
+		}
+	}
 	if u := cp.UsageLimit; u != nil {
 		p := "capacity.usage_limit"
 		if u.RPUHours <= 0 {

@@ -113,11 +113,7 @@ func (h *handler) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /health", h.pageHealth)
 	h.incidentRoutes(mux)
 	h.notificationRoutes(mux)
-	for _, p := range []string{"maintenance", "capacity"} {
-		mux.HandleFunc("GET /"+p, func(w http.ResponseWriter, r *http.Request) {
-			h.render(w, r, "todo", p, nil)
-		})
-	}
+	h.operationsRoutes(mux)
 }
 
 // chartWidget is a widget with its chart drawn.

@@ -47,9 +47,11 @@ type Options struct {
 	Alarms        AlarmSource
 	Incidents     IncidentSource
 	Notifications NotificationSource
-	Actions       Actions
-	Logger        *slog.Logger
-	Registry      *prometheus.Registry
+	// Jobs is the maintenance scheduler; nil when maintenance is off.
+	Jobs     JobSource
+	Actions  Actions
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
 	// Ready reports whether dpcops can serve: nil when it can.
 	Ready func(context.Context) error
 	// Loopback says the server listens on a loopback address only: then,

@@ -345,3 +345,26 @@ func TestNotificationsPageAndRetry(t *testing.T) {
 		t.Errorf("the retried delivery is still failed: %s", body)
 	}
 }
+
+func TestMaintenanceAndCapacityPages(t *testing.T) {
+	f := newFixture(t, options{})
+	code, body, _ := f.get("/maintenance")
+	if code != 200 || strings.Count(body, `class="job-row"`) != len(f.s.Maintenance) || !strings.Contains(body, "need warehouse.dsn") {
+		t.Errorf("maintenance page: %d", code)
+	}
+	code, body, _ = f.get("/api/v1/capacity")
+	var rep struct {
+		Month    string  `json:"month"`
+		RPUHours float64 `json:"rpu_hours"`
+		MaxRPU   int     `json:"max_rpu"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &rep) != nil || rep.Month != "2026-11" || rep.MaxRPU != 32 || rep.RPUHours <= 0 {
+		t.Errorf("capacity: %d %s", code, body)
+	}
+	if code, _, _ := f.get("/api/v1/capacity?month=2026-13"); code != 400 {
+		t.Errorf("bad month: %d", code)
+	}
+	if code, body, _ := f.get("/capacity?lang=ja"); code != 200 || !strings.Contains(body, "キャパシティ · 2026-11") {
+		t.Errorf("capacity page: %d", code)
+	}
+}

@@ -1,0 +1,246 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/capacity"
+	"github.com/dpc-learning/dpcops/internal/collect"
+	"github.com/dpc-learning/dpcops/internal/maintain"
+	"github.com/dpc-learning/dpcops/internal/notify"
+	"github.com/dpc-learning/dpcops/internal/notify/channels"
+	"github.com/dpc-learning/dpcops/internal/qmr"
+	"github.com/dpc-learning/dpcops/internal/runbook"
+	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/web"
+)
+
+// engines are the parts `serve` runs beside its HTTP server.
+type engines struct {
+	spec      *spec.Spec
+	logger    *slog.Logger
+	collector *collect.Collector
+	worker    *notify.Worker
+	alarms    *alarm.Engine
+	incidents *runbook.Incidents
+	actor     *runbook.Actor
+	maint     *maintenance
+	actions   web.Actions
+	closers   []func()
+}
+
+// assemble builds every engine the spec asks for, wired together: a
+// transition, the notifications it owes and the incident it opens or
+// closes commit in one transaction.
+func assemble(ctx context.Context, o Options, st *store.Store, reg prometheus.Registerer, logger *slog.Logger) (*engines, error) {
+	e := &engines{spec: o.Spec, logger: logger, actions: o.Actions}
+	col, rerunner, closeBackends, err := openCollector(ctx, o.Spec, st, logger, reg)
+	if err != nil {
+		return nil, err
+	}
+	e.collector = col
+	e.closers = append(e.closers, closeBackends)
+	outbox, worker, err := openNotify(ctx, o.Spec, st, logger, reg)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.worker = worker
+	e.incidents = runbook.NewIncidents(o.Spec, st)
+	onTransition := func(ctx context.Context, tx *sql.Tx, t alarm.Transition) error {
+		if err := outbox.OnTransition(ctx, tx, t); err != nil {
+			return err
+		}
+		return e.incidents.OnTransition(ctx, tx, t)
+	}
+	// Alarms wait one collection interval after a period ends, so that the
+	// reading taken at its end is in.
+	e.alarms, err = alarm.New(alarm.Options{Spec: o.Spec, Store: st, Logger: logger.With("component", "alarm"),
+		Delay: o.Spec.Collect.Interval.D(), OnTransition: onTransition})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	var cancelQuery func(context.Context, int64) (qmr.Query, error)
+	e.maint, cancelQuery = openMaintenance(o.Spec, st, rerunner, outbox, logger)
+	if e.maint != nil {
+		e.closers = append(e.closers, e.maint.close)
+	}
+	e.wireActions(o, rerunner, cancelQuery)
+	e.actor = &runbook.Actor{Spec: o.Spec, Store: st, Alarms: e.alarms, Incidents: e.incidents,
+		Rerun: o.Rerun, Logger: logger.With("component", "actions")}
+	if e.actor.Rerun == nil {
+		e.actor.Rerun = rerunner.Rerun
+	}
+	return e, nil
+}
+
+// wireActions fills in the API's actions the caller did not provide.
+func (e *engines) wireActions(o Options, rerunner *runbook.Rerunner, cancelQuery func(context.Context, int64) (qmr.Query, error)) {
+	if e.actions.RerunPipeline == nil {
+		e.actions.RerunPipeline = rerunner.Rerun
+	}
+	if e.actions.RetryDelivery == nil {
+		e.actions.RetryDelivery = e.worker.Retry
+	}
+	if e.actions.CancelQuery == nil && cancelQuery != nil {
+		e.actions.CancelQuery = func(ctx context.Context, id int64) error {
+			q, err := cancelQuery(ctx, id)
+			if err == nil {
+				runbook.RecordCancel(ctx, e.incidents, o.Spec, q, time.Now())
+			}
+			return err
+		}
+	}
+}
+
+// jobs is the scheduler the UI reads, nil when maintenance is off.
+func (e *engines) jobs() web.JobSource {
+	if e.maint == nil {
+		return nil
+	}
+	return e.maint.scheduler
+}
+
+// start runs the engines until ctx ends. The notification worker starts
+// first, so that a transition's notifications find it running.
+func (e *engines) start(ctx context.Context, wg *sync.WaitGroup) {
+	logged := func(name string, run func(context.Context) error) func() {
+		return func() {
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				e.logger.Error(name+" stopped", "err", err)
+			}
+		}
+	}
+	wg.Go(logged("notification worker", e.worker.Run))
+	wg.Go(func() { e.collector.Run(ctx) })
+	wg.Go(logged("alarm engine", e.alarms.Run))
+	if e.maint != nil {
+		wg.Go(func() { e.maint.scheduler.Run(ctx) })
+		wg.Go(func() { e.maint.monitor.Run(ctx) })
+	}
+	wg.Go(func() { e.actor.Run(ctx) })
+}
+
+func (e *engines) close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+}
+
+// openCollector builds the collector over the spec's backends, and the
+// pipeline re-runner over the same. A warehouse that cannot be reached is
+// not an error here: the collector's health reports it each cycle until it
+// comes back.
+func openCollector(ctx context.Context, s *spec.Spec, st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*collect.Collector, *runbook.Rerunner, func(), error) {
+	opts := collect.Options{Spec: s, Store: st, Logger: logger.With("component", "collect"), Registerer: reg}
+	rerunner := &runbook.Rerunner{Spec: s}
+	closeAll := func() {}
+	if w := collect.OpenWarehouse(s); w != nil {
+		opts.Warehouse, rerunner.Warehouse = w, w
+		closeAll = func() { w.Close() }
+	}
+	client, err := collect.OpenAWS(ctx, s)
+	if err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	if client != nil {
+		opts.AWS, rerunner.SFN = client, client
+	}
+	return collect.New(opts), rerunner, closeAll, nil
+}
+
+// openNotify builds the outbox the alarm engine writes to and the worker
+// that delivers from it, over one notifier per enabled channel.
+func openNotify(ctx context.Context, s *spec.Spec, st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*notify.Outbox, *notify.Worker, error) {
+	log := logger.With("component", "notify")
+	outbox := notify.NewOutbox(notify.OutboxOptions{Spec: s, Logger: log})
+	notifiers, err := channels.Build(ctx, channels.Options{Spec: s, Store: st})
+	if err != nil {
+		return nil, nil, fmt.Errorf("channels: %w", err)
+	}
+	worker, err := notify.NewWorker(notify.WorkerOptions{Spec: s, Store: st, Notifiers: notifiers, Outbox: outbox,
+		Logger: log, Registerer: reg})
+	if err != nil {
+		return nil, nil, err
+	}
+	return outbox, worker, nil
+}
+
+// maintenance is what runs maintenance and query monitoring in serve.
+type maintenance struct {
+	runner    *maintain.Runner
+	scheduler *maintain.Scheduler
+	monitor   *qmr.Monitor
+	canceller *qmr.Warehouse
+}
+
+func (m *maintenance) close() {
+	m.monitor.Close()
+	m.runner.Close()
+	if m.canceller != nil {
+		m.canceller.Close()
+	}
+}
+
+// openMaintenance builds the maintenance runner and scheduler, the query
+// monitor (whose notifications go through the outbox) and a canceller for
+// the API. They need SQL: without warehouse.dsn (a CloudWatch-only watch
+// of Redshift Serverless) they are off, and serve says so once.
+func openMaintenance(s *spec.Spec, st *store.Store, rerunner *runbook.Rerunner, outbox *notify.Outbox, logger *slog.Logger) (*maintenance, func(context.Context, int64) (qmr.Query, error)) {
+	log := logger.With("component", "maintain")
+	if !s.Warehouse.DSN.IsSet() {
+		log.Info("maintenance and query monitoring are off: warehouse.dsn is empty")
+		return nil, nil
+	}
+	busy := capacity.BusyFunc(st, s, time.Now)
+	opts := maintain.Options{Spec: s, Store: st, Logger: log, AtMaxCapacity: capacity.AtMaxFunc(st, s, time.Now)}
+	if sf, ok := rerunner.SFN.(maintain.StepFunctions); ok {
+		opts.StepFunctions = sf
+	}
+	runner, err := maintain.NewRunner(opts)
+	if err != nil {
+		log.Warn("maintenance is off", "err", err)
+		return nil, nil
+	}
+	sched, err := maintain.NewScheduler(maintain.SchedulerOptions{Spec: s, Store: st, Runner: runner, Busy: busy, Logger: log})
+	if err != nil {
+		runner.Close()
+		log.Warn("maintenance is off", "err", err)
+		return nil, nil
+	}
+	notifyQuery := func(ctx context.Context, ev qmr.Event) error {
+		return st.WriteTx(ctx, func(tx *sql.Tx) error {
+			_, err := outbox.EnqueueQuery(ctx, tx, notify.QueryEvent{Rule: ev.Rule, Topics: ev.Topics, ID: ev.ID, Summary: ev.Summary,
+				Metric: ev.Metric, Value: ev.Value, Threshold: ev.Threshold, Time: ev.At})
+			return err
+		})
+	}
+	mon, err := qmr.New(qmr.Options{Spec: s, Store: st, Logger: logger.With("component", "qmr"), Busy: busy, Notify: notifyQuery})
+	if err != nil {
+		runner.Close()
+		log.Warn("query monitoring is off", "err", err)
+		return nil, nil
+	}
+	m := &maintenance{runner: runner, scheduler: sched, monitor: mon}
+	if m.canceller, err = qmr.NewWarehouse(s); err != nil {
+		log.Warn("cancelling queries from the API is off", "err", err)
+	}
+	cancel := func(ctx context.Context, id int64) (qmr.Query, error) {
+		if m.canceller == nil {
+			return qmr.Query{}, errors.New("no warehouse session to cancel queries")
+		}
+		return runbook.CancelQuery(ctx, m.canceller, id)
+	}
+	return m, cancel
+}
