@@ -211,6 +211,9 @@ func (c *checker) checkMetrics() {
 			if m.Source == "storage_percent" && s.Capacity.StorageQuotaGB <= 0 {
 				c.errorf(p+".source", "source storage_percent needs capacity.storage_quota_gb")
 			}
+			if m.Source == "capacity_lease" && s.Capacity.Lease == nil {
+				c.errorf(p+".source", "source capacity_lease needs capacity.lease")
+			}
 			if m.Source == "usage_limit_percent" && s.Capacity.UsageLimit == nil {
 				c.errorf(p+".source", "source usage_limit_percent needs capacity.usage_limit")
 			}

@@ -44,6 +44,28 @@ type Client struct {
 
 // New builds the clients. It does not call AWS.
 func New(ctx context.Context, o Options) (*Client, error) {
+	cfg, err := loadConfig(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cw: cloudwatch.NewFromConfig(cfg, func(co *cloudwatch.Options) {
+			if ep := o.Endpoints["cloudwatch"]; ep != "" {
+				co.BaseEndpoint = awssdk.String(ep)
+			}
+		}),
+		sfn: sfn.NewFromConfig(cfg, func(so *sfn.Options) {
+			if ep := o.Endpoints["stepfunctions"]; ep != "" {
+				so.BaseEndpoint = awssdk.String(ep)
+			}
+		}),
+	}
+	return c, nil
+}
+
+// loadConfig is the SDK configuration of every client: the region, the
+// retries, the credentials and the HTTP client the options give.
+func loadConfig(ctx context.Context, o Options) (awssdk.Config, error) {
 	attempts := o.MaxAttempts
 	if attempts == 0 {
 		attempts = 5
@@ -65,21 +87,9 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return cfg, fmt.Errorf("aws config: %w", err)
 	}
-	c := &Client{
-		cw: cloudwatch.NewFromConfig(cfg, func(co *cloudwatch.Options) {
-			if ep := o.Endpoints["cloudwatch"]; ep != "" {
-				co.BaseEndpoint = awssdk.String(ep)
-			}
-		}),
-		sfn: sfn.NewFromConfig(cfg, func(so *sfn.Options) {
-			if ep := o.Endpoints["stepfunctions"]; ep != "" {
-				so.BaseEndpoint = awssdk.String(ep)
-			}
-		}),
-	}
-	return c, nil
+	return cfg, nil
 }
 
 // MetricQuery asks for one series: a metric with a statistic, or an

@@ -163,3 +163,36 @@ func TestStepFunctionsTriageAndRerun(t *testing.T) {
 		t.Errorf("started %+v", st)
 	}
 }
+
+func TestWorkgroupCapacity(t *testing.T) {
+	srv := awstest.New()
+	defer srv.Close()
+	srv.SetWorkgroup("dpc-learning", awstest.WorkgroupState{Base: 8, Max: 8, Modifying: 2})
+	ws, err := aws.NewWorkgroups(context.Background(), aws.Options{Region: "ap-northeast-1",
+		Endpoints:   map[string]string{"redshift_serverless": srv.URL},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret-key-for-test", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := 0
+	ws.Sleep = func(context.Context, time.Duration) error { waits++; return nil }
+	ctx := context.Background()
+	g, err := ws.Get(ctx, "dpc-learning")
+	if err != nil || g.Status != "MODIFYING" || g.MaxCapacity != 8 {
+		t.Fatalf("get %+v %v", g, err)
+	}
+	g, err = ws.SetMaxCapacity(ctx, "dpc-learning", 32)
+	if err != nil || g.MaxCapacity != 32 || waits != 2 {
+		t.Fatalf("set %+v %v after %d waits", g, err, waits)
+	}
+	if u := srv.Updates(); len(u) != 1 || u[0].MaxCapacity != 32 {
+		t.Errorf("updates %+v", u)
+	}
+	srv.FailNext("UpdateWorkgroup", awstest.Failure{Status: 400, Type: "ValidationException"})
+	if _, err := ws.SetMaxCapacity(ctx, "dpc-learning", 24); err == nil || !strings.Contains(err.Error(), "ValidationException") {
+		t.Errorf("a refusal: %v", err)
+	}
+	if _, err := ws.Get(ctx, "other"); err == nil {
+		t.Error("an unknown workgroup must be an error")
+	}
+}

@@ -1,0 +1,332 @@
+package lease_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dpc-learning/dpcops/examples"
+	"github.com/dpc-learning/dpcops/internal/backend/aws"
+	"github.com/dpc-learning/dpcops/internal/backend/aws/awstest"
+	"github.com/dpc-learning/dpcops/internal/collect"
+	"github.com/dpc-learning/dpcops/internal/lease"
+	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
+	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Run(m) }
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+type rig struct {
+	t    *testing.T
+	ctx  context.Context
+	fake *awstest.Server
+	st   *store.Store
+	m    *lease.Manager
+	c    *clock
+	s    *spec.Spec
+}
+
+// serverless is the default spec's lease (8 → 32 RPU, 4h, dpc-elt) over a
+// fake Redshift Serverless API, with a fake clock.
+func serverless(t *testing.T, runs lease.Runs) *rig {
+	t.Helper()
+	ctx := context.Background()
+	s, diags := spec.Default(spec.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	fake := awstest.New()
+	t.Cleanup(fake.Close)
+	fake.SetWorkgroup("dpc-learning", awstest.WorkgroupState{Base: 8, Max: 8})
+	ws, err := aws.NewWorkgroups(ctx, aws.Options{Region: "ap-northeast-1", Endpoints: map[string]string{"redshift_serverless": fake.URL},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "x", ""), MaxAttempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.Sleep = func(context.Context, time.Duration) error { return nil }
+	st, err := store.Open(ctx, t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c := &clock{t: time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)}
+	m, err := lease.New(lease.Options{Spec: s, Store: st, Capacity: ws, Runs: runs, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rig{t, ctx, fake, st, m, c, s}
+}
+
+func (r *rig) updates() []int {
+	var out []int
+	for _, u := range r.fake.Updates() {
+		out = append(out, u.MaxCapacity)
+	}
+	return out
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRaiseExtendExpire(t *testing.T) {
+	r := serverless(t, nil)
+	l, did, err := r.m.Raise(r.ctx, lease.Request{Pipeline: "dpc-elt", For: 2 * time.Hour, Who: "step functions", Why: "dbt run of 2026-11"})
+	if err != nil || l.RaisedTo != 32 || !strings.Contains(did, "max capacity set to 32") {
+		t.Fatalf("raise: %+v %q %v", l, did, err)
+	}
+	// A second raise extends the open lease and changes nothing on AWS.
+	r.c.t = r.c.t.Add(time.Hour)
+	l2, did, err := r.m.Raise(r.ctx, lease.Request{Pipeline: "dpc-elt", For: 2 * time.Hour, Who: "step functions", Why: "retry"})
+	if err != nil || l2.ID != l.ID || !l2.Expires.Equal(r.c.t.Add(2*time.Hour)) || !strings.HasPrefix(did, "extended") {
+		t.Fatalf("extend: %+v %q %v", l2, did, err)
+	}
+	if got := r.updates(); !equal(got, []int{32}) {
+		t.Fatalf("UpdateWorkgroup calls %v, want [32]", got)
+	}
+	// Before expiry nothing happens; at expiry the lease is lowered.
+	if err := r.m.Check(r.ctx); err != nil || !equal(r.updates(), []int{32}) {
+		t.Fatalf("check before expiry: %v %v", r.updates(), err)
+	}
+	r.c.t = l2.Expires
+	if err := r.m.Check(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.updates(); !equal(got, []int{32, 8}) {
+		t.Fatalf("UpdateWorkgroup calls %v, want [32 8]", got)
+	}
+	if open, _ := r.m.Open(r.ctx); open != nil {
+		t.Errorf("the lease is still open: %+v", open)
+	}
+	evs, _ := r.m.Events(r.ctx, l.ID)
+	var names []string
+	for _, e := range evs {
+		names = append(names, e.Event+" by "+e.Who)
+	}
+	if strings.Join(names, ", ") != "raised by step functions, extended by step functions, lowered by dpcops serve" {
+		t.Errorf("events: %v", names)
+	}
+}
+
+func TestRaiseRefusals(t *testing.T) {
+	r := serverless(t, nil)
+	for _, req := range []lease.Request{
+		{Pipeline: "someone-else"},
+		{Pipeline: "dpc-elt", To: 64},
+		{Pipeline: "dpc-elt", To: 8},
+		{Pipeline: "dpc-elt", For: 5 * time.Hour},
+	} {
+		if _, _, err := r.m.Raise(r.ctx, req); err == nil {
+			t.Errorf("%+v: want a refusal", req)
+		}
+	}
+	if len(r.updates()) != 0 {
+		t.Errorf("a refused raise changed the workgroup: %v", r.updates())
+	}
+	if _, _, err := r.m.Lower(r.ctx, 0, "me", "nothing open"); err != lease.ErrNoLease {
+		t.Errorf("lower with no lease: %v", err)
+	}
+}
+
+func TestTwoPipelinesShareOneLease(t *testing.T) {
+	r := serverless(t, nil)
+	r.s.Capacity.Lease.Pipelines = []string{"dpc-elt", "dpc-backfill"}
+	m, _ := lease.New(lease.Options{Spec: r.s, Store: r.st, Capacity: capacityOf(r), Now: r.c.now})
+	a, _, err := m.Raise(r.ctx, lease.Request{Pipeline: "dpc-elt", To: 24, For: 3 * time.Hour, Who: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := m.Raise(r.ctx, lease.Request{Pipeline: "dpc-backfill", To: 32, For: time.Hour, Who: "b"})
+	if err != nil || b.ID != a.ID || b.RaisedTo != 32 || !b.Expires.Equal(a.Expires) {
+		t.Fatalf("shared lease %+v vs %+v: %v", b, a, err)
+	}
+	if got := r.updates(); !equal(got, []int{24, 32}) {
+		t.Errorf("UpdateWorkgroup calls %v", got)
+	}
+}
+
+func capacityOf(r *rig) lease.Capacity {
+	ws, _ := aws.NewWorkgroups(r.ctx, aws.Options{Region: "ap-northeast-1", Endpoints: map[string]string{"redshift_serverless": r.fake.URL},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "x", ""), MaxAttempts: 2})
+	ws.Sleep = func(context.Context, time.Duration) error { return nil }
+	return ws
+}
+
+func TestFailedLowerIsRetriedAndRaisesTheProblem(t *testing.T) {
+	r := serverless(t, nil)
+	l, _, err := r.m.Raise(r.ctx, lease.Request{Pipeline: "dpc-elt", For: time.Hour, Who: "sfn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.c.t = l.Expires
+	r.fake.FailNext("UpdateWorkgroup", awstest.Failure{Status: 400, Type: "AccessDeniedException"})
+	if err := r.m.Check(r.ctx); err == nil || !strings.Contains(err.Error(), "AccessDeniedException") {
+		t.Fatalf("check: %v", err)
+	}
+	if v, _ := r.m.Problem(r.ctx); v != 1 {
+		t.Errorf("a failed lower must show as a problem, got %v", v)
+	}
+	r.c.t = r.c.t.Add(time.Minute)
+	if err := r.m.Check(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := r.m.Problem(r.ctx); v != 0 {
+		t.Errorf("after the retried lower: problem %v", v)
+	}
+	if got := r.updates(); !equal(got, []int{32, 8}) {
+		t.Errorf("UpdateWorkgroup calls %v", got)
+	}
+}
+
+func TestModifyingWorkgroupIsWaitedFor(t *testing.T) {
+	r := serverless(t, nil)
+	r.fake.SetWorkgroup("dpc-learning", awstest.WorkgroupState{Base: 8, Max: 8, Modifying: 3})
+	if _, _, err := r.m.Raise(r.ctx, lease.Request{Pipeline: "dpc-elt", Who: "sfn"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.updates(); !equal(got, []int{32}) {
+		t.Errorf("UpdateWorkgroup calls %v", got)
+	}
+}
+
+func TestRaiseOutsideDpcopsIsAdoptedAndRestartLowersExpired(t *testing.T) {
+	r := serverless(t, nil)
+	r.fake.SetWorkgroup("dpc-learning", awstest.WorkgroupState{Base: 8, Max: 32})
+	if err := r.m.Check(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	open, _ := r.m.Open(r.ctx)
+	if open == nil || open.RaisedTo != 32 || open.AskedBy != lease.Watcher {
+		t.Fatalf("adopted %+v", open)
+	}
+	// dpcops is down past the lease's end; a new manager lowers it at
+	// start-up, once.
+	r.c.t = r.c.t.Add(5 * time.Hour)
+	m2, _ := lease.New(lease.Options{Spec: r.s, Store: r.st, Capacity: capacityOf(r), Now: r.c.now})
+	if v, _ := m2.Problem(r.ctx); v != 1 {
+		t.Errorf("a lease past its limit is a problem, got %v", v)
+	}
+	if err := m2.Check(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Check(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.updates(); !equal(got, []int{8}) {
+		t.Errorf("UpdateWorkgroup calls %v, want one lower", got)
+	}
+}
+
+// TestLeaseClosesWhenTheLedgerRunFinishes raises while a run is open in
+// ops.pipeline_runs and checks the lease closes when the run succeeds.
+func TestLeaseClosesWhenTheLedgerRunFinishes(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DB(t)
+	y := strings.Replace(string(examples.LocalPostgres), "    breach_action: emit-metric\n", "    breach_action: emit-metric\n  lease: {normal_max_rpu: 8, batch_max_rpu: 32}\n", 1)
+	s, diags := spec.Parse("local.yaml", []byte(y), spec.Options{LookupEnv: func(k string) (string, bool) {
+		if k == "DPCOPS_WAREHOUSE_DSN" {
+			return dsn, true
+		}
+		return "", false
+	}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	w := collect.OpenWarehouse(s)
+	defer w.Close()
+	if err := w.(collect.Initializer).Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	var id int64
+	if err := db.QueryRow(ctx, `INSERT INTO ops.pipeline_runs (pipeline) VALUES ('dpc-elt') RETURNING id`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := lease.RunsFor(s, w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := lease.New(lease.Options{Spec: s, Store: st, Runs: runs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, did, err := m.Raise(ctx, lease.Request{Pipeline: "dpc-elt", For: time.Hour, Who: "cron", Why: "nightly dbt"})
+	if err != nil || !strings.Contains(did, "PostgreSQL has no capacity to change") || l.Run == "" {
+		t.Fatalf("raise on postgres: %+v %q %v", l, did, err)
+	}
+	if err := m.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if open, _ := m.Open(ctx); open == nil {
+		t.Fatal("the lease closed while its run is still running")
+	}
+	if _, err := db.Exec(ctx, `UPDATE ops.pipeline_runs SET status = 'succeeded', finished_at = now() WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := m.List(ctx, l.Started.Add(-time.Minute), time.Now().Add(time.Minute))
+	if len(list) != 1 || list[0].Open() || !strings.Contains(list[0].CloseReason, "ended: succeeded") {
+		t.Errorf("leases %+v", list)
+	}
+}
+
+func TestLeaseClosesWhenTheExecutionStops(t *testing.T) {
+	ctx := context.Background()
+	fake := awstest.New()
+	defer fake.Close()
+	client, err := aws.New(ctx, aws.Options{Region: "ap-northeast-1", Endpoints: map[string]string{"stepfunctions": fake.URL},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "x", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := serverless(t, nil)
+	arn := r.s.Pipeline.StateMachineARN
+	start := r.c.t.Add(-time.Minute)
+	fake.SetExecutions(arn, awstest.Execution{ARN: arn + ":big-dbt", Name: "big-dbt", Status: "RUNNING", Start: start})
+	runs, err := lease.RunsFor(r.s, nil, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := lease.New(lease.Options{Spec: r.s, Store: r.st, Capacity: capacityOf(r), Runs: runs, Now: r.c.now})
+	l, _, err := m.Raise(ctx, lease.Request{Pipeline: "dpc-elt", Who: "sfn"})
+	if err != nil || l.Run != arn+":big-dbt" {
+		t.Fatalf("raise %+v %v", l, err)
+	}
+	stop := r.c.t.Add(30 * time.Minute)
+	fake.SetExecutions(arn, awstest.Execution{ARN: arn + ":big-dbt", Name: "big-dbt", Status: "FAILED", Start: start, Stop: &stop})
+	r.c.t = stop
+	if err := m.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.updates(); !equal(got, []int{32, 8}) {
+		t.Errorf("UpdateWorkgroup calls %v: a failed run must lower too", got)
+	}
+}
