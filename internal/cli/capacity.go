@@ -14,11 +14,11 @@ import (
 func (a *app) capacityCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "capacity",
-		Short: "Compute use and cost against the budget",
+		Short: "Compute use and cost against the budget; the capacity lease",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(a.capacityReportCommand())
+	cmd.AddCommand(a.capacityReportCommand(), a.capacityRaiseCommand(), a.capacityLowerCommand(), a.capacityLeasesCommand())
 	return cmd
 }
 

@@ -11,11 +11,11 @@ import (
 func (a *app) renderCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "render",
-		Short: "Render the spec in its AWS-native form: a Terraform module and a CloudWatch dashboard",
+		Short: "Render the spec in its AWS-native form: a Terraform module, a CloudWatch dashboard, Step Functions states",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(a.renderTerraformCommand(), a.renderDashboardCommand(), a.renderCheckCommand())
+	cmd.AddCommand(a.renderTerraformCommand(), a.renderDashboardCommand(), a.renderCheckCommand(), a.renderStepFunctionsCommand())
 	return cmd
 }
 
@@ -130,6 +130,45 @@ func (a *app) renderModule() (render.Files, error) {
 // renderFailed ends the command with exit code 1; a *render.Error lists
 // each item that cannot be rendered on a line of its own, with its place
 // in the spec.
+func (a *app) renderStepFunctionsCommand() *cobra.Command {
+	var next string
+	cmd := &cobra.Command{
+		Use:   "stepfunctions [--next STATE]",
+		Short: "Print the Step Functions states that wrap a dbt task in a capacity lease (ASL JSON)",
+		Long: `Print Amazon States Language for the capacity lease around the pipeline's dbt
+task: RaiseCapacity (UpdateWorkgroup to capacity.lease.batch_max_rpu), RunDbt
+(a Parallel whose branch holds the dbt task: replace the DbtTask
+placeholder), LowerCapacity (back to normal_max_rpu), and on any failure in
+the branch LowerCapacityAfterFailure then DbtFailed, which fails the
+execution with dbt's own error. UpdateWorkgroup is retried while the
+workgroup is MODIFYING or throttled; a raise that fails still runs dbt, at
+normal capacity.
+
+The output is a whole state machine definition, valid as it stands; paste
+its states into the pipeline's machine and point the state before dbt at
+RaiseCapacity. --next names the pipeline's state after the run (default: the
+fragment ends in a Succeed state). The state machine's role needs
+redshift-serverless:UpdateWorkgroup and GetWorkgroup: the Terraform module's
+capacity_lease_policy_arn. A running dpcops serve adopts the raise, follows
+the execution, and lowers what a failed LowerCapacity left behind.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, _, err := a.loadSpec(false)
+			if err != nil {
+				return err
+			}
+			out, err := render.StepFunctions(s, render.StepFunctionsOptions{Next: next})
+			if err != nil {
+				return usageError("%v", err)
+			}
+			_, err = a.io.Stdout.Write(out)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&next, "next", "", "the pipeline's state to go on to after the run (default: end)")
+	return cmd
+}
+
 func renderFailed(err error) error {
 	return &exitError{code: exitFail, err: err}
 }

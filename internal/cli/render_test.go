@@ -80,3 +80,20 @@ func TestRenderUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderStepFunctions(t *testing.T) {
+	r := run(t, "", "render", "stepfunctions", "--next", "PublishMart")
+	var def struct {
+		StartAt string                    `json:"StartAt"`
+		States  map[string]map[string]any `json:"States"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &def) != nil {
+		t.Fatalf("%+v", r)
+	}
+	if def.StartAt != "RaiseCapacity" || def.States["LowerCapacity"]["Next"] != "PublishMart" || def.States["RunDbt"]["Type"] != "Parallel" {
+		t.Errorf("%s", r.stdout)
+	}
+	if r := run(t, "", "render", "stepfunctions", "-c", "../../examples/demo.yaml"); r.code != exitUsage || !strings.Contains(r.stderr, "only a Redshift Serverless workgroup") {
+		t.Errorf("a PostgreSQL spec: %+v", r)
+	}
+}

@@ -143,6 +143,10 @@ func (c *Collector) due(force bool) []spec.Metric {
 	now := c.now()
 	var out []spec.Metric
 	for _, m := range c.s.Metrics {
+		if m.Source == "capacity_lease" {
+			// The lease manager writes these readings.
+			continue
+		}
 		last, ok := c.lastRun[m.Name]
 		// A little slack, so that a cycle that fires a moment early does
 		// not push a metric to the next one.

@@ -64,9 +64,12 @@ type Options struct {
 	Capacity Capacity
 	// Runs follows the pipeline's runs; nil: leases end on request or
 	// expiry only.
-	Runs   Runs
-	Logger *slog.Logger
-	Now    func() time.Time
+	Runs Runs
+	// Publisher, when set and collect.publish is on, also sends the
+	// problem reading to CloudWatch.
+	Publisher Publisher
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Manager raises, lowers and watches leases.
@@ -78,6 +81,10 @@ type Manager struct {
 
 // ErrNoLease is returned when there is no (open) lease to act on.
 var ErrNoLease = errors.New("no open capacity lease")
+
+// ErrRefused wraps a request the spec does not allow: a pipeline not in
+// capacity.lease.pipelines, a capacity or a length beyond the limits.
+var ErrRefused = errors.New("capacity lease refused")
 
 // New returns a manager; the spec must configure capacity.lease.
 func New(o Options) (*Manager, error) {
@@ -109,19 +116,19 @@ type Request struct {
 // the higher capacity win. It returns the lease and what it did.
 func (m *Manager) Raise(ctx context.Context, r Request) (Lease, string, error) {
 	if !slices.Contains(m.cfg.Pipelines, r.Pipeline) {
-		return Lease{}, "", fmt.Errorf("pipeline %q may not raise capacity (capacity.lease.pipelines: %v)", r.Pipeline, m.cfg.Pipelines)
+		return Lease{}, "", fmt.Errorf("%w: pipeline %q may not raise capacity (capacity.lease.pipelines: %v)", ErrRefused, r.Pipeline, m.cfg.Pipelines)
 	}
 	if r.To == 0 {
 		r.To = m.cfg.BatchMaxRPU
 	}
 	if r.To > m.cfg.BatchMaxRPU || r.To <= m.cfg.NormalMaxRPU {
-		return Lease{}, "", fmt.Errorf("a lease raises max capacity above normal_max_rpu (%d) up to batch_max_rpu (%d); %d is outside", m.cfg.NormalMaxRPU, m.cfg.BatchMaxRPU, r.To)
+		return Lease{}, "", fmt.Errorf("%w: a lease raises max capacity above normal_max_rpu (%d) up to batch_max_rpu (%d); %d is outside", ErrRefused, m.cfg.NormalMaxRPU, m.cfg.BatchMaxRPU, r.To)
 	}
 	if r.For == 0 {
 		r.For = m.cfg.MaxDuration.D()
 	}
 	if r.For > m.cfg.MaxDuration.D() {
-		return Lease{}, "", fmt.Errorf("a lease lasts at most %s (capacity.lease.max_duration), asked %s", m.cfg.MaxDuration, spec.Duration(r.For))
+		return Lease{}, "", fmt.Errorf("%w: a lease lasts at most %s (capacity.lease.max_duration), asked %s", ErrRefused, m.cfg.MaxDuration, spec.Duration(r.For))
 	}
 	now := m.o.Now().UTC()
 	open, err := m.Open(ctx)
@@ -187,6 +194,22 @@ func (m *Manager) apply(ctx context.Context, rpu int, change bool) (string, erro
 	return fmt.Sprintf("workgroup %s max capacity set to %d RPU", m.o.Spec.Warehouse.Workgroup, wg.MaxCapacity), nil
 }
 
+// restore sets the workgroup's max capacity back to normal, unless it is
+// there already (the pipeline's own lower step, or a hand, was first).
+func (m *Manager) restore(ctx context.Context, normal int) (string, error) {
+	if m.o.Capacity == nil {
+		return m.apply(ctx, normal, false)
+	}
+	wg, err := m.o.Capacity.Get(ctx, m.o.Spec.Warehouse.Workgroup)
+	if err != nil {
+		return "", err
+	}
+	if wg.MaxCapacity <= normal {
+		return fmt.Sprintf("max capacity was already %d RPU", wg.MaxCapacity), nil
+	}
+	return m.apply(ctx, normal, true)
+}
+
 func (m *Manager) currentRun(ctx context.Context, pipeline string) string {
 	if m.o.Runs == nil {
 		return ""
@@ -210,7 +233,7 @@ func (m *Manager) Lower(ctx context.Context, id int64, who, why string) (Lease, 
 		return Lease{}, "", ErrNoLease
 	}
 	now := m.o.Now().UTC()
-	did, err := m.apply(ctx, open.Normal, true)
+	did, err := m.restore(ctx, open.Normal)
 	if err != nil {
 		m.store(ctx, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE capacity_leases SET lower_error = ? WHERE id = ?`, err.Error(), open.ID)

@@ -2,6 +2,7 @@ package lease_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -133,8 +134,8 @@ func TestRaiseRefusals(t *testing.T) {
 		{Pipeline: "dpc-elt", To: 8},
 		{Pipeline: "dpc-elt", For: 5 * time.Hour},
 	} {
-		if _, _, err := r.m.Raise(r.ctx, req); err == nil {
-			t.Errorf("%+v: want a refusal", req)
+		if _, _, err := r.m.Raise(r.ctx, req); !errors.Is(err, lease.ErrRefused) {
+			t.Errorf("%+v: want a refusal, got %v", req, err)
 		}
 	}
 	if len(r.updates()) != 0 {
@@ -239,8 +240,7 @@ func TestRaiseOutsideDpcopsIsAdoptedAndRestartLowersExpired(t *testing.T) {
 func TestLeaseClosesWhenTheLedgerRunFinishes(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.DB(t)
-	y := strings.Replace(string(examples.LocalPostgres), "    breach_action: emit-metric\n", "    breach_action: emit-metric\n  lease: {normal_max_rpu: 8, batch_max_rpu: 32}\n", 1)
-	s, diags := spec.Parse("local.yaml", []byte(y), spec.Options{LookupEnv: func(k string) (string, bool) {
+	s, diags := spec.Parse("local.yaml", examples.LocalPostgres, spec.Options{LookupEnv: func(k string) (string, bool) {
 		if k == "DPCOPS_WAREHOUSE_DSN" {
 			return dsn, true
 		}
@@ -328,5 +328,53 @@ func TestLeaseClosesWhenTheExecutionStops(t *testing.T) {
 	}
 	if got := r.updates(); !equal(got, []int{32, 8}) {
 		t.Errorf("UpdateWorkgroup calls %v: a failed run must lower too", got)
+	}
+}
+
+// TestPipelineThatRaisesItselfIsFollowed is the path of dpcops render
+// stepfunctions: the state machine raises and lowers on its own; dpcops
+// adopts the raise, ties it to the running execution, and closes it when
+// the execution ends without a second UpdateWorkgroup, since the
+// pipeline's lower step got there first.
+func TestPipelineThatRaisesItselfIsFollowed(t *testing.T) {
+	ctx := context.Background()
+	fake := awstest.New()
+	defer fake.Close()
+	client, err := aws.New(ctx, aws.Options{Region: "ap-northeast-1", Endpoints: map[string]string{"stepfunctions": fake.URL},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "x", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := serverless(t, nil)
+	arn := r.s.Pipeline.StateMachineARN
+	start := r.c.t.Add(-time.Minute)
+	fake.SetExecutions(arn, awstest.Execution{ARN: arn + ":nightly", Name: "nightly", Status: "RUNNING", Start: start})
+	runs, _ := lease.RunsFor(r.s, nil, client)
+	m, _ := lease.New(lease.Options{Spec: r.s, Store: r.st, Capacity: capacityOf(r), Runs: runs, Now: r.c.now})
+	r.fake.SetWorkgroup("dpc-learning", awstest.WorkgroupState{Base: 8, Max: 32})
+	if err := m.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	open, _ := m.Open(ctx)
+	if open == nil || open.Pipeline != "dpc-elt" || open.Run != arn+":nightly" {
+		t.Fatalf("adopted %+v", open)
+	}
+	// The state machine's LowerCapacity state runs, then the execution ends.
+	r.fake.SetWorkgroup("dpc-learning", awstest.WorkgroupState{Base: 8, Max: 8})
+	stop := r.c.t.Add(40 * time.Minute)
+	fake.SetExecutions(arn, awstest.Execution{ARN: arn + ":nightly", Name: "nightly", Status: "SUCCEEDED", Start: start, Stop: &stop})
+	r.c.t = stop
+	if err := m.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if open, _ := m.Open(ctx); open != nil {
+		t.Fatalf("lease still open after the execution ended: %+v", open)
+	}
+	if got := r.updates(); len(got) != 0 {
+		t.Errorf("UpdateWorkgroup calls %v, want none: the pipeline lowered itself", got)
+	}
+	evs, _ := m.Events(ctx, 1)
+	if len(evs) != 2 || evs[0].Event != "adopted" || evs[1].Event != "lowered" || !strings.Contains(evs[1].Detail, "already 8 RPU") {
+		t.Errorf("events %+v", evs)
 	}
 }

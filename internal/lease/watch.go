@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dpc-learning/dpcops/internal/backend/aws"
+	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
 
@@ -76,8 +78,15 @@ func (m *Manager) adopt(ctx context.Context, now time.Time) error {
 	if wg.MaxCapacity <= m.cfg.NormalMaxRPU {
 		return nil
 	}
-	l := Lease{Pipeline: "", RaisedTo: wg.MaxCapacity, Normal: m.cfg.NormalMaxRPU, Started: now,
+	// One pipeline may raise: the raise is surely its own (the ASL of
+	// dpcops render stepfunctions raises without dpcops), so follow its run.
+	pipeline := ""
+	if len(m.cfg.Pipelines) == 1 {
+		pipeline = m.cfg.Pipelines[0]
+	}
+	l := Lease{Pipeline: pipeline, RaisedTo: wg.MaxCapacity, Normal: m.cfg.NormalMaxRPU, Started: now,
 		Expires: now.Add(m.cfg.MaxDuration.D()), AskedBy: Watcher, Reason: "max capacity found raised outside dpcops"}
+	l.Run = m.currentRun(ctx, pipeline)
 	if l.ID, err = m.insert(ctx, l); err != nil {
 		return err
 	}
@@ -127,13 +136,32 @@ func (m *Manager) record(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	now := m.o.Now().UTC()
 	var dps []store.Datapoint
+	byNS := map[string][]aws.Datum{}
 	for _, metric := range m.o.Spec.Metrics {
-		if metric.Source == "capacity_lease" {
-			dps = append(dps, store.Datapoint{Metric: metric.Name, Dims: metric.Dimensions.Canonical(), Unit: metric.Unit, Time: m.o.Now().UTC(), Value: v})
+		if metric.Source != "capacity_lease" {
+			continue
+		}
+		dps = append(dps, store.Datapoint{Metric: metric.Name, Dims: metric.Dimensions.Canonical(), Unit: metric.Unit, Time: now, Value: v})
+		if metric.Namespace != spec.ServerlessNamespace {
+			byNS[metric.Namespace] = append(byNS[metric.Namespace], aws.Datum{MetricName: metric.Name, Dimensions: metric.Dimensions.Map(), Unit: metric.Unit, Time: now, Value: v})
 		}
 	}
-	return m.o.Store.InsertDatapoints(ctx, dps)
+	if err := m.o.Store.InsertDatapoints(ctx, dps); err != nil {
+		return err
+	}
+	if m.o.Publisher == nil || !m.o.Spec.Collect.Publish {
+		return nil
+	}
+	// As the collector's: CloudWatch's copy is a convenience, the store's
+	// is the record.
+	for ns, data := range byNS {
+		if err := m.o.Publisher.PutMetricData(ctx, ns, data); err != nil {
+			m.log.Warn("publish to CloudWatch failed", "namespace", ns, "err", err)
+		}
+	}
+	return nil
 }
 
 // Open returns the open lease, or nil.
@@ -239,7 +267,12 @@ type Event struct {
 
 // Events returns a lease's changes, oldest first.
 func (m *Manager) Events(ctx context.Context, id int64) ([]Event, error) {
-	rows, err := m.o.Store.Reader().QueryContext(ctx, `SELECT at, event, who, detail FROM capacity_lease_events WHERE lease_id = ? ORDER BY at, id`, id)
+	return ListEvents(ctx, m.o.Store, id)
+}
+
+// ListEvents returns the changes of a lease in a store, oldest first.
+func ListEvents(ctx context.Context, st *store.Store, id int64) ([]Event, error) {
+	rows, err := st.Reader().QueryContext(ctx, `SELECT at, event, who, detail FROM capacity_lease_events WHERE lease_id = ? ORDER BY at, id`, id)
 	if err != nil {
 		return nil, err
 	}

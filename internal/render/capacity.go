@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 )
@@ -80,6 +81,11 @@ func (r *renderer) writeCapacity(body *hclwrite.Body) {
 		set(cp, "parameter_value", call{"tostring", []val{expr("var." + p.variable)}})
 	}
 	set(b, "tags", obj{{"ManagedBy", lit("dpcops")}})
+	if r.s.Capacity.Lease != nil {
+		comment(b, "The capacity lease raises max_capacity for large dbt runs and lowers it after: an apply must not undo a raise mid-run.")
+		lc := b.AppendNewBlock("lifecycle", nil).Body()
+		set(lc, "ignore_changes", list{expr("max_capacity")})
+	}
 
 	body.AppendNewline()
 	d := body.AppendNewBlock("data", []string{"aws_redshiftserverless_workgroup", "existing"}).Body()
@@ -89,6 +95,7 @@ func (r *renderer) writeCapacity(body *hclwrite.Body) {
 	body.AppendNewline()
 	l := body.AppendNewBlock("locals", nil).Body()
 	set(l, "workgroup_arn", expr("var.manage_workgroup ? aws_redshiftserverless_workgroup.this[0].arn : data.aws_redshiftserverless_workgroup.existing[0].arn"))
+	r.writeLeasePolicy(body)
 
 	u := r.s.Capacity.UsageLimit
 	if u == nil {
@@ -102,4 +109,38 @@ func (r *renderer) writeCapacity(body *hclwrite.Body) {
 	set(ul, "amount", num(u.RPUHours))
 	set(ul, "period", lit(u.Period))
 	set(ul, "breach_action", lit(u.BreachAction))
+}
+
+// normalMaxRPU is the workgroup's max capacity outside capacity leases.
+func (r *renderer) normalMaxRPU() int {
+	if l := r.s.Capacity.Lease; l != nil {
+		return l.NormalMaxRPU
+	}
+	return r.s.Capacity.MaxRPU
+}
+
+// writeLeasePolicy writes the IAM policy that raising and lowering the
+// capacity lease needs: dpcops' role and the state machine's role (the
+// states of dpcops render stepfunctions) both attach it.
+func (r *renderer) writeLeasePolicy(body *hclwrite.Body) {
+	l := r.s.Capacity.Lease
+	if l == nil {
+		return
+	}
+	body.AppendNewline()
+	comment(body, fmt.Sprintf("The capacity lease (%d to %d RPU for %s): attach to dpcops' role and to the state machine's role. IAM cannot bound the capacity asked for; dpcops lowers a raise it did not make after %s.",
+		l.NormalMaxRPU, l.BatchMaxRPU, strings.Join(l.Pipelines, ", "), l.MaxDuration))
+	b := body.AppendNewBlock("resource", []string{"aws_iam_policy", "capacity_lease"}).Body()
+	set(b, "name", lit(awsName(r.s.Platform)+"-capacity-lease"))
+	set(b, "description", lit("Read and change the max capacity of the workgroup for capacity leases (dpcops capacity raise/lower)."))
+	set(b, "policy", call{"jsonencode", []val{obj{
+		{"Version", lit("2012-10-17")},
+		{"Statement", list{obj{
+			{"Sid", lit("CapacityLease")},
+			{"Effect", lit("Allow")},
+			{"Action", list{lit("redshift-serverless:GetWorkgroup"), lit("redshift-serverless:UpdateWorkgroup")}},
+			{"Resource", expr("local.workgroup_arn")},
+		}}},
+	}}})
+	set(b, "tags", obj{{"ManagedBy", lit("dpcops")}})
 }

@@ -84,6 +84,10 @@ func (r *renderer) writeOutputs(body *hclwrite.Body) {
 	out("dashboard_arn", "The CloudWatch dashboard.", expr("aws_cloudwatch_dashboard.this.dashboard_arn"))
 	body.AppendNewline()
 	out("workgroup_arn", "The workgroup the module watches.", expr("local.workgroup_arn"))
+	if r.s.Capacity.Lease != nil {
+		body.AppendNewline()
+		out("capacity_lease_policy_arn", "The IAM policy the capacity lease needs: attach it to dpcops' role and the state machine's role.", expr("aws_iam_policy.capacity_lease.arn"))
+	}
 	if r.s.Capacity.UsageLimit != nil {
 		body.AppendNewline()
 		out("usage_limit_id", "The compute usage limit.", expr("aws_redshiftserverless_usage_limit.compute.id"))

@@ -128,12 +128,12 @@ func (r *renderer) readmeMetrics(w func(string, ...any)) {
 func (r *renderer) readmeCapacity(w func(string, ...any)) {
 	c := r.s.Capacity
 	w("## Capacity\n\n")
-	w("With `manage_workgroup = true` the module owns the workgroup: import it first (`terraform import 'module.operations.aws_redshiftserverless_workgroup.this[0]' %s`), and it sets base %d and max %d RPU", r.s.Warehouse.Workgroup, c.BaseRPU, c.MaxRPU)
+	w("With `manage_workgroup = true` the module owns the workgroup: import it first (`terraform import 'module.operations.aws_redshiftserverless_workgroup.this[0]' %s`), and it sets base %d and max %d RPU", r.s.Warehouse.Workgroup, c.BaseRPU, r.normalMaxRPU())
 	for _, p := range r.limits {
 		w(", and `%s = %d`", p.key, p.seconds)
 	}
 	w(". With `false` (the default) it only reads the workgroup; set the same on it yourself:\n\n")
-	w("```sh\naws redshift-serverless update-workgroup --workgroup-name %s --base-capacity %d --max-capacity %d", r.s.Warehouse.Workgroup, c.BaseRPU, c.MaxRPU)
+	w("```sh\naws redshift-serverless update-workgroup --workgroup-name %s --base-capacity %d --max-capacity %d", r.s.Warehouse.Workgroup, c.BaseRPU, r.normalMaxRPU())
 	if len(r.limits) > 0 {
 		w(" \\\n  --config-parameters")
 		for _, p := range r.limits {
@@ -141,6 +141,10 @@ func (r *renderer) readmeCapacity(w func(string, ...any)) {
 		}
 	}
 	w("\n```\n\nRedshift Serverless has no auto-pause setting: a workgroup bills no compute while no query runs. Query monitoring rules that notify or log stay with the running dpcops: a workgroup can only stop queries.\n\n")
+	if l := c.Lease; l != nil {
+		w("### Capacity lease\n\nThe workgroup runs at %d RPU; only %s may raise it to %d RPU, for at most %s. `dpcops render stepfunctions` prints the states that wrap the pipeline's dbt task (raise, dbt, lower, and a Catch that lowers too); `dpcops capacity raise`/`lower` do the same from a shell. Attach the policy `capacity_lease_policy_arn` (GetWorkgroup, UpdateWorkgroup on this workgroup) to the state machine's role and to dpcops' role. A managed workgroup ignores changes to `max_capacity` so that an apply never undoes a raise mid-run; a running `dpcops serve` lowers any raise left in place.\n\n",
+			l.NormalMaxRPU, strings.Join(l.Pipelines, ", "), l.BatchMaxRPU, l.MaxDuration)
+	}
 }
 
 func (r *renderer) readmeMaintenance(w func(string, ...any)) {

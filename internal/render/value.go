@@ -226,6 +226,10 @@ func toJSON(v val) (any, error) {
 			out[i] = jsonField{f.key, j}
 		}
 		return out, nil
+	case expr:
+		if v == "null" {
+			return nil, nil
+		}
 	}
 	return nil, fmt.Errorf("render: %T has no JSON form", v)
 }

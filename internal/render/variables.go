@@ -29,7 +29,7 @@ func (r *renderer) variables() []variable {
 		{name: "namespace_name", typ: "string", desc: "Redshift Serverless namespace (warehouse.namespace).", def: lit(s.Warehouse.Namespace)},
 		{name: "manage_workgroup", typ: "bool", desc: "Create and own the workgroup with the capacity below (import an existing one first); false reads the existing workgroup and leaves its settings alone.", def: boolean(false)},
 		{name: "base_capacity", typ: "number", desc: "Base RPU of a managed workgroup (capacity.base_rpu).", def: num(s.Capacity.BaseRPU)},
-		{name: "max_capacity", typ: "number", desc: "Max RPU of a managed workgroup (capacity.max_rpu).", def: num(s.Capacity.MaxRPU)},
+		r.maxCapacityVariable(),
 		{name: "workgroup_subnet_ids", typ: "list(string)", desc: "Subnets of a managed workgroup; null keeps AWS's default.", def: expr("null")},
 		{name: "workgroup_security_group_ids", typ: "list(string)", desc: "Security groups of a managed workgroup; null keeps AWS's default.", def: expr("null")},
 	}
@@ -98,4 +98,14 @@ func joinNames(names []string) string {
 		out += n
 	}
 	return out
+}
+
+// maxCapacityVariable is the managed workgroup's max RPU: normal_max_rpu
+// when capacity leases raise it for batch runs, else capacity.max_rpu.
+func (r *renderer) maxCapacityVariable() variable {
+	if l := r.s.Capacity.Lease; l != nil {
+		return variable{name: "max_capacity", typ: "number", def: num(l.NormalMaxRPU),
+			desc: fmt.Sprintf("Max RPU of a managed workgroup outside capacity leases (capacity.lease.normal_max_rpu); leases raise it to %d and lower it again, and applies leave it alone.", l.BatchMaxRPU)}
+	}
+	return variable{name: "max_capacity", typ: "number", desc: "Max RPU of a managed workgroup (capacity.max_rpu).", def: num(r.s.Capacity.MaxRPU)}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/capacity"
 	"github.com/dpc-learning/dpcops/internal/collect"
+	"github.com/dpc-learning/dpcops/internal/lease"
 	"github.com/dpc-learning/dpcops/internal/maintain"
 	"github.com/dpc-learning/dpcops/internal/notify"
 	"github.com/dpc-learning/dpcops/internal/notify/channels"
@@ -34,6 +35,7 @@ type engines struct {
 	incidents *runbook.Incidents
 	actor     *runbook.Actor
 	maint     *maintenance
+	lease     *lease.Manager
 	actions   web.Actions
 	closers   []func()
 }
@@ -75,6 +77,7 @@ func assemble(ctx context.Context, o Options, st *store.Store, reg prometheus.Re
 	if e.maint != nil {
 		e.closers = append(e.closers, e.maint.close)
 	}
+	e.lease = openLease(ctx, o.Spec, st, rerunner, logger)
 	e.wireActions(o, rerunner, cancelQuery)
 	e.actor = &runbook.Actor{Spec: o.Spec, Store: st, Alarms: e.alarms, Incidents: e.incidents,
 		Rerun: o.Rerun, Logger: logger.With("component", "actions")}
@@ -129,6 +132,34 @@ func (e *engines) start(ctx context.Context, wg *sync.WaitGroup) {
 		wg.Go(func() { e.maint.monitor.Run(ctx) })
 	}
 	wg.Go(func() { e.actor.Run(ctx) })
+	if e.lease != nil {
+		wg.Go(func() { e.lease.Run(ctx, leaseCheckEvery) })
+	}
+}
+
+// leaseCheckEvery is how often serve looks at the capacity lease: a run
+// that ended is lowered within it.
+const leaseCheckEvery = 30 * time.Second
+
+// openLease builds the capacity lease manager when the spec has
+// capacity.lease, over the collector's connections; nil otherwise.
+func openLease(ctx context.Context, s *spec.Spec, st *store.Store, rerunner *runbook.Rerunner, logger *slog.Logger) *lease.Manager {
+	if s.Capacity.Lease == nil {
+		return nil
+	}
+	b := lease.Backends{Warehouse: rerunner.Warehouse}
+	if x, ok := rerunner.SFN.(lease.Executions); ok {
+		b.SFN = x
+	}
+	if p, ok := rerunner.SFN.(lease.Publisher); ok {
+		b.Publisher = p
+	}
+	m, err := lease.Open(ctx, s, st, b, logger.With("component", "lease"))
+	if err != nil {
+		logger.Warn("the capacity lease is not watched", "err", err)
+		return nil
+	}
+	return m
 }
 
 func (e *engines) close() {

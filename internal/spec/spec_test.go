@@ -92,6 +92,9 @@ func TestDefaultSpecIsTheSeed(t *testing.T) {
 		"Review-Idle-Share":         {"IdlePercent", "", "Average", "LessThanThreshold", 30, 24 * time.Hour, 1, 1, []string{"inbox", "slack"}},
 		"Review-Table-Skew":         {"table_skew_percent", "", "Maximum", "GreaterThanThreshold", 20, time.Hour, 1, 1, []string{"inbox", "slack"}},
 		"Review-Usage-Limit":        {"UsageLimitPercent", "", "Maximum", "GreaterThanOrEqualToThreshold", 80, time.Hour, 1, 1, []string{"inbox", "slack"}},
+		// Not in the seed: the capacity lease's own alarm (a raise left
+		// in place is a silent cost leak).
+		"Alert-Capacity-Lease": {"CapacityLeaseProblem", "", "Maximum", "GreaterThanThreshold", 0, 5 * time.Minute, 1, 1, []string{"inbox", "slack"}},
 	}
 	if len(s.Alarms) != len(alerts) {
 		t.Errorf("want %d alarms, got %d", len(alerts), len(s.Alarms))

@@ -354,3 +354,26 @@ resource "aws_cloudwatch_metric_alarm" "review_usage_limit" {
     return_data = true
   }
 }
+
+resource "aws_cloudwatch_metric_alarm" "alert_capacity_lease" {
+  alarm_name          = "Alert-Capacity-Lease"
+  alarm_description   = "The workgroup's raised max capacity was not lowered (a lease outlived capacity.lease.max_duration, or UpdateWorkgroup failed). Run dpcops capacity lower, and check the role may call UpdateWorkgroup."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  evaluation_periods  = 1
+  datapoints_to_alarm = 1
+  treat_missing_data  = "notBreaching"
+  namespace           = "Custom/DPC"
+  metric_name         = "CapacityLeaseProblem"
+  dimensions = {
+    Environment = "prod"
+  }
+  statistic     = "Maximum"
+  period        = 300
+  alarm_actions = [aws_sns_topic.dpc_alerts.arn]
+  ok_actions    = [aws_sns_topic.dpc_alerts.arn]
+  tags = {
+    Severity  = "error"
+    ManagedBy = "dpcops"
+  }
+}

@@ -12,6 +12,10 @@ resource "aws_redshiftserverless_workgroup" "this" {
   tags = {
     ManagedBy = "dpcops"
   }
+  # The capacity lease raises max_capacity for large dbt runs and lowers it after: an apply must not undo a raise mid-run.
+  lifecycle {
+    ignore_changes = [max_capacity]
+  }
 }
 
 data "aws_redshiftserverless_workgroup" "existing" {
@@ -21,6 +25,26 @@ data "aws_redshiftserverless_workgroup" "existing" {
 
 locals {
   workgroup_arn = var.manage_workgroup ? aws_redshiftserverless_workgroup.this[0].arn : data.aws_redshiftserverless_workgroup.existing[0].arn
+}
+
+# The capacity lease (8 to 32 RPU for dpc-elt): attach to dpcops' role and to the state machine's role. IAM cannot bound the capacity asked for; dpcops lowers a raise it did not make after 4h.
+resource "aws_iam_policy" "capacity_lease" {
+  name        = "dpc-learning-capacity-lease"
+  description = "Read and change the max capacity of the workgroup for capacity leases (dpcops capacity raise/lower)."
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "CapacityLease"
+        Effect   = "Allow"
+        Action   = ["redshift-serverless:GetWorkgroup", "redshift-serverless:UpdateWorkgroup"]
+        Resource = local.workgroup_arn
+      },
+    ]
+  })
+  tags = {
+    ManagedBy = "dpcops"
+  }
 }
 
 # The seed's monthly usage limit; the alarm at 80 % is in alarms.tf.

@@ -19,6 +19,7 @@ output "alarm_arns" {
     "Review-Idle-Share"         = aws_cloudwatch_metric_alarm.review_idle_share.arn
     "Review-Table-Skew"         = aws_cloudwatch_metric_alarm.review_table_skew.arn
     "Review-Usage-Limit"        = aws_cloudwatch_metric_alarm.review_usage_limit.arn
+    "Alert-Capacity-Lease"      = aws_cloudwatch_metric_alarm.alert_capacity_lease.arn
   }
 }
 
@@ -30,6 +31,11 @@ output "dashboard_arn" {
 output "workgroup_arn" {
   description = "The workgroup the module watches."
   value       = local.workgroup_arn
+}
+
+output "capacity_lease_policy_arn" {
+  description = "The IAM policy the capacity lease needs: attach it to dpcops' role and the state machine's role."
+  value       = aws_iam_policy.capacity_lease.arn
 }
 
 output "usage_limit_id" {

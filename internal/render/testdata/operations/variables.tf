@@ -38,8 +38,8 @@ variable "base_capacity" {
 
 variable "max_capacity" {
   type        = number
-  description = "Max RPU of a managed workgroup (capacity.max_rpu)."
-  default     = 32
+  description = "Max RPU of a managed workgroup outside capacity leases (capacity.lease.normal_max_rpu); leases raise it to 32 and lower it again, and applies leave it alone."
+  default     = 8
 }
 
 variable "workgroup_subnet_ids" {

@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dpc-learning/dpcops/examples"
+	"github.com/dpc-learning/dpcops/internal/backend/aws/awstest"
+	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
+)
+
+// TestCapacityLeaseOnPostgres: raise and lower record the lease and say
+// plainly that PostgreSQL has no capacity to change; refusals are usage
+// errors; a second lower succeeds with nothing to do; leases lists who
+// did what.
+func TestCapacityLeaseOnPostgres(t *testing.T) {
+	dsn := pgtest.DB(t)
+	ctx := context.Background()
+	spec, data := "../../examples/local-postgres.yaml", t.TempDir()
+	if r := runWithDSN(t, dsn, "warehouse", "init", "-c", spec); r.code != 0 {
+		t.Fatal(r)
+	}
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	if _, err := db.Exec(ctx, `INSERT INTO ops.pipeline_runs (pipeline) VALUES ('dpc-elt')`); err != nil {
+		t.Fatal(err)
+	}
+
+	r := runWithDSN(t, dsn, "capacity", "raise", "-c", spec, "--data", data, "--pipeline", "dpc-elt", "--for", "2h", "--by", "sfn", "--reason", "nightly dbt", "--format", "json")
+	var got leaseResult
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
+		t.Fatalf("raise: %+v", r)
+	}
+	if got.Lease.ID == 0 || got.Lease.RaisedTo != 32 || got.Lease.Run == "" || got.Lease.Expires.Sub(got.Lease.Started).Hours() != 2 ||
+		!strings.Contains(got.Did, "PostgreSQL has no capacity to change") {
+		t.Errorf("raise: %+v", got)
+	}
+	for _, bad := range [][]string{{"--pipeline", "dpc-backfill"}, {"--pipeline", "dpc-elt", "--to", "64"}, {"--pipeline", "dpc-elt", "--for", "5h"}, {}} {
+		args := append([]string{"capacity", "raise", "-c", spec, "--data", data}, bad...)
+		if r := runWithDSN(t, dsn, args...); r.code != exitUsage || r.stderr == "" {
+			t.Errorf("raise %v: want a usage error, got %+v", bad, r)
+		}
+	}
+	if r := runWithDSN(t, dsn, "capacity", "lower", "-c", spec, "--data", data, "--by", "oncall"); r.code != 0 || !strings.HasPrefix(r.stdout, "lease 1 closed") {
+		t.Errorf("lower: %+v", r)
+	}
+	if r := runWithDSN(t, dsn, "capacity", "lower", "-c", spec, "--data", data); r.code != 0 || r.stdout != "no open capacity lease: nothing to lower\n" {
+		t.Errorf("second lower: %+v", r)
+	}
+	r = runWithDSN(t, dsn, "capacity", "leases", "-c", spec, "--data", data, "--format", "json")
+	var list []leaseWithEvents
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &list) != nil {
+		t.Fatalf("leases: %+v", r)
+	}
+	if len(list) != 1 || list[0].Open() || len(list[0].Events) != 2 ||
+		list[0].Events[0].Who != "sfn" || list[0].Events[1].Who != "oncall" || list[0].Events[1].Event != "lowered" {
+		t.Errorf("leases: %+v", list)
+	}
+	if r := runWithDSN(t, dsn, "capacity", "leases", "-c", spec, "--data", data); r.code != 0 || !strings.Contains(r.stdout, "lease 1") || !strings.Contains(r.stdout, "nightly dbt") {
+		t.Errorf("leases text: %+v", r)
+	}
+}
+
+// TestCapacityLeaseOnServerless runs raise, extend and lower against a
+// local server that speaks the Redshift Serverless API, with a throttled
+// first UpdateWorkgroup and a refused one.
+func TestCapacityLeaseOnServerless(t *testing.T) {
+	fake := awstest.New()
+	defer fake.Close()
+	fake.SetWorkgroup("dpc-learning", awstest.WorkgroupState{Base: 8, Max: 8})
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	y := strings.Replace(string(examples.DPCLearning), "  account_id: \"000000000000\"\n",
+		"  account_id: \"000000000000\"\n  endpoints:\n    redshift_serverless: "+fake.URL+"\n    stepfunctions: "+fake.URL+"\n    cloudwatch: "+fake.URL+"\n", 1)
+	spec, data := writeFile(t, "dpcops.yaml", y), t.TempDir()
+	capacity := func(args ...string) result {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := mainWithEnv(context.Background(), append([]string{"capacity", "-c", spec, "--data", data}, args...),
+			IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}, "v-test", func(string) (string, bool) { return "", false })
+		return result{code, out.String(), errb.String()}
+	}
+	maxes := func() []int {
+		var out []int
+		for _, u := range fake.Updates() {
+			out = append(out, u.MaxCapacity)
+		}
+		return out
+	}
+
+	fake.FailNext("UpdateWorkgroup", awstest.Failure{Status: 400, Type: "ThrottlingException"})
+	if r := capacity("raise", "--pipeline", "dpc-elt", "--for", "1h"); r.code != 0 || !strings.Contains(r.stdout, "workgroup dpc-learning max capacity set to 32 RPU") {
+		t.Fatalf("raise: %+v", r)
+	}
+	if r := capacity("raise", "--pipeline", "dpc-elt", "--for", "3h"); r.code != 0 || !strings.Contains(r.stdout, "extended the open lease; max capacity already 32 RPU") {
+		t.Fatalf("second raise: %+v", r)
+	}
+	fake.FailNext("UpdateWorkgroup", awstest.Failure{Status: 400, Type: "AccessDeniedException"})
+	if r := capacity("lower"); r.code != exitFail || !strings.Contains(r.stderr, "AccessDeniedException") {
+		t.Fatalf("refused lower: %+v", r)
+	}
+	if r := capacity("lower", "--lease", "1"); r.code != 0 || !strings.Contains(r.stdout, "max capacity set to 8 RPU") {
+		t.Fatalf("lower: %+v", r)
+	}
+	if got := maxes(); len(got) != 2 || got[0] != 32 || got[1] != 8 {
+		t.Errorf("UpdateWorkgroup calls %v, want [32 8]: one raise, no stacking, one lower", got)
+	}
+	if w := fake.Workgroup("dpc-learning"); w.Max != 8 {
+		t.Errorf("workgroup left at %d RPU", w.Max)
+	}
+	r := capacity("leases")
+	for _, want := range []string{"raised", "extended", "lower failed", "lowered"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("leases lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
