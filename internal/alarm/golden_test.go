@@ -38,6 +38,8 @@ var goldenScenarios = []struct {
 		"2026-11-27T01:00 INSUFFICIENT_DATA>OK", "2026-11-27T02:00 OK>ALARM", "2026-11-27T03:00 ALARM>OK"}},
 	{"usage-limit", "Review-Usage-Limit", []string{
 		"2026-11-30T23:00 INSUFFICIENT_DATA>OK", "2026-12-01T00:00 OK>ALARM", "2026-12-01T01:00 ALARM>OK"}},
+	{"capacity-lease", "Alert-Capacity-Lease", []string{
+		"2026-11-27T00:05 INSUFFICIENT_DATA>OK", "2026-11-27T01:15 OK>ALARM", "2026-11-27T01:30 ALARM>OK"}},
 }
 
 func readDataset(t testing.TB, path string) *Dataset {

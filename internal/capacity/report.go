@@ -60,7 +60,9 @@ type Report struct {
 	Queueing     *Queueing  `json:"queueing"`
 	Scenarios    []Scenario `json:"scenarios"`
 	Advice       Advice     `json:"advice"`
-	Notes        []string   `json:"notes,omitempty"`
+	// Leases is the month's capacity leases, when capacity.lease is set.
+	Leases *Leases  `json:"leases,omitempty"`
+	Notes  []string `json:"notes,omitempty"`
 	// samples are the month's use; rate is the recent use in RPU-hours
 	// per hour (charged).
 	samples []sample
@@ -148,6 +150,9 @@ func Build(ctx context.Context, o Options, month time.Time) (*Report, error) {
 	r.limit(c.UsageLimit)
 	if r.Queueing, err = queueing(ctx, o, r); err != nil {
 		r.Notes = append(r.Notes, err.Error())
+	}
+	if err := r.leases(ctx, o); err != nil {
+		return nil, err
 	}
 	r.Scenarios = scenarios(r)
 	r.Advice = advise(r, reviewThreshold(s))

@@ -44,6 +44,7 @@ func (r *Report) WriteText(w io.Writer, loc *time.Location) error {
 		fmt.Fprintf(tw, "%d%s\t%s\t%.1f\t%.2f\t%s\t%.2f\t\n", sc.MaxRPU, mark, atCap, sc.SpilledRPUHours, sc.DelayHours, cost, sc.MaxCostPerHour)
 	}
 	tw.Flush()
+	r.Leases.writeText(&b, loc)
 	fmt.Fprintf(&b, "\nAdvice (%s): %s\n", r.Advice.Verdict, r.Advice.Text)
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "Note: %s\n", n)
@@ -71,4 +72,32 @@ func (q *Queueing) describe() string {
 	}
 	return fmt.Sprintf("%d of %d queries queued (%.1f %%), %.2f h in all, longest %.0f s (%s)",
 		q.Queued, q.Queries, q.QueuedPercent, q.QueueHours, q.MaxQueueSeconds, q.Source)
+}
+
+func (l *Leases) writeText(b *strings.Builder, loc *time.Location) {
+	if l == nil {
+		return
+	}
+	fmt.Fprintf(b, "\nCapacity leases (%d → %d RPU): %d this month, %.1f h at the raised max, %.1f RPU-hours used during them (cost %.2f)\n",
+		l.NormalMaxRPU, l.BatchMaxRPU, l.Count, l.RaisedHours, l.RPUHours, l.Cost)
+	fmt.Fprintf(b, "Outside leases use sat at %d RPU for %.1f %% of busy time. Keeping %d RPU always: up to %.2f more this month for the same use, and an hour could cost %.2f instead of %.2f.\n",
+		l.NormalMaxRPU, l.OutsideAtNormalMaxPercent, l.BatchMaxRPU, l.AlwaysBatchExtraCostHigh, l.ExposurePerHourBatch, l.ExposurePerHourNormal)
+	if len(l.List) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "lease\tpipeline\tRPU\tfrom\tto\thours\tRPU-h\tclosed")
+	for _, x := range l.List {
+		closed := "open"
+		if !x.Open {
+			closed = x.CloseReason
+		}
+		pipeline := x.Pipeline
+		if pipeline == "" {
+			pipeline = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%.2f\t%.2f\t%s\n", x.ID, pipeline, x.RaisedTo,
+			x.From.In(loc).Format("01-02 15:04"), x.To.In(loc).Format("01-02 15:04"), x.Hours, x.RPUHours, closed)
+	}
+	tw.Flush()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -122,5 +123,56 @@ func TestCapacityLeaseOnServerless(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("leases lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// TestRecoverCancelQuery cancels a running query on a real PostgreSQL by
+// its pid; an ID that is not running is an error and sends nothing.
+func TestRecoverCancelQuery(t *testing.T) {
+	dsn := pgtest.DB(t)
+	ctx := context.Background()
+	spec, data := "../../examples/local-postgres.yaml", t.TempDir()
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	var pid int64
+	if err := db.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.Exec(ctx, `SELECT pg_sleep(60) /* runaway */`)
+		done <- err
+	}()
+	// Wait until the sleep shows as active (a poll on the server's state,
+	// not a timed sleep).
+	watch, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
+	for {
+		var n int
+		if err := watch.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, pid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+	}
+	if r := runWithDSN(t, dsn, "recover", "cancel-query", "999999", "--yes", "-c", spec, "--data", data); r.code != exitFail || !strings.Contains(r.stderr, "no such running query") {
+		t.Errorf("unknown id: %+v", r)
+	}
+	if r := runWithDSN(t, dsn, "recover", "cancel-query", "x", "--yes", "-c", spec, "--data", data); r.code != exitUsage {
+		t.Errorf("bad id: %+v", r)
+	}
+	r := runWithDSN(t, dsn, "recover", "cancel-query", strconv.FormatInt(pid, 10), "--yes", "-c", spec, "--data", data)
+	if r.code != 0 || !strings.Contains(r.stdout, "cancelled query") || !strings.Contains(r.stdout, "runaway") {
+		t.Fatalf("cancel: %+v", r)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "canceling statement due to user request") {
+		t.Errorf("the query was not cancelled: %v", err)
 	}
 }

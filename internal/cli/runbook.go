@@ -14,6 +14,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/backend"
 	"github.com/dpc-learning/dpcops/internal/collect"
+	"github.com/dpc-learning/dpcops/internal/qmr"
 	"github.com/dpc-learning/dpcops/internal/runbook"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
@@ -141,7 +142,7 @@ func (a *app) recoverCommand() *cobra.Command {
 	var data string
 	cmd := &cobra.Command{
 		Use:   "recover",
-		Short: "Recovery actions of the runbook: rerun-pipeline, offload-plan",
+		Short: "Recovery actions of the runbook: rerun-pipeline, cancel-query, offload-plan",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
@@ -209,6 +210,42 @@ run it yourself. On PostgreSQL there is no UNLOAD; the plan says so.`,
 			return nil
 		},
 	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "cancel-query ID",
+		Short: "Cancel a running query (the pid on PostgreSQL, the query_id on Redshift), recorded on the incident",
+		Long: `Cancel the running query ID, as 'dpcops serve' does for a QMR rule with
+action abort: pg_cancel_backend on PostgreSQL, CANCEL on Redshift. The
+query is looked up among the running ones first, so an ID that is not
+running (any more) is an error and nothing is sent. The cancel is
+recorded on the open incidents of the compute alarms.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			id, err := strconv.ParseInt(argv[0], 10, 64)
+			if err != nil || id <= 0 {
+				return usageError("query ID must be a positive number, got %q", argv[0])
+			}
+			e, err := a.openRunbook(cmd, data, false)
+			if err != nil {
+				return err
+			}
+			defer e.close()
+			w, err := qmr.NewWarehouse(e.s)
+			if err != nil {
+				return &exitError{code: exitFail, err: err}
+			}
+			defer w.Close()
+			if err := a.confirm(fmt.Sprintf("Cancel query %d?", id), yes); err != nil {
+				return err
+			}
+			q, err := runbook.CancelQuery(cmd.Context(), w, id)
+			if err != nil {
+				return &exitError{code: exitFail, err: err}
+			}
+			runbook.RecordCancel(cmd.Context(), e.incidents, e.s, q, time.Now())
+			fmt.Fprintf(a.io.Stdout, "cancelled query %d of %s after %s: %s\n", q.ID, q.User, q.Execution.Round(time.Second), oneLine(q.Text))
+			return nil
+		},
+	})
 	offload.Flags().IntVar(&months, "older-than-months", 24, "offload rows older than this many months")
 	offload.Flags().StringVar(&s3, "s3-prefix", "s3://BUCKET/offload", "where UNLOAD writes")
 	offload.Flags().StringVar(&role, "iam-role", "arn:aws:iam::ACCOUNT:role/ROLE", "the role UNLOAD and Spectrum use")

@@ -25,6 +25,8 @@ var labels = map[string]map[string]string{
 		"user": "User", "query": "Query", "used": "used", "forecast": "forecast", "limit": "Usage limit", "hours": "hours",
 		"atmax": "Busy time at max", "source": "Source", "scenarios": "Other max RPU", "atcap": "Time at that max",
 		"delay": "Work delayed", "cost": "Cost",
+		"leases": "Capacity leases", "raised": "Raised", "outsideatnormal": "Busy time outside leases at normal max",
+		"alwaysbatch": "Keeping the batch max always", "insteadof": "instead of", "pipeline": "Pipeline",
 	},
 	"ja": {
 		"dashboard": "ダッシュボード", "alarms": "アラーム", "health": "コレクター", "notifications": "通知",
@@ -46,6 +48,8 @@ var labels = map[string]map[string]string{
 		"user": "ユーザー", "query": "クエリ", "used": "使用", "forecast": "予測", "limit": "使用量上限", "hours": "時間",
 		"atmax": "上限到達時間の割合", "source": "データ元", "scenarios": "他の最大 RPU", "atcap": "上限到達",
 		"delay": "遅延", "cost": "費用",
+		"leases": "キャパシティリース", "raised": "引き上げ", "outsideatnormal": "リース外で通常上限に達した時間の割合",
+		"alwaysbatch": "常にバッチ上限にした場合", "insteadof": "通常は", "pipeline": "パイプライン",
 	},
 }
 

@@ -364,7 +364,8 @@ func TestMaintenanceAndCapacityPages(t *testing.T) {
 	if code, _, _ := f.get("/api/v1/capacity?month=2026-13"); code != 400 {
 		t.Errorf("bad month: %d", code)
 	}
-	if code, body, _ := f.get("/capacity?lang=ja"); code != 200 || !strings.Contains(body, "キャパシティ · 2026-11") {
+	if code, body, _ := f.get("/capacity?lang=ja"); code != 200 || !strings.Contains(body, "キャパシティ · 2026-11") ||
+		!strings.Contains(body, "キャパシティリース · 8 → 32 RPU") {
 		t.Errorf("capacity page: %d", code)
 	}
 }
