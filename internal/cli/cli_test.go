@@ -18,7 +18,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/dpc-learning/dpcops/examples"
+	"github.com/dpc-learning/dpcops/internal/lease"
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
+	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
 
@@ -186,6 +189,10 @@ func get(t *testing.T, url string) (int, string) {
 
 func TestServeProbesMetricsAndShutdown(t *testing.T) {
 	addr, data := freeAddr(t), filepath.Join(t.TempDir(), "data")
+	// Before serve starts: a datapoint past collect.retention (15d), and a
+	// capacity lease that expired while dpcops was down.
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	seedStore(t, data, old)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
 	go func() {
@@ -210,6 +217,14 @@ func TestServeProbesMetricsAndShutdown(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `dpcops_build_info{goversion="go`) || !strings.Contains(body, `version="v-test"`) {
 		t.Errorf("/metrics: %d\n%s", code, body)
 	}
+	// At start-up serve prunes past the retention and lowers the expired
+	// lease; wait for both (they run beside the HTTP server).
+	for !startedUp(t, data, old) {
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not prune the old datapoint and close the expired lease at start-up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	cancel()
 	r := <-done
 	if r.code != 0 {
@@ -221,6 +236,52 @@ func TestServeProbesMetricsAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
+}
+
+// seedStore writes an old datapoint and opens a lease that expired an
+// hour ago into a new store in data.
+func seedStore(t *testing.T, data string, old time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.InsertDatapoints(ctx, []store.Datapoint{{Metric: "ELTExecutionDelay", Dims: "Environment=local", Time: old, Value: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	s, diags := spec.Parse("local.yaml", examples.LocalPostgres, spec.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	m, err := lease.New(lease.Options{Spec: s, Store: st, Now: func() time.Time { return time.Now().Add(-5 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Raise(ctx, lease.Request{Pipeline: "dpc-elt", Who: "test"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startedUp reports whether the old datapoint is gone and the lease closed.
+func startedUp(t *testing.T, data string, old time.Time) bool {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, data, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pts, err := st.Points(ctx, "ELTExecutionDelay", "Environment=local", old.Add(-time.Minute), old.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := lease.List(ctx, st, old, time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(pts) == 0 && len(ls) == 1 && !ls[0].Open() && strings.HasPrefix(ls[0].CloseReason, "expired at")
 }
 
 func TestServeStartErrors(t *testing.T) {

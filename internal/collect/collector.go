@@ -3,7 +3,6 @@ package collect
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -247,8 +246,4 @@ func (c *Collector) Running(ctx context.Context) ([]backend.RunningQuery, error)
 func sortedSkips(s []Skip) []Skip {
 	sort.SliceStable(s, func(i, j int) bool { return s[i].Metric < s[j].Metric })
 	return s
-}
-
-func skipf(metric, format string, args ...any) Skip {
-	return Skip{Metric: metric, Reason: fmt.Sprintf(format, args...)}
 }

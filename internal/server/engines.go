@@ -28,6 +28,7 @@ import (
 // engines are the parts `serve` runs beside its HTTP server.
 type engines struct {
 	spec      *spec.Spec
+	store     *store.Store
 	logger    *slog.Logger
 	collector *collect.Collector
 	worker    *notify.Worker
@@ -44,7 +45,7 @@ type engines struct {
 // transition, the notifications it owes and the incident it opens or
 // closes commit in one transaction.
 func assemble(ctx context.Context, o Options, st *store.Store, reg prometheus.Registerer, logger *slog.Logger) (*engines, error) {
-	e := &engines{spec: o.Spec, logger: logger, actions: o.Actions}
+	e := &engines{spec: o.Spec, store: st, logger: logger, actions: o.Actions}
 	col, rerunner, closeBackends, err := openCollector(ctx, o.Spec, st, logger, reg)
 	if err != nil {
 		return nil, err
@@ -126,6 +127,7 @@ func (e *engines) start(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	wg.Go(logged("notification worker", e.worker.Run))
 	wg.Go(func() { e.collector.Run(ctx) })
+	wg.Go(func() { prune(ctx, e.store, e.spec, e.logger.With("component", "store")) })
 	wg.Go(logged("alarm engine", e.alarms.Run))
 	if e.maint != nil {
 		wg.Go(func() { e.maint.scheduler.Run(ctx) })

@@ -338,7 +338,7 @@ func (s *Server) putMetricData(m cbor.Map) error {
 		}
 		v, err := cbor.AsFloat64(d["Value"])
 		if err != nil {
-			return fmt.Errorf("Value: %v", err)
+			return fmt.Errorf("datum value: %v", err)
 		}
 		s.put = append(s.put, Datum{Namespace: ns, MetricName: str(d["MetricName"]), Unit: str(d["Unit"]), Dimensions: dims, Value: v})
 	}
