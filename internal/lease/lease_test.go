@@ -300,13 +300,7 @@ func TestLeaseClosesWhenTheLedgerRunFinishes(t *testing.T) {
 
 func TestLeaseClosesWhenTheExecutionStops(t *testing.T) {
 	ctx := context.Background()
-	fake := awstest.New()
-	defer fake.Close()
-	client, err := aws.New(ctx, aws.Options{Region: "ap-northeast-1", Endpoints: map[string]string{"stepfunctions": fake.URL},
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "x", "")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, client := stepFunctions(t)
 	r := serverless(t, nil)
 	arn := r.s.Pipeline.StateMachineARN
 	start := r.c.t.Add(-time.Minute)
@@ -338,13 +332,7 @@ func TestLeaseClosesWhenTheExecutionStops(t *testing.T) {
 // pipeline's lower step got there first.
 func TestPipelineThatRaisesItselfIsFollowed(t *testing.T) {
 	ctx := context.Background()
-	fake := awstest.New()
-	defer fake.Close()
-	client, err := aws.New(ctx, aws.Options{Region: "ap-northeast-1", Endpoints: map[string]string{"stepfunctions": fake.URL},
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "x", "")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, client := stepFunctions(t)
 	r := serverless(t, nil)
 	arn := r.s.Pipeline.StateMachineARN
 	start := r.c.t.Add(-time.Minute)
@@ -377,4 +365,17 @@ func TestPipelineThatRaisesItselfIsFollowed(t *testing.T) {
 	if len(evs) != 2 || evs[0].Event != "adopted" || evs[1].Event != "lowered" || !strings.Contains(evs[1].Detail, "already 8 RPU") {
 		t.Errorf("events %+v", evs)
 	}
+}
+
+// stepFunctions is a Step Functions client over a fake.
+func stepFunctions(t *testing.T) (*awstest.Server, *aws.Client) {
+	t.Helper()
+	fake := awstest.New()
+	t.Cleanup(fake.Close)
+	client, err := aws.New(context.Background(), aws.Options{Region: "ap-northeast-1", Endpoints: map[string]string{"stepfunctions": fake.URL},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "x", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, client
 }
