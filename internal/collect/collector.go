@@ -178,23 +178,37 @@ func datapoints(rs []Reading) []store.Datapoint {
 }
 
 // publish sends the readings of dpcops-computed metrics to CloudWatch when
-// collect.publish is on. A failure is logged: CloudWatch's copy is a
-// convenience, the store's is the record.
+// collect.publish is on.
 func (c *Collector) publish(ctx context.Context, rs []Reading) {
-	if !c.s.Collect.Publish || c.o.AWS == nil {
+	if c.o.AWS != nil {
+		Publish(ctx, c.o.AWS, c.s, rs, c.log)
+	}
+}
+
+// Publisher sends datapoints to CloudWatch; *aws.Client is one.
+type Publisher interface {
+	PutMetricData(ctx context.Context, namespace string, data []aws.Datum) error
+}
+
+// Publish sends readings of the spec's metrics outside AWS's own
+// namespace to CloudWatch, by namespace, when collect.publish is on. A
+// failure is logged: CloudWatch's copy is a convenience, the store's is
+// the record.
+func Publish(ctx context.Context, p Publisher, s *spec.Spec, rs []Reading, log *slog.Logger) {
+	if !s.Collect.Publish {
 		return
 	}
 	byNS := map[string][]aws.Datum{}
 	for _, r := range rs {
-		m, ok := c.s.Metric(r.Metric)
+		m, ok := s.Metric(r.Metric)
 		if !ok || m.Namespace == spec.ServerlessNamespace {
 			continue
 		}
 		byNS[m.Namespace] = append(byNS[m.Namespace], aws.Datum{MetricName: r.Metric, Dimensions: r.Dimensions.Map(), Unit: r.Unit, Time: r.Time, Value: r.Value})
 	}
 	for ns, data := range byNS {
-		if err := c.o.AWS.PutMetricData(ctx, ns, data); err != nil {
-			c.log.Warn("publish to CloudWatch failed", "namespace", ns, "err", err)
+		if err := p.PutMetricData(ctx, ns, data); err != nil {
+			log.Warn("publish to CloudWatch failed", "namespace", ns, "err", err)
 		}
 	}
 }

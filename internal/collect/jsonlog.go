@@ -39,7 +39,7 @@ func (cy *cycle) readLog() {
 	if st, ok := cy.state(stateLogOffset); ok {
 		off = int64(st.Value)
 	}
-	lines, next, err := tailLog(path, off)
+	lines, next, err := tailLog(path, off, cy.s.Location(), cy.now)
 	if err != nil {
 		cy.fail(healthLog, err)
 		return
@@ -49,7 +49,10 @@ func (cy *cycle) readLog() {
 	cy.setState(stateLogOffset, float64(next), cy.now)
 }
 
-func tailLog(path string, off int64) ([]store.LogLine, int64, error) {
+// tailLog reads whole lines from off. Timestamps are read in loc (the
+// server writes its log_timezone's abbreviation); a line whose time
+// cannot be read is stamped now.
+func tailLog(path string, off int64, loc *time.Location, now time.Time) ([]store.LogLine, int64, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, nil // the server has logged nothing yet
@@ -73,16 +76,22 @@ func tailLog(path string, off int64) ([]store.LogLine, int64, error) {
 	buf = buf[:n]
 	// Only whole lines: a line the server is still writing waits.
 	end := bytes.LastIndexByte(buf, '\n') + 1
+	if end == 0 && n == maxLogRead {
+		// One line longer than a whole read (a huge statement): skip it,
+		// or the log would stay stuck on it. Its rest, up to its newline,
+		// is not JSON and is dropped by the next read.
+		return nil, off + int64(n), nil
+	}
 	var out []store.LogLine
 	for _, raw := range bytes.Split(buf[:end], []byte("\n")) {
-		if l, ok := parseLogLine(raw); ok {
+		if l, ok := parseLogLine(raw, loc, now); ok {
 			out = append(out, l)
 		}
 	}
 	return out, off + int64(end), nil
 }
 
-func parseLogLine(raw []byte) (store.LogLine, bool) {
+func parseLogLine(raw []byte, loc *time.Location, now time.Time) (store.LogLine, bool) {
 	var j jsonLogLine
 	if len(raw) == 0 || json.Unmarshal(raw, &j) != nil {
 		return store.LogLine{}, false
@@ -92,9 +101,9 @@ func parseLogLine(raw []byte) (store.LogLine, bool) {
 	default:
 		return store.LogLine{}, false
 	}
-	t, err := time.Parse("2006-01-02 15:04:05.000 MST", j.Timestamp)
-	if err != nil {
-		t = time.Now()
+	t, ok := logTime(j.Timestamp, loc)
+	if !ok {
+		t = now
 	}
 	var detail []string
 	for _, kv := range [][2]string{{"user", j.User}, {"db", j.Database}, {"sqlstate", j.State}, {"statement", j.Statement}} {
@@ -103,4 +112,23 @@ func parseLogLine(raw []byte) (store.LogLine, bool) {
 		}
 	}
 	return store.LogLine{Time: t.UTC(), Source: "postgres", Severity: j.Severity, Message: j.Message, Detail: strings.Join(detail, " ")}, true
+}
+
+// logTime reads a jsonlog timestamp, "2026-11-27 12:04:05.123 JST". The
+// zone is log_timezone's abbreviation, or a numeric one such as "+09"
+// for zones without one. Go knows an abbreviation only as UTC or as that
+// of loc (the spec's time zone): any other would be read as UTC, silently
+// hours off, so it is refused.
+func logTime(ts string, loc *time.Location) (time.Time, bool) {
+	if t, err := time.Parse("2006-01-02 15:04:05.000 -07", ts); err == nil {
+		return t, true
+	}
+	t, err := time.ParseInLocation("2006-01-02 15:04:05.000 MST", ts, loc)
+	if err != nil {
+		return time.Time{}, false
+	}
+	if name, off := t.Zone(); off == 0 && name != "UTC" && name != "GMT" {
+		return time.Time{}, false
+	}
+	return t, true
 }

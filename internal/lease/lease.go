@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
+	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
@@ -48,9 +49,12 @@ type Lease struct {
 	Closed      *time.Time `json:"closed_at,omitempty"`
 	CloseReason string     `json:"close_reason,omitempty"`
 	Run         string     `json:"run,omitempty"`
-	AskedBy     string     `json:"asked_by"`
-	Reason      string     `json:"reason,omitempty"`
-	LowerError  string     `json:"lower_error,omitempty"`
+	// Shared is set once another pipeline extended the lease: it then
+	// ends on request or at its (later) expiry, not with one run.
+	Shared     bool   `json:"shared,omitempty"`
+	AskedBy    string `json:"asked_by"`
+	Reason     string `json:"reason,omitempty"`
+	LowerError string `json:"lower_error,omitempty"`
 }
 
 // Open reports whether the lease is still open.
@@ -67,7 +71,7 @@ type Options struct {
 	Runs Runs
 	// Publisher, when set and collect.publish is on, also sends the
 	// problem reading to CloudWatch.
-	Publisher Publisher
+	Publisher collect.Publisher
 	Logger    *slog.Logger
 	Now       func() time.Time
 }
@@ -139,14 +143,16 @@ func (m *Manager) Raise(ctx context.Context, r Request) (Lease, string, error) {
 	if open != nil {
 		target = max(target, open.RaisedTo)
 	}
-	did, err := m.apply(ctx, target, open == nil || target != open.RaisedTo)
+	// The run first, so that the lease is recorded as soon as the
+	// workgroup is raised: a watching serve would otherwise adopt it.
+	run := m.currentRun(ctx, r.Pipeline)
+	did, err := m.apply(ctx, target, false)
 	if err != nil {
 		if open != nil {
 			m.event(ctx, open.ID, now, "raise failed", r.Who, err.Error())
 		}
 		return Lease{}, "", err
 	}
-	run := m.currentRun(ctx, r.Pipeline)
 	if open == nil {
 		l := Lease{Pipeline: r.Pipeline, RaisedTo: target, Normal: m.cfg.NormalMaxRPU, Started: now,
 			Expires: now.Add(r.For), Run: run, AskedBy: r.Who, Reason: r.Why}
@@ -160,9 +166,16 @@ func (m *Manager) Raise(ctx context.Context, r Request) (Lease, string, error) {
 	l := *open
 	l.Expires = laterOf(open.Expires, now.Add(r.For))
 	l.RaisedTo = target
+	switch {
+	case r.Pipeline != open.Pipeline:
+		// Two pipelines: the lease must not end with the first one's run.
+		l.Shared, l.Run = true, ""
+	case run != "" && !l.Shared:
+		l.Run = run // the same pipeline's newer run
+	}
 	if err := m.store(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE capacity_leases SET expires_at = ?, raised_to = ? WHERE id = ?`,
-			store.Millis(l.Expires), l.RaisedTo, l.ID)
+		_, err := tx.ExecContext(ctx, `UPDATE capacity_leases SET expires_at = ?, raised_to = ?, run = ?, shared = ? WHERE id = ?`,
+			store.Millis(l.Expires), l.RaisedTo, l.Run, l.Shared, l.ID)
 		return err
 	}); err != nil {
 		return Lease{}, "", err
@@ -178,36 +191,27 @@ func laterOf(a, b time.Time) time.Time {
 	return b
 }
 
-// apply sets the workgroup's max capacity when change is set. On
-// PostgreSQL it says there is nothing to change.
-func (m *Manager) apply(ctx context.Context, rpu int, change bool) (string, error) {
+// apply sets the workgroup's max capacity to rpu unless it is there
+// already, as the workgroup says, not as the lease remembers: a hand may
+// have changed it meanwhile. Lowering, a capacity already below rpu is
+// left alone too (the pipeline's own lower step, or a hand, was first).
+// On PostgreSQL it says there is nothing to change.
+func (m *Manager) apply(ctx context.Context, rpu int, lowering bool) (string, error) {
 	if m.o.Capacity == nil {
 		return "PostgreSQL has no capacity to change: the lease is recorded only", nil
 	}
-	if !change {
-		return fmt.Sprintf("max capacity already %d RPU", rpu), nil
-	}
-	wg, err := m.o.Capacity.SetMaxCapacity(ctx, m.o.Spec.Warehouse.Workgroup, rpu)
+	name := m.o.Spec.Warehouse.Workgroup
+	wg, err := m.o.Capacity.Get(ctx, name)
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("workgroup %s max capacity set to %d RPU", m.o.Spec.Warehouse.Workgroup, wg.MaxCapacity), nil
-}
-
-// restore sets the workgroup's max capacity back to normal, unless it is
-// there already (the pipeline's own lower step, or a hand, was first).
-func (m *Manager) restore(ctx context.Context, normal int) (string, error) {
-	if m.o.Capacity == nil {
-		return m.apply(ctx, normal, false)
+	if wg.MaxCapacity == rpu || (lowering && wg.MaxCapacity < rpu) {
+		return fmt.Sprintf("max capacity already %d RPU", wg.MaxCapacity), nil
 	}
-	wg, err := m.o.Capacity.Get(ctx, m.o.Spec.Warehouse.Workgroup)
-	if err != nil {
+	if wg, err = m.o.Capacity.SetMaxCapacity(ctx, name, rpu); err != nil {
 		return "", err
 	}
-	if wg.MaxCapacity <= normal {
-		return fmt.Sprintf("max capacity was already %d RPU", wg.MaxCapacity), nil
-	}
-	return m.apply(ctx, normal, true)
+	return fmt.Sprintf("workgroup %s max capacity set to %d RPU", name, wg.MaxCapacity), nil
 }
 
 func (m *Manager) currentRun(ctx context.Context, pipeline string) string {
@@ -233,7 +237,7 @@ func (m *Manager) Lower(ctx context.Context, id int64, who, why string) (Lease, 
 		return Lease{}, "", ErrNoLease
 	}
 	now := m.o.Now().UTC()
-	did, err := m.restore(ctx, open.Normal)
+	did, err := m.apply(ctx, open.Normal, true)
 	if err != nil {
 		m.store(ctx, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE capacity_leases SET lower_error = ? WHERE id = ?`, err.Error(), open.ID)

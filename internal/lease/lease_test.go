@@ -3,6 +3,7 @@ package lease_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,12 +49,7 @@ func serverless(t *testing.T, runs lease.Runs) *rig {
 	fake := awstest.New()
 	t.Cleanup(fake.Close)
 	fake.SetWorkgroup("dpc-learning", awstest.WorkgroupState{Base: 8, Max: 8})
-	ws, err := aws.NewWorkgroups(ctx, aws.Options{Region: "ap-northeast-1", Endpoints: map[string]string{"redshift_serverless": fake.URL},
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "x", ""), MaxAttempts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws.Sleep = func(context.Context, time.Duration) error { return nil }
+	ws := workgroups(t, fake.URL)
 	st, err := store.Open(ctx, t.TempDir(), store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -75,17 +71,7 @@ func (r *rig) updates() []int {
 	return out
 }
 
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func equal(a, b []int) bool { return slices.Equal(a, b) }
 
 func TestRaiseExtendExpire(t *testing.T) {
 	r := serverless(t, nil)
@@ -146,26 +132,103 @@ func TestRaiseRefusals(t *testing.T) {
 	}
 }
 
+// runs is a pipeline ledger in memory: the running run of each pipeline.
+type runs map[string]string
+
+func (rs runs) Current(_ context.Context, pipeline string) (string, error) { return rs[pipeline], nil }
+
+func (rs runs) Ended(_ context.Context, pipeline, run string) (bool, string, error) {
+	if rs[pipeline] == run {
+		return false, "running", nil
+	}
+	return true, "succeeded", nil
+}
+
+// TestTwoPipelinesShareOneLease: the later end and the higher capacity
+// win, and the lease does not end with the first pipeline's run while the
+// second may still need the capacity.
 func TestTwoPipelinesShareOneLease(t *testing.T) {
 	r := serverless(t, nil)
 	r.s.Capacity.Lease.Pipelines = []string{"dpc-elt", "dpc-backfill"}
-	m, _ := lease.New(lease.Options{Spec: r.s, Store: r.st, Capacity: capacityOf(r), Now: r.c.now})
-	a, _, err := m.Raise(r.ctx, lease.Request{Pipeline: "dpc-elt", To: 24, For: 3 * time.Hour, Who: "a"})
-	if err != nil {
-		t.Fatal(err)
+	rs := runs{"dpc-elt": "elt-1", "dpc-backfill": "bf-1"}
+	m, _ := lease.New(lease.Options{Spec: r.s, Store: r.st, Capacity: capacityOf(r), Runs: rs, Now: r.c.now})
+	a, _, err := m.Raise(r.ctx, lease.Request{Pipeline: "dpc-elt", To: 24, For: time.Hour, Who: "a"})
+	if err != nil || a.Run != "elt-1" {
+		t.Fatalf("%+v %v", a, err)
 	}
-	b, _, err := m.Raise(r.ctx, lease.Request{Pipeline: "dpc-backfill", To: 32, For: time.Hour, Who: "b"})
-	if err != nil || b.ID != a.ID || b.RaisedTo != 32 || !b.Expires.Equal(a.Expires) {
+	b, _, err := m.Raise(r.ctx, lease.Request{Pipeline: "dpc-backfill", To: 32, For: 3 * time.Hour, Who: "b"})
+	if err != nil || b.ID != a.ID || b.RaisedTo != 32 || !b.Expires.Equal(r.c.t.Add(3*time.Hour)) || !b.Shared {
 		t.Fatalf("shared lease %+v vs %+v: %v", b, a, err)
 	}
 	if got := r.updates(); !equal(got, []int{24, 32}) {
 		t.Errorf("UpdateWorkgroup calls %v", got)
 	}
+	delete(rs, "dpc-elt") // the first pipeline's run ends
+	r.c.t = r.c.t.Add(2 * time.Hour)
+	if err := m.Check(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if open, _ := m.Open(r.ctx); open == nil {
+		t.Fatal("the shared lease closed with the first pipeline's run")
+	}
+	r.c.t = b.Expires
+	if err := m.Check(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.updates(); !equal(got, []int{24, 32, 8}) {
+		t.Errorf("UpdateWorkgroup calls %v, want the lower at the later end", got)
+	}
 }
 
-func capacityOf(r *rig) lease.Capacity {
-	ws, _ := aws.NewWorkgroups(r.ctx, aws.Options{Region: "ap-northeast-1", Endpoints: map[string]string{"redshift_serverless": r.fake.URL},
+// TestExtendedLeaseIsNoProblemUntilItsEnd: a lease extended past
+// max_duration from its start is within its limit until its new end.
+func TestExtendedLeaseIsNoProblemUntilItsEnd(t *testing.T) {
+	r := serverless(t, nil)
+	if _, _, err := r.m.Raise(r.ctx, lease.Request{Pipeline: "dpc-elt", For: 4 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	r.c.t = r.c.t.Add(3 * time.Hour)
+	l, _, err := r.m.Raise(r.ctx, lease.Request{Pipeline: "dpc-elt", For: 4 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.c.t = r.c.t.Add(65 * time.Minute) // 4 h 05 after the start
+	if v, _ := r.m.Problem(r.ctx); v != 0 {
+		t.Errorf("problem %v 4h05 into a lease extended until %s", v, l.Expires)
+	}
+	r.c.t = l.Expires.Add(3 * time.Minute) // not lowered (no check ran)
+	if v, _ := r.m.Problem(r.ctx); v != 1 {
+		t.Errorf("problem %v past the end", v)
+	}
+}
+
+// TestRaiseLooksAtTheWorkgroup: a workgroup lowered by hand during a lease
+// is raised again by the next raise, not taken as still raised.
+func TestRaiseLooksAtTheWorkgroup(t *testing.T) {
+	r := serverless(t, nil)
+	if _, _, err := r.m.Raise(r.ctx, lease.Request{Pipeline: "dpc-elt", For: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	r.fake.SetWorkgroup("dpc-learning", awstest.WorkgroupState{Base: 8, Max: 8})
+	if _, did, err := r.m.Raise(r.ctx, lease.Request{Pipeline: "dpc-elt", For: time.Hour}); err != nil || !strings.Contains(did, "set to 32") {
+		t.Fatalf("raise after a hand lowered it: %q %v", did, err)
+	}
+	if got := r.updates(); !equal(got, []int{32, 32}) {
+		t.Errorf("UpdateWorkgroup calls %v", got)
+	}
+}
+
+func capacityOf(r *rig) lease.Capacity { return workgroups(r.t, r.fake.URL) }
+
+// workgroups is a Redshift Serverless client over the fake at url, whose
+// waits for a MODIFYING workgroup return at once.
+func workgroups(t *testing.T, url string) *aws.Workgroups {
+	t.Helper()
+	ws, err := aws.NewWorkgroups(context.Background(), aws.Options{Region: "ap-northeast-1", Endpoints: map[string]string{"redshift_serverless": url},
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "x", ""), MaxAttempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ws.Sleep = func(context.Context, time.Duration) error { return nil }
 	return ws
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dpc-learning/dpcops/internal/backend"
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
+	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
@@ -20,12 +21,7 @@ type Backends struct {
 	SFN Executions
 	// Publisher sends the problem reading to CloudWatch when
 	// collect.publish is on.
-	Publisher Publisher
-}
-
-// Publisher is what publishing the problem reading asks of CloudWatch.
-type Publisher interface {
-	PutMetricData(ctx context.Context, namespace string, data []aws.Datum) error
+	Publisher collect.Publisher
 }
 
 // Open builds the manager for the spec: on Redshift Serverless it changes

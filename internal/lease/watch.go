@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dpc-learning/dpcops/internal/backend/aws"
-	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
 
@@ -36,7 +35,7 @@ func (m *Manager) Check(ctx context.Context) error {
 		_, _, err = m.Lower(ctx, open.ID, Watcher, "expired at "+open.Expires.Format(time.RFC3339))
 	case open.LowerError != "":
 		_, _, err = m.Lower(ctx, open.ID, Watcher, "retrying the lower that failed")
-	case m.o.Runs != nil:
+	case m.o.Runs != nil && !open.Shared:
 		err = m.followRun(ctx, open, now)
 	}
 	return err
@@ -95,15 +94,15 @@ func (m *Manager) adopt(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// Problem is 1 while the open lease outlives max_duration or its last
-// lower failed, else 0: the value of the capacity_lease source, which an
-// alarm watches.
+// Problem is 1 while the open lease outlives its end (by more than a
+// check's slack) or its last lower failed, else 0: the value of the
+// capacity_lease source, which an alarm watches.
 func (m *Manager) Problem(ctx context.Context) (float64, error) {
 	open, err := m.Open(ctx)
 	if err != nil || open == nil {
 		return 0, err
 	}
-	limit := open.Started.Add(m.cfg.MaxDuration.D() + overdueGrace)
+	limit := open.Expires.Add(overdueGrace)
 	if open.LowerError != "" || m.o.Now().After(limit) {
 		return 1, nil
 	}
@@ -137,29 +136,21 @@ func (m *Manager) record(ctx context.Context) error {
 		return err
 	}
 	now := m.o.Now().UTC()
-	var dps []store.Datapoint
-	byNS := map[string][]aws.Datum{}
+	var rs []collect.Reading
 	for _, metric := range m.o.Spec.Metrics {
-		if metric.Source != "capacity_lease" {
-			continue
+		if metric.Source == "capacity_lease" {
+			rs = append(rs, collect.Reading{Time: now, Metric: metric.Name, Dimensions: metric.Dimensions, Value: v, Unit: metric.Unit})
 		}
-		dps = append(dps, store.Datapoint{Metric: metric.Name, Dims: metric.Dimensions.Canonical(), Unit: metric.Unit, Time: now, Value: v})
-		if metric.Namespace != spec.ServerlessNamespace {
-			byNS[metric.Namespace] = append(byNS[metric.Namespace], aws.Datum{MetricName: metric.Name, Dimensions: metric.Dimensions.Map(), Unit: metric.Unit, Time: now, Value: v})
-		}
+	}
+	dps := make([]store.Datapoint, len(rs))
+	for i, r := range rs {
+		dps[i] = r.Datapoint()
 	}
 	if err := m.o.Store.InsertDatapoints(ctx, dps); err != nil {
 		return err
 	}
-	if m.o.Publisher == nil || !m.o.Spec.Collect.Publish {
-		return nil
-	}
-	// As the collector's: CloudWatch's copy is a convenience, the store's
-	// is the record.
-	for ns, data := range byNS {
-		if err := m.o.Publisher.PutMetricData(ctx, ns, data); err != nil {
-			m.log.Warn("publish to CloudWatch failed", "namespace", ns, "err", err)
-		}
+	if m.o.Publisher != nil {
+		collect.Publish(ctx, m.o.Publisher, m.o.Spec, rs, m.log)
 	}
 	return nil
 }
@@ -202,7 +193,7 @@ func List(ctx context.Context, st *store.Store, from, to time.Time) ([]Lease, er
 	return out, rows.Err()
 }
 
-const selectLease = `SELECT id, pipeline, raised_to, normal, started_at, expires_at, closed_at, close_reason, run, asked_by, reason, lower_error FROM capacity_leases`
+const selectLease = `SELECT id, pipeline, raised_to, normal, started_at, expires_at, closed_at, close_reason, run, shared, asked_by, reason, lower_error FROM capacity_leases`
 
 type scanner interface{ Scan(...any) error }
 
@@ -210,7 +201,7 @@ func scan(s scanner) (Lease, error) {
 	var l Lease
 	var started, expires int64
 	var closed sql.NullInt64
-	err := s.Scan(&l.ID, &l.Pipeline, &l.RaisedTo, &l.Normal, &started, &expires, &closed, &l.CloseReason, &l.Run, &l.AskedBy, &l.Reason, &l.LowerError)
+	err := s.Scan(&l.ID, &l.Pipeline, &l.RaisedTo, &l.Normal, &started, &expires, &closed, &l.CloseReason, &l.Run, &l.Shared, &l.AskedBy, &l.Reason, &l.LowerError)
 	l.Started, l.Expires = store.FromMillis(started), store.FromMillis(expires)
 	if closed.Valid {
 		t := store.FromMillis(closed.Int64)

@@ -153,7 +153,7 @@ func openLease(ctx context.Context, s *spec.Spec, st *store.Store, rerunner *run
 	if x, ok := rerunner.SFN.(lease.Executions); ok {
 		b.SFN = x
 	}
-	if p, ok := rerunner.SFN.(lease.Publisher); ok {
+	if p, ok := rerunner.SFN.(collect.Publisher); ok {
 		b.Publisher = p
 	}
 	m, err := lease.Open(ctx, s, st, b, logger.With("component", "lease"))

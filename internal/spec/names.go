@@ -85,7 +85,7 @@ var Sources = []SourceInfo{
 	{Name: "table_unsorted_percent", Engines: serverlessOnly, Unit: "Percent", PerTable: true, Doc: "SVV_TABLE_INFO.unsorted"},
 	{Name: "table_stats_off", Engines: bothEngines, Unit: "Percent", PerTable: true, Doc: "SVV_TABLE_INFO.stats_off (Redshift); rows modified since ANALYZE ÷ live rows (PostgreSQL)"},
 	{Name: "database_connections", Engines: bothEngines, Unit: "Count", Doc: "open connections"},
-	{Name: "capacity_lease", Engines: bothEngines, Unit: "Count", Doc: "1 while a capacity lease outlives capacity.lease.max_duration or the last lower failed, else 0 (written by the lease manager)"},
+	{Name: "capacity_lease", Engines: bothEngines, Unit: "Count", Doc: "1 while a capacity lease stays open past its end or the last lower failed, else 0 (written by the lease manager)"},
 }
 
 // Source returns the catalog entry of a built-in source.

@@ -155,6 +155,23 @@ func TestStepFunctionsTriageAndRerun(t *testing.T) {
 	if err != nil || f == nil || f.Step != "RunDbtModels" || f.Error != "DbtError" || f.Cause != "model mart_los_by_dpc failed" {
 		t.Fatalf("failed step %+v %v", f, err)
 	}
+	// The capacity lease's states: dbt fails inside RunDbt, the Catch
+	// lowers capacity, then DbtFailed fails the execution. The failed
+	// step is dbt's, not the newest state entered.
+	srv.SetExecutions(arn, awstest.Execution{ARN: arn + ":run-10", Name: "run-10", Status: "FAILED", Start: t0.Add(-2 * time.Hour), Stop: &stop})
+	srv.SetHistory(arn+":run-10",
+		map[string]any{"type": "ExecutionFailed", "id": 14, "timestamp": float64(stop.Unix()), "executionFailedEventDetails": map[string]any{"error": "DbtError", "cause": "model mart_los_by_dpc failed"}},
+		map[string]any{"type": "FailStateEntered", "id": 13, "timestamp": float64(stop.Unix()), "stateEnteredEventDetails": map[string]any{"name": "DbtFailed"}},
+		map[string]any{"type": "TaskSucceeded", "id": 12, "timestamp": float64(stop.Unix())},
+		map[string]any{"type": "TaskStateEntered", "id": 11, "timestamp": float64(stop.Unix()), "stateEnteredEventDetails": map[string]any{"name": "LowerCapacityAfterFailure"}},
+		map[string]any{"type": "ParallelStateFailed", "id": 10, "timestamp": float64(stop.Unix())},
+		map[string]any{"type": "TaskFailed", "id": 9, "timestamp": float64(stop.Unix()), "taskFailedEventDetails": map[string]any{"resource": "ecs", "resourceType": "ecs", "error": "DbtError", "cause": "model mart_los_by_dpc failed"}},
+		map[string]any{"type": "TaskStateEntered", "id": 8, "timestamp": float64(stop.Unix()), "stateEnteredEventDetails": map[string]any{"name": "DbtTask"}},
+		map[string]any{"type": "TaskStateEntered", "id": 2, "timestamp": float64(stop.Unix()), "stateEnteredEventDetails": map[string]any{"name": "RaiseCapacity"}},
+	)
+	if f, err := c.FailedStep(ctx, arn+":run-10"); err != nil || f == nil || f.Step != "DbtTask" || f.Error != "DbtError" {
+		t.Errorf("failed step behind a Catch: %+v %v", f, err)
+	}
 	execARN, err := c.StartExecution(ctx, arn, "dpcops-rerun-1", `{"reason":"Alert-ELT-Delay"}`)
 	if err != nil || execARN != arn+":dpcops-rerun-1" {
 		t.Fatalf("start %q %v", execARN, err)

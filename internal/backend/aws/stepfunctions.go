@@ -36,8 +36,11 @@ type Failure struct {
 	Cause string
 }
 
-// FailedStep reads an execution's history, newest first, for the state
-// that failed and its error.
+// FailedStep reads an execution's history, newest first, for the task
+// that failed, the state it ran in and its error. A Catch moves on to
+// other states after the failure (the capacity lease lowers capacity
+// before failing the execution), so the step is the state entered just
+// before the newest TaskFailed, not the newest state entered.
 func (c *Client) FailedStep(ctx context.Context, executionARN string) (*Failure, error) {
 	out, err := c.sfn.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{
 		ExecutionArn: awssdk.String(executionARN), ReverseOrder: true, MaxResults: 100,
@@ -48,16 +51,31 @@ func (c *Client) FailedStep(ctx context.Context, executionARN string) (*Failure,
 	// The task's own failure says more than the execution's, which
 	// often only says States.TaskFailed.
 	f := &Failure{}
-	var execErr, execCause string
+	var execErr, execCause, newestEntered string
+	taskFailed := false
 	for _, ev := range out.Events {
 		switch {
-		case f.Error == "" && ev.TaskFailedEventDetails != nil:
-			f.Error, f.Cause = awssdk.ToString(ev.TaskFailedEventDetails.Error), awssdk.ToString(ev.TaskFailedEventDetails.Cause)
-		case execErr == "" && ev.ExecutionFailedEventDetails != nil:
-			execErr, execCause = awssdk.ToString(ev.ExecutionFailedEventDetails.Error), awssdk.ToString(ev.ExecutionFailedEventDetails.Cause)
-		case f.Step == "" && ev.Type == sfntypes.HistoryEventTypeTaskStateEntered && ev.StateEnteredEventDetails != nil:
-			f.Step = awssdk.ToString(ev.StateEnteredEventDetails.Name)
+		case ev.TaskFailedEventDetails != nil:
+			if !taskFailed {
+				taskFailed = true
+				f.Error, f.Cause = awssdk.ToString(ev.TaskFailedEventDetails.Error), awssdk.ToString(ev.TaskFailedEventDetails.Cause)
+			}
+		case ev.ExecutionFailedEventDetails != nil:
+			if execErr == "" {
+				execErr, execCause = awssdk.ToString(ev.ExecutionFailedEventDetails.Error), awssdk.ToString(ev.ExecutionFailedEventDetails.Cause)
+			}
+		case ev.Type == sfntypes.HistoryEventTypeTaskStateEntered && ev.StateEnteredEventDetails != nil:
+			name := awssdk.ToString(ev.StateEnteredEventDetails.Name)
+			if newestEntered == "" {
+				newestEntered = name
+			}
+			if taskFailed && f.Step == "" {
+				f.Step = name
+			}
 		}
+	}
+	if f.Step == "" {
+		f.Step = newestEntered
 	}
 	if f.Error == "" {
 		f.Error, f.Cause = execErr, execCause

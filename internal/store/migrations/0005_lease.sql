@@ -10,6 +10,7 @@ CREATE TABLE capacity_leases (
     closed_at    INTEGER,
     close_reason TEXT    NOT NULL DEFAULT '',
     run          TEXT    NOT NULL DEFAULT '',  -- the pipeline run it serves (ledger id or execution ARN)
+    shared       INTEGER NOT NULL DEFAULT 0,   -- extended by another pipeline: ends on request or expiry, not with a run
     asked_by     TEXT    NOT NULL,
     reason       TEXT    NOT NULL DEFAULT '',
     lower_error  TEXT    NOT NULL DEFAULT ''   -- the last lower that failed

@@ -357,7 +357,7 @@ resource "aws_cloudwatch_metric_alarm" "review_usage_limit" {
 
 resource "aws_cloudwatch_metric_alarm" "alert_capacity_lease" {
   alarm_name          = "Alert-Capacity-Lease"
-  alarm_description   = "The workgroup's raised max capacity was not lowered (a lease outlived capacity.lease.max_duration, or UpdateWorkgroup failed). Run dpcops capacity lower, and check the role may call UpdateWorkgroup."
+  alarm_description   = "The workgroup's raised max capacity was not lowered (a lease stayed open past its end, or UpdateWorkgroup failed). Run dpcops capacity lower, and check the role may call UpdateWorkgroup."
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
   evaluation_periods  = 1
