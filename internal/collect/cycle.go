@@ -32,7 +32,10 @@ type cycle struct {
 	sqlErr error
 	cw     map[string][]aws.Point
 	cwErr  error
-	usage  []aws.Point
+	// usage is this usage-limit period's compute seconds, read apart:
+	// its failure spoils usage_limit_percent only.
+	usage    []aws.Point
+	usageErr error
 	exec   *aws.Execution
 	execOK bool
 
@@ -212,9 +215,18 @@ func (cy *cycle) sqlNeeded(m spec.Metric) bool {
 	return false
 }
 
-// emit records a reading of m at t.
+// emit records a reading of m at t, counted on the health row of the
+// collector it came from.
 func (cy *cycle) emit(m spec.Metric, dims spec.Labels, t time.Time, v float64) {
 	cy.readings = append(cy.readings, Reading{Time: t, Metric: m.Name, Dimensions: dims, Value: v, Unit: m.Unit})
+	from := healthWarehouse
+	if cy.serverless() && !cy.sqlNeeded(m) {
+		from = healthCloudWatch
+		if m.Source == "elt_delay" {
+			from = healthPipeline
+		}
+	}
+	cy.healthOf(from).Datapoints++
 }
 
 // compute produces the readings of one due metric, or says why it could

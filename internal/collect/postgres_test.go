@@ -286,7 +286,8 @@ func TestStoredCycleHasDatapointsHealthAndState(t *testing.T) {
 		t.Errorf("%d datapoints stored, %d readings", n, len(r.Readings))
 	}
 	h, err := e.st.HealthAll(e.ctx)
-	if err != nil || len(h) != 1 || h[0].Collector != "warehouse" || h[0].LastSuccess.IsZero() || h[0].Statements != int64(r.Statements) {
+	if err != nil || len(h) != 1 || h[0].Collector != "warehouse" || h[0].LastSuccess.IsZero() || h[0].Statements != int64(r.Statements) ||
+		h[0].Datapoints != int64(len(r.Readings)) {
 		t.Errorf("health %+v %v", h, err)
 	}
 	if v := values(r, "StoragePercent"); len(v) != 1 || v[0] <= 0 || v[0] > 1 {

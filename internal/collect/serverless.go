@@ -101,12 +101,12 @@ func (cy *cycle) readCloudWatch(ctx context.Context) {
 		q := cy.cwQuery("compute_seconds")
 		q.ID, q.Period = "period", 24*time.Hour
 		var pts map[string][]aws.Point
-		pts, cy.cwErr = cy.c.o.AWS.MetricData(ctx, []aws.MetricQuery{q}, periodStart(cy.s, cy.now), cy.now)
+		pts, cy.usageErr = cy.c.o.AWS.MetricData(ctx, []aws.MetricQuery{q}, periodStart(cy.s, cy.now), cy.now)
 		cy.usage = pts["period"]
 	}
 	h.Duration = time.Since(start)
-	if cy.cwErr != nil {
-		cy.fail(healthCloudWatch, cy.cwErr)
+	if err := errors.Join(cy.cwErr, cy.usageErr); err != nil {
+		cy.fail(healthCloudWatch, err)
 	}
 }
 
@@ -220,6 +220,9 @@ func (cy *cycle) derivedServerless(m spec.Metric) string {
 	case "idle_percent":
 		cy.emit(m, m.Dimensions, cy.now, idleShare(cy.cw["secs"], cy.now, m.Interval.D()))
 	case "usage_limit_percent":
+		if cy.usageErr != nil {
+			return "CloudWatch: " + cy.usageErr.Error()
+		}
 		rpuHours := sumSince(cy.usage, time.Time{}) / 3600
 		cy.emit(m, m.Dimensions, cy.now, 100*rpuHours/cy.s.Capacity.UsageLimit.RPUHours)
 	default:

@@ -183,10 +183,17 @@ func TestWakePolicyKeepsAnIdleWorkgroupAsleep(t *testing.T) {
 		t.Fatalf("after 6h: %+v", r)
 	}
 	h, _ := e.st.HealthAll(e.ctx)
+	found := false
 	for _, x := range h {
-		if x.Collector == "warehouse" && (x.Wakeups != 3 || x.Statements != e.stmts()) {
-			t.Errorf("warehouse health %+v, want 3 wake-ups and %d statements", x, e.stmts())
+		if x.Collector == "warehouse" {
+			found = true
+			if x.Wakeups != 3 || x.Statements != e.stmts() {
+				t.Errorf("warehouse health %+v, want 3 wake-ups and %d statements", x, e.stmts())
+			}
 		}
+	}
+	if !found {
+		t.Errorf("no warehouse health row in %+v", h)
 	}
 }
 
@@ -201,6 +208,25 @@ func TestCloudWatchDownLeavesItsMetricsMissing(t *testing.T) {
 		if rd.Metric == "ComputeCapacity" || rd.Metric == "QueriesFailed" {
 			t.Errorf("reading %+v while CloudWatch refused", rd)
 		}
+	}
+}
+
+// TestUsageReadFailingSpoilsOnlyTheUsageMetric: the usage period is a
+// second GetMetricData call; its failure must not discard the first.
+func TestUsageReadFailingSpoilsOnlyTheUsageMetric(t *testing.T) {
+	e := newServerless(t)
+	e.series("ComputeCapacity", "Average", e.dims, e.at(time.Minute, 16))
+	e.fake.FailNext("GetMetricData", awstest.Failure{}, awstest.Failure{Status: 400, Type: "AccessDenied"})
+	r := e.cycle()
+	if reason := skipReason(r, "UsageLimitPercent"); !strings.Contains(reason, "AccessDenied") {
+		t.Errorf("UsageLimitPercent skip %q", reason)
+	}
+	var capacity bool
+	for _, rd := range r.Readings {
+		capacity = capacity || (rd.Metric == "ComputeCapacity" && rd.Value == 16)
+	}
+	if !capacity {
+		t.Errorf("ComputeCapacity lost with the usage read: skips %v", r.Skipped)
 	}
 }
 

@@ -105,11 +105,24 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 	if err := s.InsertDatapoints(ctx, bad); err == nil {
 		t.Fatal("a batch with NaN must be refused")
 	}
-	// A batch that fails inside the transaction: the context ends midway.
+	// A cancelled context writes nothing.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.InsertDatapoints(cctx, batch("P", 0, 1000)); err == nil {
+	if err := s.InsertDatapoints(cctx, batch("Q", 0, 10)); err == nil {
 		t.Fatal("want an error from a cancelled context")
+	}
+	// A cycle that fails inside its transaction, after its datapoints and
+	// their new series were written: a log line the trigger refuses.
+	if err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON log_lines WHEN NEW.message = 'boom'
+			BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.WriteCycle(ctx, CycleWrite{Datapoints: batch("P", 0, 1000), Logs: []LogLine{{Time: t0, Source: "postgres", Severity: "ERROR", Message: "boom"}}})
+	if err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("want the trigger's refusal, got %v", err)
 	}
 	if n, _ := s.CountDatapoints(ctx); n != 100 {
 		t.Fatalf("%d datapoints stored, want the first batch's 100 only", n)

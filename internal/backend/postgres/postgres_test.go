@@ -20,6 +20,7 @@ type fixture struct {
 	t   *testing.T
 	ctx context.Context
 	w   *postgres.Warehouse
+	c   *pgwire.Client
 	db  *pgx.Conn
 }
 
@@ -27,7 +28,8 @@ func setup(t *testing.T) *fixture {
 	t.Helper()
 	dsn := pgtest.DB(t)
 	ctx := context.Background()
-	w := postgres.New(pgwire.New(dsn, 5*time.Second, "dpcops"), 5*time.Second)
+	c := pgwire.New(dsn, 5*time.Second, "dpcops")
+	w := postgres.New(c, 5*time.Second)
 	t.Cleanup(func() { w.Close() })
 	for i := 0; i < 2; i++ { // init is idempotent
 		if err := w.Init(ctx); err != nil {
@@ -39,7 +41,7 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close(context.Background()) })
-	return &fixture{t, ctx, w, db}
+	return &fixture{t, ctx, w, c, db}
 }
 
 func (f *fixture) exec(sql string, args ...any) {
@@ -195,6 +197,7 @@ func TestOneSnapshotIsOneRoundTrip(t *testing.T) {
 	f := setup(t)
 	f.exec("CREATE TABLE mart_los (updated_at timestamptz)")
 	f.exec("INSERT INTO mart_los VALUES (now() - interval '42 minutes')")
+	before := f.c.RoundTrips()
 	s := f.snapshot(backend.Want{
 		Database: true, Activity: true, Tables: true,
 		LoadErrors: true, LoadErrorsSince: time.Now().Add(-time.Hour),
@@ -219,6 +222,9 @@ func TestOneSnapshotIsOneRoundTrip(t *testing.T) {
 	// Seven queries and the one SET of the statement timeout.
 	if s.Statements != 8 {
 		t.Errorf("statements %d, want 8", s.Statements)
+	}
+	if n := f.c.RoundTrips() - before; n != 1 {
+		t.Errorf("%d round trips, want one batch", n)
 	}
 }
 

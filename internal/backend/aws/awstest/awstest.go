@@ -131,7 +131,8 @@ func str2(v any) string {
 }
 
 // Failure is an error answer: an HTTP status and an error type such as
-// Throttling or InternalFailure.
+// Throttling or InternalFailure. The zero Failure lets its call through,
+// so that FailNext can fail a later call of a sequence.
 type Failure struct {
 	Status int
 	Type   string
@@ -238,7 +239,7 @@ func (s *Server) failure(op string) (Failure, bool) {
 		return Failure{}, false
 	}
 	s.failures[op] = fs[1:]
-	return fs[0], true
+	return fs[0], fs[0].Status != 0
 }
 
 func (s *Server) serveCBOR(w http.ResponseWriter, op string, body []byte) {
