@@ -36,8 +36,8 @@ type cycle struct {
 	// its failure spoils usage_limit_percent only.
 	usage    []aws.Point
 	usageErr error
-	exec   *aws.Execution
-	execOK bool
+	exec     *aws.Execution
+	execOK   bool
 
 	states     map[string]store.State
 	readings   []Reading
