@@ -97,8 +97,12 @@ func (d *Demo) Close() {
 }
 
 // RunPipeline runs the pipeline once now; it is also what the
-// rerun-pipeline action calls in the demo.
+// rerun-pipeline action calls in the demo. A run, once started, finishes
+// even if its caller goes away (an HTTP request, Ctrl-C): a run left
+// 'running' in ops.pipeline_runs would hold maintenance back for good.
 func (d *Demo) RunPipeline(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runTimeout)
+	defer cancel()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	bad := int(d.bad.Swap(0))
@@ -109,6 +113,9 @@ func (d *Demo) RunPipeline(ctx context.Context) (string, error) {
 	d.log.Info("pipeline run", "run", res.id, "ok", res.ok, "rows", res.loaded, "rejected", res.rejected)
 	return fmt.Sprintf("run %d", res.id), nil
 }
+
+// runTimeout bounds one demo pipeline run (a few seconds normally).
+const runTimeout = 2 * time.Minute
 
 // Run plays the workload until ctx ends: the pipeline on its schedule,
 // analysts querying the marts, table churn, and the scenario.

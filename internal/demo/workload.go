@@ -78,8 +78,11 @@ func (d *Demo) steps() []step {
 	}
 }
 
-// scenario plays the steps, cycle after cycle, from start.
+// scenario plays the steps, cycle after cycle, from start, and returns
+// when ctx ends and the steps under way have stopped.
 func (d *Demo) scenario(ctx context.Context, start time.Time) {
+	var steps sync.WaitGroup
+	defer steps.Wait()
 	for cycle := 0; ; cycle++ {
 		base := start.Add(time.Duration(cycle) * cycleLength)
 		for _, s := range d.steps() {
@@ -89,7 +92,7 @@ func (d *Demo) scenario(ctx context.Context, start time.Time) {
 			case <-time.After(time.Until(base.Add(s.at))):
 			}
 			d.log.Info("demo scenario", "step", s.name, "cycle", cycle+1)
-			go s.do(ctx)
+			steps.Go(func() { s.do(ctx) })
 		}
 		select {
 		case <-ctx.Done():

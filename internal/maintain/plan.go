@@ -2,6 +2,7 @@ package maintain
 
 import (
 	"fmt"
+	"github.com/dpc-learning/dpcops/internal/backend/pgwire"
 	"path"
 	"sort"
 
@@ -85,7 +86,7 @@ func selected(j *spec.Job, name string) bool {
 // itemFor builds the item of a table that needs the job's action.
 func itemFor(engine string, j *spec.Job, t TableStats, th Thresholds, why string) Item {
 	it := Item{Job: j.Name, Table: t.Qualified(), Reason: why, Action: j.Action, Schema: t.Schema, Name: t.Name}
-	q := QualifiedName(t.Schema, t.Name)
+	q := pgwire.QualifiedName(t.Schema, t.Name)
 	if engine == spec.EnginePostgres {
 		it.Statement, it.Reason = postgresStatement(j, q, why)
 		return it

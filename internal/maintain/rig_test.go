@@ -92,14 +92,14 @@ func (g *rig) exec(sql string, args ...any) {
 // statistics so that pg_stat_user_tables shows them at once.
 func (g *rig) table(name string, n, deleteEvery int) {
 	g.t.Helper()
-	g.exec(`CREATE TABLE ` + QuoteIdent(name) + ` (id int PRIMARY KEY, pad text) WITH (autovacuum_enabled = false)`)
-	g.exec(`INSERT INTO `+QuoteIdent(name)+` SELECT i, repeat('x', 50) FROM generate_series(1, $1) i`, n)
+	g.exec(`CREATE TABLE ` + pgwire.QuoteIdent(name) + ` (id int PRIMARY KEY, pad text) WITH (autovacuum_enabled = false)`)
+	g.exec(`INSERT INTO `+pgwire.QuoteIdent(name)+` SELECT i, repeat('x', 50) FROM generate_series(1, $1) i`, n)
 	// The insert's counts must reach the shared statistics before ANALYZE
 	// resets them, or they land after it as modifications.
 	g.flush()
-	g.exec(`ANALYZE ` + QuoteIdent(name))
+	g.exec(`ANALYZE ` + pgwire.QuoteIdent(name))
 	if deleteEvery > 0 {
-		g.exec(`DELETE FROM `+QuoteIdent(name)+` WHERE id % $1 = 0`, deleteEvery)
+		g.exec(`DELETE FROM `+pgwire.QuoteIdent(name)+` WHERE id % $1 = 0`, deleteEvery)
 	}
 	g.flush()
 }
@@ -187,8 +187,8 @@ func (g *rig) slowVacuums(delayMillis int) {
 	if err := g.db.QueryRow(g.ctx, `SELECT current_database()`).Scan(&db); err != nil {
 		g.t.Fatal(err)
 	}
-	g.exec(`ALTER DATABASE ` + QuoteIdent(db) + ` SET vacuum_cost_delay = ` + strconv.Itoa(delayMillis))
-	g.exec(`ALTER DATABASE ` + QuoteIdent(db) + ` SET vacuum_cost_limit = 1`)
+	g.exec(`ALTER DATABASE ` + pgwire.QuoteIdent(db) + ` SET vacuum_cost_delay = ` + strconv.Itoa(delayMillis))
+	g.exec(`ALTER DATABASE ` + pgwire.QuoteIdent(db) + ` SET vacuum_cost_limit = 1`)
 }
 
 // waitFor polls the server until cond's query returns true, for at most

@@ -83,17 +83,11 @@ func (w *warehouse) query(ctx context.Context, file string, args ...string) (pgw
 	return res[0], res[0].Err
 }
 
-// tables reads every table's statistics. On Redshift it adds the rows
-// loaded since each table's last ANALYZE when SYS_LOAD_HISTORY can be read;
-// note says why not otherwise.
+// tables reads every table's statistics, as the collector does. Rows
+// loaded since each table's last ANALYZE are, on PostgreSQL, the rows
+// modified since; on Redshift they come from SYS_LOAD_HISTORY when it can
+// be read, and note says why not otherwise.
 func (w *warehouse) tables(ctx context.Context) (out []TableStats, note string, err error) {
-	if w.postgres() {
-		res, err := w.query(ctx, "maint_tables")
-		if err != nil {
-			return nil, "", fmt.Errorf("read table statistics: %w", err)
-		}
-		return parsePostgresTables(res), "", nil
-	}
 	sctx, cancel := context.WithTimeout(ctx, w.timeout+clientGrace)
 	snap, err := w.dialect.Snapshot(sctx, backend.Want{Tables: true})
 	cancel()
@@ -102,6 +96,12 @@ func (w *warehouse) tables(ctx context.Context) (out []TableStats, note string, 
 	}
 	if e := snap.Errors["tables"]; e != nil {
 		return nil, "", fmt.Errorf("read table statistics: %w", e)
+	}
+	if w.postgres() {
+		for _, t := range snap.Tables {
+			out = append(out, TableStats{Table: t, RowsLoaded: t.ModifiedSinceAnalyze})
+		}
+		return out, "", nil
 	}
 	loaded, note := w.loads(ctx)
 	for _, t := range snap.Tables {
@@ -114,47 +114,8 @@ func (w *warehouse) tables(ctx context.Context) (out []TableStats, note string, 
 	return out, note, nil
 }
 
-// parsePostgresTables reads maint_tables: (schema, table, live, dead,
-// modified since ANALYZE, size MB, last vacuum, last analyze). A row with
-// unreadable counts is left out rather than planned on zeros.
-func parsePostgresTables(r pgwire.Result) []TableStats {
-	var out []TableStats
-	for _, row := range r.Rows {
-		t := backend.Table{Schema: row[0].Text, Name: row[1].Text, UnsortedPercent: -1, SkewPercent: -1}
-		var err1, err2 error
-		t.Rows, err1 = row[2].Int()
-		t.DeadRows, err2 = row[3].Int()
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		if m, err := row[4].Int(); err == nil {
-			t.ModifiedSinceAnalyze = m
-		} else {
-			t.ModifiedSinceAnalyze = -1
-		}
-		t.SizeMB, _ = row[5].Float()
-		if all := t.Rows + t.DeadRows; all > 0 {
-			t.UnusedPercent = 100 * float64(t.DeadRows) / float64(all)
-		}
-		if t.ModifiedSinceAnalyze > 0 {
-			t.StatsOff = min(100, 100*float64(t.ModifiedSinceAnalyze)/max(1, float64(t.Rows)))
-		}
-		if v, err := row[6].Epoch(); err == nil {
-			t.LastVacuum = &v
-		}
-		if v, err := row[7].Epoch(); err == nil {
-			t.LastAnalyze = &v
-		}
-		out = append(out, TableStats{Table: t, RowsLoaded: t.ModifiedSinceAnalyze})
-	}
-	return out
-}
-
 // loads reads rows loaded per table since its last ANALYZE (Redshift).
 func (w *warehouse) loads(ctx context.Context) (map[string]int64, string) {
-	if w.postgres() {
-		return nil, ""
-	}
 	res, err := w.query(ctx, "maint_loads")
 	if err != nil {
 		return nil, "rows loaded since ANALYZE unknown (" + err.Error() + "): stats_off decides"

@@ -139,6 +139,8 @@ func (m *Monitor) Check(ctx context.Context, now time.Time) ([]Action, error) {
 			}
 			a, err := m.act(ctx, r, q, now)
 			if err != nil {
+				// Not recorded: the next check tries again.
+				m.forget(r, q)
 				errs = append(errs, err)
 			}
 			if a != nil {
@@ -177,6 +179,13 @@ func (m *Monitor) first(r rule, q Query) bool {
 	}
 	m.seen[k] = true
 	return true
+}
+
+// forget undoes first, for an action that could not be recorded.
+func (m *Monitor) forget(r rule, q Query) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.seen, seenKey{r.Name, q.Key()})
 }
 
 // act takes the rule's action on the query and records it.

@@ -2,6 +2,7 @@ package qmr
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"sync"
@@ -204,6 +205,35 @@ func (g *rig) exec(sql string, args ...any) {
 	g.t.Helper()
 	if _, err := g.db.Exec(g.ctx, sql, args...); err != nil {
 		g.t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// TestAnActionThatCannotBeRecordedIsTriedAgain: the store refuses the
+// first claim; the runaway query is not forgotten, and the next check
+// cancels it.
+func TestAnActionThatCannotBeRecordedIsTriedAgain(t *testing.T) {
+	g := newRig(t, abortRule)
+	if err := g.st.WriteTx(g.ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE refuse (n INTEGER);
+			INSERT INTO refuse VALUES (1);
+			CREATE TRIGGER refuse_claim BEFORE INSERT ON qmr_actions WHEN EXISTS (SELECT 1 FROM refuse)
+			BEGIN SELECT RAISE(ABORT, 'store refused'); END`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	long := g.sleep("tableau", 60)
+	g.runFor(long, 2200*time.Millisecond)
+	if _, err := g.m.Check(g.ctx, time.Now()); err == nil || !strings.Contains(err.Error(), "store refused") {
+		t.Fatalf("first check: %v", err)
+	}
+	g.st.WriteTx(g.ctx, func(tx *sql.Tx) error { _, err := tx.Exec(`DELETE FROM refuse`); return err })
+	actions, err := g.m.Check(g.ctx, time.Now())
+	if err != nil || len(actions) != 1 || actions[0].Outcome != OutcomeCancelled {
+		t.Fatalf("second check: %+v %v", actions, err)
+	}
+	if err := <-long.done; !cancelled(err) {
+		t.Errorf("the long query ended with %v, want cancelled", err)
 	}
 }
 

@@ -84,8 +84,11 @@ func (a *Actor) Check(ctx context.Context) error {
 		}
 		const action = "rerun-pipeline"
 		claimed, err := a.Incidents.ClaimAction(ctx, st.Alarm, st.Episode, now, action+" started")
-		if err != nil || !claimed {
+		if err != nil {
 			return err
+		}
+		if !claimed {
+			continue // acted on already in this episode
 		}
 		text := "rerun-pipeline: "
 		what, err := a.Rerun(ctx)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dpc-learning/dpcops/internal/backend"
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
+	"github.com/dpc-learning/dpcops/internal/backend/pgwire"
 	"github.com/dpc-learning/dpcops/internal/spec"
 )
 
@@ -126,6 +127,7 @@ func OffloadPlan(tables []backend.Table, cols []backend.Column, months int, s3Pr
 		k := c.Schema + "." + c.Table
 		byTable[k] = append(byTable[k], c)
 	}
+	tables = slices.Clone(tables)
 	sort.SliceStable(tables, func(i, j int) bool { return tables[i].SizeMB > tables[j].SizeMB })
 	var out []OffloadStep
 	for _, t := range tables {
@@ -134,15 +136,15 @@ func OffloadPlan(tables []backend.Table, cols []backend.Column, months int, s3Pr
 		if col == "" {
 			continue
 		}
-		q := quoteIdent(t.Schema) + "." + quoteIdent(t.Name)
-		cond := fmt.Sprintf("%s < DATEADD(month, -%d, GETDATE())", quoteIdent(col), months)
+		q := pgwire.QualifiedName(t.Schema, t.Name)
+		cond := fmt.Sprintf("%s < DATEADD(month, -%d, GETDATE())", pgwire.QuoteIdent(col), months)
 		loc := strings.TrimSuffix(s3Prefix, "/") + "/" + t.Schema + "/" + t.Name + "/"
 		why := fmt.Sprintf("%.0f MB; rows with %s older than %d months", t.SizeMB, col, months)
 		out = append(out,
-			OffloadStep{key, fmt.Sprintf("UNLOAD ('SELECT * FROM %s WHERE %s') TO %s IAM_ROLE %s FORMAT AS PARQUET;",
-				q, strings.ReplaceAll(cond, "'", "''"), quoteLiteral(loc), quoteLiteral(iamRole)), why},
+			OffloadStep{key, fmt.Sprintf("UNLOAD (%s) TO %s IAM_ROLE %s FORMAT AS PARQUET;",
+				pgwire.QuoteLiteral("SELECT * FROM "+q+" WHERE "+cond), pgwire.QuoteLiteral(loc), pgwire.QuoteLiteral(iamRole)), why},
 			OffloadStep{key, fmt.Sprintf("CREATE EXTERNAL TABLE spectrum.%s (%s) STORED AS PARQUET LOCATION %s;",
-				quoteIdent(t.Schema+"_"+t.Name), columnList(byTable[key]), quoteLiteral(loc)), "read the offloaded rows through Spectrum"},
+				pgwire.QuoteIdent(t.Schema+"_"+t.Name), columnList(byTable[key]), pgwire.QuoteLiteral(loc)), "read the offloaded rows through Spectrum"},
 			OffloadStep{key, fmt.Sprintf("DELETE FROM %s WHERE %s;", q, cond), "after the UNLOAD is verified"},
 			OffloadStep{key, fmt.Sprintf("VACUUM DELETE ONLY %s;", q), "reclaim the space of the deleted rows"},
 		)
@@ -171,7 +173,7 @@ func dateColumn(cols []backend.Column) string {
 func columnList(cols []backend.Column) string {
 	parts := make([]string, len(cols))
 	for i, c := range cols {
-		parts[i] = quoteIdent(c.Name) + " " + spectrumType(c.Type)
+		parts[i] = pgwire.QuoteIdent(c.Name) + " " + spectrumType(c.Type)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -194,9 +196,3 @@ func spectrumType(t string) string {
 	}
 	return "varchar(65535)"
 }
-
-// quoteIdent quotes an SQL identifier.
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-// quoteLiteral quotes an SQL string literal.
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

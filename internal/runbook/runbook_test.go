@@ -237,20 +237,24 @@ func TestActorRerunsOncePerEpisodeAfterThePage(t *testing.T) {
 	s := localSpec(t, "postgres://unused/db")
 	a, _ := s.Alarm("Alert-ELT-Delay")
 	a.Actions = []string{"rerun-pipeline"}
+	// A second alarm with the action: acting on the first must not keep
+	// the second from its own.
+	c, _ := s.Alarm("Alert-COPY-Error")
+	c.Actions = []string{"rerun-pipeline"}
 	st, err := store.Open(ctx, t.TempDir(), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	in := NewIncidents(s, st)
-	page := func(tx *sql.Tx, id int64) error {
+	page := func(tx *sql.Tx, tr alarm.Transition) error {
 		_, err := tx.Exec(`INSERT INTO outbox (channel, kind, alarm, transition_id, dedup_key, payload, state, next_attempt_at, created_at)
-			VALUES ('pagerduty', 'trigger', 'Alert-ELT-Delay', ?, 'k', '{}', 'pending', 0, 0)`, id)
+			VALUES ('pagerduty', 'trigger', ?, ?, ?, '{}', 'pending', 0, 0)`, tr.Alarm, tr.ID, "k-"+tr.Alarm)
 		return err
 	}
 	engine, err := alarm.New(alarm.Options{Spec: s, Store: st, Delay: -1, OnTransition: func(ctx context.Context, tx *sql.Tx, tr alarm.Transition) error {
 		if tr.To == alarm.Alarm {
-			if err := page(tx, tr.ID); err != nil {
+			if err := page(tx, tr); err != nil {
 				return err
 			}
 		}
@@ -283,6 +287,29 @@ func TestActorRerunsOncePerEpisodeAfterThePage(t *testing.T) {
 	}
 	if reruns != 1 {
 		t.Fatalf("%d reruns in one episode, want 1", reruns)
+	}
+	// The ELT delay stays in ALARM (acted on); COPY errors now alarm too.
+	st.InsertDatapoints(ctx, []store.Datapoint{
+		{Metric: "ELTExecutionDelay", Dims: "Environment=local", Time: t0.Add(time.Minute), Value: 120},
+		{Metric: "ELTExecutionDelay", Dims: "Environment=local", Time: t0.Add(4 * time.Minute), Value: 125},
+		{Metric: "CopyErrorCount", Dims: "Environment=local", Time: t0.Add(2 * time.Minute), Value: 3},
+	})
+	if _, err := engine.EvaluateOnce(ctx, t0.Add(5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	states, _ := engine.States(ctx)
+	for _, x := range states {
+		if (x.Alarm == "Alert-ELT-Delay" || x.Alarm == "Alert-COPY-Error") && x.State != alarm.Alarm {
+			t.Fatalf("%s is %s, want ALARM", x.Alarm, x.State)
+		}
+	}
+	st.WriteTx(ctx, func(tx *sql.Tx) error { _, err := tx.Exec(`UPDATE outbox SET state = 'sent'`); return err })
+	now = t0.Add(5*time.Minute + 10*time.Second)
+	if err := actor.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if reruns != 2 {
+		t.Fatalf("%d reruns, want 2: one per alarm and episode", reruns)
 	}
 	inc, _ := in.Get(ctx, 1)
 	evs, _ := in.Timeline(ctx, inc, now)
