@@ -51,7 +51,9 @@ func Post(ctx context.Context, client *http.Client, req *http.Request, d *Delive
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxReadBody))
 	d.Answer = Answer{
 		Status: resp.StatusCode,
-		Body:   ScrubString(Truncate(strings.TrimSpace(string(body)), MaxAnswerBody), secrets...),
+		// Scrubbed before it is cut: a cut through a secret would leave a
+		// prefix the scrubber no longer knows.
+		Body: Truncate(ScrubString(strings.TrimSpace(string(body)), secrets...), MaxAnswerBody),
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil

@@ -160,18 +160,18 @@ func (w *Worker) report(r result, o outcome) {
 // scrub removes the channel's secrets from a message: the integrations
 // already keep them out of their errors, and this makes sure of it.
 func (w *Worker) scrub(channel, msg string) string {
-	ch, ok := w.s.Channel(channel)
-	if !ok {
-		return msg
-	}
-	return ScrubString(msg, ChannelSecrets(ch)...)
+	return ScrubString(msg, w.chans[channel].secrets...)
 }
 
 // ChannelSecrets lists the secret values of a channel, for scrubbing. A
 // secret URL also yields its path, query and user info: a receiver that
-// echoes its request line shows the path without the host.
+// echoes its request line shows the path without the host. A webhook's
+// custom header values count too: they often carry tokens.
 func ChannelSecrets(ch *spec.Channel) []string {
 	var out []string
+	for _, h := range ch.Headers {
+		out = append(out, h.Value)
+	}
 	for _, s := range []spec.Secret{ch.WebhookURL, ch.URL, ch.RoutingKey, ch.APIKey, ch.Password, ch.Secret} {
 		if !s.IsSet() {
 			continue

@@ -28,23 +28,14 @@ func (w *Worker) repeats(ctx context.Context, now time.Time) error {
 		return nil
 	}
 	w.nextRepeatCheck = now.Add(w.poll)
-	var candidates []*spec.Alarm
-	for i := range w.s.Alarms {
-		a := &w.s.Alarms[i]
-		// An alarm routed nowhere would owe a repeat forever and cost a
-		// write on every check.
-		if a.Enabled.On() && a.RepeatInterval > 0 && len(routes(w.s, a, string(alarm.Alarm), func(*spec.Channel) {})) > 0 {
-			candidates = append(candidates, a)
-		}
-	}
-	if len(candidates) == 0 {
+	if len(w.repeating) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	var due []*spec.Alarm
-	for _, a := range candidates {
-		ok, err := repeatDue(ctx, w.st.Reader(), a, w.s, now)
+	for _, a := range w.repeating {
+		_, ok, err := repeatDue(ctx, w.st.Reader(), a, w.s, now)
 		if err != nil {
 			return err
 		}
@@ -67,6 +58,20 @@ func (w *Worker) repeats(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("enqueue repeats: %w", err)
 	}
 	return nil
+}
+
+// repeatingAlarms are the alarms that may owe repeats: enabled, with a
+// repeat_interval, and routed somewhere (an alarm routed nowhere would owe
+// a repeat forever and cost a write on every check).
+func repeatingAlarms(s *spec.Spec) []*spec.Alarm {
+	var out []*spec.Alarm
+	for i := range s.Alarms {
+		a := &s.Alarms[i]
+		if a.Enabled.On() && a.RepeatInterval > 0 && len(routes(s, a, string(alarm.Alarm), func(*spec.Channel) {})) > 0 {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // querier is what reads need of *sql.DB and *sql.Tx.
@@ -111,36 +116,33 @@ func lastAnnounced(ctx context.Context, q querier, name, key string, st alarmNow
 	return st.changedAt, nil
 }
 
-// repeatDue reports whether the alarm is in ALARM and owes a repeat.
-func repeatDue(ctx context.Context, q querier, a *spec.Alarm, s *spec.Spec, now time.Time) (bool, error) {
+// repeatDue reports whether the alarm is in ALARM and owes a repeat, with
+// the state it read.
+func repeatDue(ctx context.Context, q querier, a *spec.Alarm, s *spec.Spec, now time.Time) (alarmNow, bool, error) {
 	st, ok, err := readAlarmState(ctx, q, a.Name)
 	if err != nil || !ok || st.state != string(alarm.Alarm) {
-		return false, err
+		return st, false, err
 	}
 	last, err := lastAnnounced(ctx, q, a.Name, DedupKey(s, a.Name, st.episode), st)
 	if err != nil {
-		return false, err
+		return st, false, err
 	}
-	return store.Millis(now)-last >= a.RepeatInterval.D().Milliseconds(), nil
+	return st, store.Millis(now)-last >= a.RepeatInterval.D().Milliseconds(), nil
 }
 
 // enqueueRepeat writes the repeat rows of one alarm inside tx if, read
 // again inside tx, it still owes them; it returns how many it wrote.
 func (o *Outbox) enqueueRepeat(ctx context.Context, tx *sql.Tx, a *spec.Alarm, now time.Time) (int, error) {
-	ok, err := repeatDue(ctx, tx, a, o.s, now)
+	st, ok, err := repeatDue(ctx, tx, a, o.s, now)
 	if err != nil || !ok {
-		return 0, err
-	}
-	st, _, err := readAlarmState(ctx, tx, a.Name)
-	if err != nil {
 		return 0, err
 	}
 	t := alarm.Transition{Alarm: a.Name, Time: now, From: alarm.Alarm, To: alarm.Alarm, Reason: st.reason,
 		ReasonData: json.RawMessage(st.reasonData), Episode: st.episode}
 	key := DedupKey(o.s, a.Name, st.episode)
 	n := 0
+	m := NewMessage(o.s, a, t, KindRepeat)
 	for _, r := range routes(o.s, a, string(alarm.Alarm), o.logOff) {
-		m := NewMessage(o.s, a, t, KindRepeat)
 		if err := insertRow(ctx, tx, r.channel.Name, row{kind: KindRepeat, key: key}, m, 0, now); err != nil {
 			return 0, err
 		}

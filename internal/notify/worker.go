@@ -74,6 +74,7 @@ type Worker struct {
 	held            map[int64]bool
 	unmarked        []result
 	nextRepeatCheck time.Time
+	repeating       []*spec.Alarm // repeatingAlarms of the spec
 	nextExpire      time.Time
 	nextStaleCheck  time.Time
 	stats           Stats
@@ -88,6 +89,7 @@ type chanConf struct {
 	limit   int
 	timeout time.Duration
 	lease   time.Duration
+	secrets []string // ChannelSecrets, for scrubbing its errors
 }
 
 // Stats counts what DeliverDue did.
@@ -113,6 +115,7 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 		s: o.Spec, st: o.Store, ns: o.Notifiers, log: o.Logger, clock: o.Clock, poll: o.PollInterval,
 		jitter: o.Jitter, outbox: o.Outbox, chans: map[string]chanConf{},
 		kick: make(chan struct{}, 1), inflight: map[string]int{}, held: map[int64]bool{},
+		repeating: repeatingAlarms(o.Spec),
 	}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
@@ -136,7 +139,7 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 		if !ok {
 			return nil, fmt.Errorf("notify worker: notifier for %q, which the spec does not define", name)
 		}
-		c := chanConf{limit: max(ch.Concurrency, 1), timeout: ch.Timeout.D()}
+		c := chanConf{limit: max(ch.Concurrency, 1), timeout: ch.Timeout.D(), secrets: ChannelSecrets(ch)}
 		if c.timeout <= 0 {
 			c.timeout = spec.DefaultChannelTimeout.D()
 		}
@@ -206,9 +209,6 @@ func (w *Worker) DeliverDue(ctx context.Context) (Stats, error) {
 		_, claimed := w.pass(ctx, false)
 		if claimed == 0 && w.inFlight() == 0 {
 			break
-		}
-		if w.inFlight() == 0 {
-			continue
 		}
 		select {
 		case <-ctx.Done():

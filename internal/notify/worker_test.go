@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -361,11 +362,17 @@ dpcops_notify_queue_depth{channel="slack",state="failed"} 1
 	}
 }
 
-func TestRunDeliversWithinMillisecondsOfTheCommit(t *testing.T) {
+// TestRunIsWokenByTheCommit: a worker idle on its poll wait delivers as
+// soon as a transition commits, without waiting for the poll.
+func TestRunIsWokenByTheCommit(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx, cancel := context.WithCancel(r.ctx)
 	done := make(chan error)
 	go func() { done <- r.worker.Run(ctx) }()
+	// Commit only once Run has found nothing and waits on its clock.
+	for r.clock.Waiters() == 0 {
+		runtime.Gosched()
+	}
 	r.transition("Alert-COPY-Error", ok, alm, 1)
 	// The clock does not move: only the outbox's kick can wake the worker.
 	wait, stop := context.WithTimeout(r.ctx, 10*time.Second)

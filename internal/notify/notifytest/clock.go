@@ -62,3 +62,11 @@ func (c *Clock) Advance(d time.Duration) time.Time {
 	c.timers = kept
 	return c.now
 }
+
+// Waiters is how many After channels wait for the clock to move: a loop
+// that waits on the clock is blocked once this grows.
+func (c *Clock) Waiters() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}

@@ -22,11 +22,9 @@ import (
 // DefaultURL is the Events API's address; a channel's url replaces it.
 const DefaultURL = "https://events.pagerduty.com"
 
-// Limits of the Events API v2.
-const (
-	maxSummary  = 1024
-	maxDedupKey = 255
-)
+// maxSummary is the Events API v2's limit on summary; its limit on
+// dedup_key is notify.MaxDedupKey.
+const maxSummary = 1024
 
 // Notifier sends events to one PagerDuty service integration.
 type Notifier struct {
@@ -105,7 +103,7 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Delivery) (bool, error)
 // told about.
 func Build(d *notify.Delivery, routingKey, source string) *Event {
 	m := d.Message
-	ev := &Event{RoutingKey: routingKey, DedupKey: notify.Truncate(d.DedupKey, maxDedupKey)}
+	ev := &Event{RoutingKey: routingKey, DedupKey: notify.Truncate(d.DedupKey, notify.MaxDedupKey)}
 	switch d.Kind {
 	case notify.KindResolve:
 		ev.EventAction = "resolve"

@@ -89,9 +89,19 @@ func TestFIFOTopicDeduplicatesResends(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Another delivery (the resolve of the same episode) is another
+	// message: SNS must not drop it as a duplicate.
+	other := notifytest.Sample(notify.KindResolve)
+	other.ID++
+	if _, err := n.Notify(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
 	p := srv.Published()
-	if p[0].MessageGroupID != "Alert-COPY-Error" || p[0].MessageDeduplicationID == "" || p[0].MessageDeduplicationID != p[1].MessageDeduplicationID {
+	if len(p) != 3 || p[0].MessageGroupID != "Alert-COPY-Error" || p[0].MessageDeduplicationID == "" || p[0].MessageDeduplicationID != p[1].MessageDeduplicationID {
 		t.Errorf("a resend must carry the same deduplication id: %+v", p)
+	}
+	if len(p) == 3 && p[2].MessageDeduplicationID == p[0].MessageDeduplicationID {
+		t.Errorf("another delivery must carry another deduplication id: %+v", p)
 	}
 }
 

@@ -82,12 +82,7 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Delivery) (bool, error)
 	if n.secret.IsSet() {
 		req.Header.Set(HeaderSignature, Sign(body, n.secret.Reveal()))
 	}
-	secrets := n.secrets
-	for _, h := range n.headers {
-		// Custom headers often carry tokens: keep them out of errors too.
-		secrets = append(secrets, h.Value)
-	}
-	return notify.Post(ctx, n.client, req, d, secrets...)
+	return notify.Post(ctx, n.client, req, d, n.secrets...)
 }
 
 // Sign returns the signature header of body: "sha256=" and the hex

@@ -3,6 +3,9 @@ package webhook_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dpc-learning/dpcops/internal/notify"
@@ -93,4 +96,45 @@ func TestSignKnownValue(t *testing.T) {
 
 func TestAnswersAndSecrets(t *testing.T) {
 	notifytest.CheckHTTPIntegration(t, build, notify.KindTrigger, signingSecret, headerToken, "url-TOKEN-secret")
+}
+
+// TestSecretCutByTheAnswerLimit: a receiver echoes the request with the
+// URL token right across the 1024-byte cut of the stored answer; no part
+// of the token may survive.
+func TestSecretCutByTheAnswerLimit(t *testing.T) {
+	for _, pad := range []int{1024 - len("url-TOKEN-secret")/2, 1024 - 3, 1024 - 10} {
+		rc := notifytest.NewReceiver(t, func(r notifytest.Request, _ int) notifytest.Reply {
+			return notifytest.Reply{Status: 400, Body: strings.Repeat("x", pad) + r.Query}
+		})
+		d := notifytest.Sample(notify.KindTrigger)
+		_, err := build(rc.URL).Notify(context.Background(), d)
+		for _, text := range []string{d.Answer.Body, fmt.Sprint(err)} {
+			if strings.Contains(text, "token=") { // only the secret query has it
+				t.Errorf("pad %d: part of the token survived: %q", pad, text[max(0, len(text)-40):])
+			}
+		}
+	}
+}
+
+// TestConcurrentSends: the worker sends a channel's deliveries at once
+// (concurrency 4); a notifier must be safe for that (run with -race), and
+// header tokens stay out of every error.
+func TestConcurrentSends(t *testing.T) {
+	rc := notifytest.NewReceiver(t, func(r notifytest.Request, _ int) notifytest.Reply {
+		return notifytest.Reply{Status: 500, Body: r.Header.Get("Authorization")}
+	})
+	n := build(rc.URL)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() {
+			_, errs[i] = n.Notify(context.Background(), notifytest.Sample(notify.KindTrigger))
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err == nil || strings.Contains(err.Error(), "header-TOKEN") {
+			t.Errorf("error %v", err)
+		}
+	}
 }
