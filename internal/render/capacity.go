@@ -15,11 +15,12 @@ var qmrParams = map[string]string{
 	"queue_time":     "max_query_queue_time",
 }
 
-// limitParam is a workgroup query limit rendered from QMR abort rules.
+// limitParam is a workgroup query limit rendered from QMR abort rules;
+// its variable is named as its key.
 type limitParam struct {
-	key, variable string
-	seconds       int64
-	rules         []string
+	key     string
+	seconds int64
+	rules   []string
 }
 
 // planCapacity works out the usage limit and the workgroup's query
@@ -50,7 +51,7 @@ func (r *renderer) planCapacity() {
 			p.rules = append(p.rules, q.Name)
 			continue
 		}
-		r.limits = append(r.limits, &limitParam{key: key, variable: key, seconds: secs, rules: []string{q.Name}})
+		r.limits = append(r.limits, &limitParam{key: key, seconds: secs, rules: []string{q.Name}})
 	}
 }
 
@@ -78,7 +79,7 @@ func (r *renderer) writeCapacity(body *hclwrite.Body) {
 	for _, p := range r.limits {
 		cp := b.AppendNewBlock("config_parameter", nil).Body()
 		set(cp, "parameter_key", lit(p.key))
-		set(cp, "parameter_value", call{"tostring", []val{expr("var." + p.variable)}})
+		set(cp, "parameter_value", call{"tostring", []val{expr("var." + p.key)}})
 	}
 	set(b, "tags", obj{{"ManagedBy", lit("dpcops")}})
 	if r.s.Capacity.Lease != nil {

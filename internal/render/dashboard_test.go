@@ -143,3 +143,17 @@ maintenance:`, 1)
 		t.Errorf("region %v", ws[0].Properties["region"])
 	}
 }
+
+// TestDashboardIgnoresAlarmsItDoesNotShow: an alarm CloudWatch cannot
+// express stops the module, but not a dashboard without that alarm.
+func TestDashboardIgnoresAlarmsItDoesNotShow(t *testing.T) {
+	s := defaultSpec(t)
+	a, _ := s.Alarm("Review-Table-Skew")
+	a.Statistic = "p1e1"
+	if _, err := Terraform(s); err == nil || !strings.Contains(err.Error(), "Review-Table-Skew") {
+		t.Fatalf("the module must refuse the alarm: %v", err)
+	}
+	if _, err := Dashboard(s); err != nil {
+		t.Errorf("the dashboard does not show the alarm: %v", err)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/dpc-learning/dpcops/internal/spec"
 )
 
 // baseSpec is a small valid Redshift Serverless spec that the tests
@@ -135,5 +137,27 @@ func TestEventBridgeCron(t *testing.T) {
 		if got, err := eventBridgeCron(bad); err == nil {
 			t.Errorf("%q: got %q, want an error", bad, got)
 		}
+	}
+}
+
+// TestScheduleZonePrefix: a "TZ=Zone " prefix, which the scheduler
+// honours, becomes the schedule's time zone rather than a sixth field.
+func TestScheduleZonePrefix(t *testing.T) {
+	s := defaultSpec(t)
+	var j *spec.Job
+	for i := range s.Maintenance {
+		if s.Maintenance[i].Name == "weekly-vacuum" {
+			j = &s.Maintenance[i]
+		}
+	}
+	j.Schedule, j.Timezone = "TZ=UTC 30 18 * * *", "Asia/Tokyo"
+	files, err := Terraform(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf := string(files["maintenance.tf"])
+	i := strings.Index(tf, `schedule_expression          = "cron(30 18 * * ? *)"`)
+	if i < 0 || !strings.Contains(tf[i:], `schedule_expression_timezone = "UTC"`) {
+		t.Errorf("maintenance.tf:\n%s", tf)
 	}
 }

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 )
@@ -32,7 +33,8 @@ func (r *renderer) planMaintenance() {
 			r.note("maintenance job %s is manual: dpcops plans it, and it runs only when asked, so it has no schedule.", j.Name)
 			continue
 		}
-		e, err := eventBridgeCron(j.Schedule)
+		tz, expr := cronZone(j.Schedule, j.Timezone)
+		e, err := eventBridgeCron(expr)
 		if err != nil {
 			r.ps.add(path+".schedule", item, "schedule %q cannot be an EventBridge Scheduler cron expression: %v", j.Schedule, err)
 			continue
@@ -42,8 +44,21 @@ func (r *renderer) planMaintenance() {
 			r.ps.add(path+".name", item, "the schedule name %s is longer than EventBridge Scheduler's %d characters", name, maxScheduleName)
 			continue
 		}
-		r.schedules = append(r.schedules, &scheduleDef{job: j.Name, id: r.schedIDs.name(j.Name), name: name, cron: j.Schedule, expr: e, tz: j.Timezone})
+		r.schedules = append(r.schedules, &scheduleDef{job: j.Name, id: r.schedIDs.name(j.Name), name: name, cron: j.Schedule, expr: e, tz: tz})
 	}
+}
+
+// cronZone splits a "TZ=Zone " or "CRON_TZ=Zone " prefix off a schedule,
+// as the scheduler reads it: that zone replaces the job's.
+func cronZone(schedule, jobZone string) (zone, expr string) {
+	schedule = strings.TrimSpace(schedule)
+	for _, p := range []string{"TZ=", "CRON_TZ="} {
+		if rest, ok := strings.CutPrefix(schedule, p); ok {
+			zone, expr, _ = strings.Cut(rest, " ")
+			return zone, strings.TrimSpace(expr)
+		}
+	}
+	return jobZone, schedule
 }
 
 // writeMaintenance writes maintenance.tf.

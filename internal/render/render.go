@@ -99,7 +99,12 @@ func Dashboard(s *spec.Spec) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The alarms are planned for the alarm widgets only: an alarm the
+	// dashboard does not show cannot stop it (a widget naming an alarm
+	// that could not be rendered is reported by the widget).
+	n := len(r.ps.list)
 	r.planAlarms()
+	r.ps.list = r.ps.list[:n]
 	r.planDashboard()
 	if err := r.ps.err(); err != nil {
 		return nil, err

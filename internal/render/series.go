@@ -181,25 +181,17 @@ func (r *renderer) insightsQuery(se series, fn string) str {
 // usage limit, takes the largest of) the series over QueryType. SEARCH is
 // allowed in dashboards, not in alarms.
 func (r *renderer) searchExpr(se series, stat string, period int64) str {
-	schema := "QueryType"
-	fn := "SUM"
+	fn, ds := "SUM", se.dims
+	all := []string{"QueryType"}
 	if se.kind == usageSeries {
-		schema, fn = "UsageLimitId,UsageType", "MAX"
+		fn, ds = "MAX", []dim{{name: "Workgroup", value: ref("var.workgroup_name", r.s.Warehouse.Workgroup)}}
+		all = []string{"UsageLimitId", "UsageType"}
 	}
-	names := []string{}
-	for _, d := range se.dims {
-		names = append(names, d.name)
+	for _, d := range ds {
+		all = append(all, d.name)
 	}
-	all := append(strings.Split(schema, ","), names...)
 	sort.Strings(all)
-	if se.kind == usageSeries {
-		all = []string{"UsageLimitId", "UsageType", "Workgroup"}
-	}
 	q := lit(fn + `(SEARCH('{` + se.namespace + "," + strings.Join(all, ",") + `} MetricName="` + se.metric + `"`)
-	ds := se.dims
-	if se.kind == usageSeries {
-		ds = []dim{{name: "Workgroup", value: ref("var.workgroup_name", r.s.Warehouse.Workgroup)}}
-	}
 	for _, d := range ds {
 		q = cat(q, lit(" "+d.name+`="`), d.value, lit(`"`))
 	}

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
@@ -34,8 +35,8 @@ func (r *renderer) variables() []variable {
 		{name: "workgroup_security_group_ids", typ: "list(string)", desc: "Security groups of a managed workgroup; null keeps AWS's default.", def: expr("null")},
 	}
 	for _, p := range r.limits {
-		vs = append(vs, variable{name: p.variable, typ: "number", def: num(p.seconds),
-			desc: fmt.Sprintf("Seconds after which a managed workgroup stops a query (%s; QMR rules with action abort: %s).", p.key, joinNames(p.rules))})
+		vs = append(vs, variable{name: p.key, typ: "number", def: num(p.seconds),
+			desc: fmt.Sprintf("Seconds after which a managed workgroup stops a query (%s; QMR rules with action abort: %s).", p.key, strings.Join(p.rules, ", "))})
 	}
 	if len(r.schedules) > 0 {
 		vs = append(vs,
@@ -89,22 +90,11 @@ func (r *renderer) writeVariables(body *hclwrite.Body) {
 	}
 }
 
-func joinNames(names []string) string {
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
-}
-
 // maxCapacityVariable is the managed workgroup's max RPU: normal_max_rpu
 // when capacity leases raise it for batch runs, else capacity.max_rpu.
 func (r *renderer) maxCapacityVariable() variable {
 	if l := r.s.Capacity.Lease; l != nil {
-		return variable{name: "max_capacity", typ: "number", def: num(l.NormalMaxRPU),
+		return variable{name: "max_capacity", typ: "number", def: num(r.normalMaxRPU()),
 			desc: fmt.Sprintf("Max RPU of a managed workgroup outside capacity leases (capacity.lease.normal_max_rpu); leases raise it to %d and lower it again, and applies leave it alone.", l.BatchMaxRPU)}
 	}
 	return variable{name: "max_capacity", typ: "number", desc: "Max RPU of a managed workgroup (capacity.max_rpu).", def: num(r.s.Capacity.MaxRPU)}
