@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -493,5 +494,41 @@ func TestTriageIncidentsAndRecoverCommands(t *testing.T) {
 	}
 	if r := runEnv("", "recover", "offload-plan", "--data", data, "-c", spec); r.code != 1 || !strings.Contains(r.stderr, "no equivalent") {
 		t.Errorf("offload plan on postgres: %+v", r)
+	}
+}
+
+// TestReadingCommandsDoNotCreateAStore: a mistyped --data is an error for
+// the commands that only read, and leaves no new store behind.
+func TestReadingCommandsDoNotCreateAStore(t *testing.T) {
+	for _, args := range [][]string{{"incidents", "list"}, {"incidents", "show", "1"}, {"maintenance", "runs"}, {"notify", "list"}, {"capacity", "leases"}} {
+		data := filepath.Join(t.TempDir(), "typo")
+		r := run(t, "", append(args, "--data", data, "-c", "../../examples/local-postgres.yaml")...)
+		if r.code != exitFail || !strings.Contains(r.stderr, "no such file") {
+			t.Errorf("%v: %+v", args, r)
+		}
+		if _, err := os.Stat(data); !os.IsNotExist(err) {
+			t.Errorf("%v created %s", args, data)
+		}
+	}
+}
+
+func TestDemoRefusesASpecItCannotRun(t *testing.T) {
+	r := run(t, "", "demo", "-c", "../../examples/dpc-learning.yaml")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "warehouse.engine: postgres") || strings.Contains(r.stderr, "starting a throwaway") {
+		t.Errorf("%+v", r)
+	}
+}
+
+func TestIsUsage(t *testing.T) {
+	for msg, want := range map[string]bool{
+		`invalid argument "5x" for "--for" flag: time: unknown unit "x"`: true,
+		"unknown flag: --nope":                               true,
+		`accepts 1 arg(s), received 2`:                       true,
+		"write modules/operations/main.tf: invalid argument": false,
+		"open store: unknown command in journal":             false,
+	} {
+		if got := isUsage(errors.New(msg)); got != want {
+			t.Errorf("isUsage(%q) = %v", msg, got)
+		}
 	}
 }

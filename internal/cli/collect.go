@@ -65,37 +65,32 @@ pipeline run, or once every collect.idle_sql_interval.`,
 	return cmd
 }
 
-// collector builds a collector over the spec's backends; closeAll releases
+// collector builds a collector over the spec's backends; the func returned releases
 // them.
 func (a *app) collector(cmd *cobra.Command, s *spec.Spec, data string) (*collect.Collector, func(), error) {
 	opts := collect.Options{Spec: s, Logger: a.logger}
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
+	var cs closers
 	if data != "" {
 		st, err := store.Open(cmd.Context(), data, store.Options{})
 		if err != nil {
 			return nil, nil, err
 		}
-		closers = append(closers, func() { st.Close() })
+		cs.add(func() { st.Close() })
 		opts.Store = st
 	}
 	if w := collect.OpenWarehouse(s); w != nil {
 		opts.Warehouse = w
-		closers = append(closers, func() { w.Close() })
+		cs.add(func() { w.Close() })
 	}
 	client, err := collect.OpenAWS(cmd.Context(), s)
 	if err != nil {
-		closeAll()
+		cs.close()
 		return nil, nil, err
 	}
 	if client != nil {
 		opts.AWS = client
 	}
-	return collect.New(opts), closeAll, nil
+	return collect.New(opts), cs.close, nil
 }
 
 func (a *app) warehouseCommand() *cobra.Command {

@@ -36,6 +36,10 @@ is real.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			// A spec the demo cannot run is refused before any server starts.
+			if _, err := a.demoSpec(demoDSNCheck, ""); err != nil {
+				return err
+			}
 			fmt.Fprintln(a.io.Stderr, "starting a throwaway PostgreSQL server...")
 			cluster, err := pgcluster.Start(ctx, pgcluster.Options{Logger: a.logger, Durable: true})
 			if err != nil {
@@ -93,6 +97,10 @@ is real.`,
 
 // demoSpec loads the demo's spec with the warehouse variables pointing at
 // the throwaway server.
+// demoDSNCheck stands in for the throwaway server's DSN when a spec is
+// checked before the server starts.
+const demoDSNCheck = "postgres://dpcops-demo@127.0.0.1:1/dpc"
+
 func (a *app) demoSpec(dsn, logFile string) (*spec.Spec, error) {
 	outer := a.lookupEnv
 	env := func(k string) (string, bool) {
@@ -108,7 +116,14 @@ func (a *app) demoSpec(dsn, logFile string) (*spec.Spec, error) {
 	defer func() { a.lookupEnv = outer }()
 	if a.specPath() != "" {
 		s, _, err := a.loadSpec(false)
-		return s, err
+		if err != nil {
+			return nil, err
+		}
+		// The demo's warehouse is its throwaway PostgreSQL.
+		if s.Warehouse.Engine != spec.EnginePostgres || s.Warehouse.DSN.Reveal() != dsn {
+			return nil, usageError("%s: the demo runs on its own PostgreSQL: the spec needs warehouse.engine: postgres and warehouse.dsn: ${DPCOPS_WAREHOUSE_DSN}", a.specPath())
+		}
+		return s, nil
 	}
 	s, diags := spec.Parse("examples/demo.yaml", examples.Demo, spec.Options{LookupEnv: env})
 	if diags.HasErrors() {

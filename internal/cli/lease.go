@@ -54,20 +54,15 @@ func (a *app) openLease(ctx context.Context, data string) (*spec.Spec, *lease.Ma
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	closers := []func(){func() { st.Close() }}
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
+	cs := closers{func() { st.Close() }}
 	var b lease.Backends
 	if w := collect.OpenWarehouse(s); w != nil {
 		b.Warehouse = w
-		closers = append(closers, func() { w.Close() })
+		cs.add(func() { w.Close() })
 	}
 	client, err := collect.OpenAWS(ctx, s)
 	if err != nil {
-		closeAll()
+		cs.close()
 		return nil, nil, nil, &exitError{code: exitFail, err: err}
 	}
 	if client != nil {
@@ -75,10 +70,10 @@ func (a *app) openLease(ctx context.Context, data string) (*spec.Spec, *lease.Ma
 	}
 	m, err := lease.Open(ctx, s, st, b, a.logger)
 	if err != nil {
-		closeAll()
+		cs.close()
 		return nil, nil, nil, &exitError{code: exitFail, err: err}
 	}
-	return s, m, closeAll, nil
+	return s, m, cs.close, nil
 }
 
 // leaseResult is what raise and lower print as JSON.
@@ -250,7 +245,7 @@ func (a *app) capacityLeasesCommand() *cobra.Command {
 				if l.Closed != nil {
 					state = "closed " + l.Closed.In(loc).Format("2006-01-02 15:04") + ": " + l.CloseReason
 				}
-				fmt.Fprintf(tw, "lease %d\t%s\t%d→%d RPU\tfrom %s\t%s\n", l.ID, orDash(l.Pipeline), l.Normal, l.RaisedTo,
+				fmt.Fprintf(tw, "lease %d\t%s\t%d→%d RPU\tfrom %s\t%s\n", l.ID, dash(l.Pipeline), l.Normal, l.RaisedTo,
 					l.Started.In(loc).Format("2006-01-02 15:04"), state)
 				for _, e := range l.Events {
 					fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s\n", e.At.In(loc).Format("01-02 15:04:05"), e.Event, e.Who, e.Detail)
@@ -263,11 +258,4 @@ func (a *app) capacityLeasesCommand() *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state")
 	return cmd
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

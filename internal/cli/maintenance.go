@@ -215,24 +215,19 @@ analyze_compression jobs. PostgreSQL has no equivalent.`,
 // else created if need be.
 func (a *app) maintenanceRunner(ctx context.Context, s *spec.Spec, data string, readOnly bool) (*maintain.Runner, func(), error) {
 	o := maintain.Options{Spec: s, Logger: a.logger}
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
+	var cs closers
 	if data != "" && (!readOnly || exists(filepath.Join(data, store.FileName))) {
 		st, err := store.Open(ctx, data, store.Options{ReadOnly: readOnly})
 		if err != nil {
 			return nil, nil, err
 		}
-		closers = append(closers, func() { st.Close() })
+		cs.add(func() { st.Close() })
 		o.Store = st
 		o.AtMaxCapacity = capacity.AtMaxFunc(st, s, time.Now)
 	}
 	client, err := collect.OpenAWS(ctx, s)
 	if err != nil {
-		closeAll()
+		cs.close()
 		return nil, nil, err
 	}
 	if client != nil {
@@ -240,11 +235,11 @@ func (a *app) maintenanceRunner(ctx context.Context, s *spec.Spec, data string, 
 	}
 	r, err := maintain.NewRunner(o)
 	if err != nil {
-		closeAll()
+		cs.close()
 		return nil, nil, &exitError{code: exitFail, err: err}
 	}
-	closers = append(closers, func() { r.Close() })
-	return r, closeAll, nil
+	cs.add(func() { r.Close() })
+	return r, cs.close, nil
 }
 
 func exists(path string) bool {

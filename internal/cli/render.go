@@ -33,7 +33,8 @@ The module is rendered in memory first: a spec item CloudWatch or
 EventBridge cannot express is reported with its place in the spec, and
 nothing is written. The same spec always renders the same bytes. Files an
 earlier rendering wrote that this one no longer renders are removed; other
-files in DIR are left alone.`,
+files in DIR are left alone, though 'render check' reports them as not
+part of the module.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -127,9 +128,6 @@ func (a *app) renderModule() (render.Files, error) {
 	return files, nil
 }
 
-// renderFailed ends the command with exit code 1; a *render.Error lists
-// each item that cannot be rendered on a line of its own, with its place
-// in the spec.
 func (a *app) renderStepFunctionsCommand() *cobra.Command {
 	var next string
 	cmd := &cobra.Command{
@@ -159,7 +157,7 @@ the execution, and lowers what a failed LowerCapacity left behind.`,
 			}
 			out, err := render.StepFunctions(s, render.StepFunctionsOptions{Next: next})
 			if err != nil {
-				return usageError("%v", err)
+				return renderFailed(err)
 			}
 			_, err = a.io.Stdout.Write(out)
 			return err
@@ -169,6 +167,9 @@ the execution, and lowers what a failed LowerCapacity left behind.`,
 	return cmd
 }
 
+// renderFailed ends the command with exit code 1; a *render.Error lists
+// each item that cannot be rendered on a line of its own, with its place
+// in the spec.
 func renderFailed(err error) error {
 	return &exitError{code: exitFail, err: err}
 }

@@ -93,7 +93,7 @@ func TestRenderStepFunctions(t *testing.T) {
 	if def.StartAt != "RaiseCapacity" || def.States["LowerCapacity"]["Next"] != "PublishMart" || def.States["RunDbt"]["Type"] != "Parallel" {
 		t.Errorf("%s", r.stdout)
 	}
-	if r := run(t, "", "render", "stepfunctions", "-c", "../../examples/demo.yaml"); r.code != exitUsage || !strings.Contains(r.stderr, "only a Redshift Serverless workgroup") {
+	if r := run(t, "", "render", "stepfunctions", "-c", "../../examples/demo.yaml"); r.code != exitFail || !strings.Contains(r.stderr, "only a Redshift Serverless workgroup") {
 		t.Errorf("a PostgreSQL spec: %+v", r)
 	}
 }

@@ -90,11 +90,13 @@ func mainWithEnv(ctx context.Context, args []string, streams IO, version string,
 	return exitFail
 }
 
-// isUsage recognises cobra's own command-line errors.
+// isUsage recognises cobra's own command-line errors by how they begin
+// (an error that merely contains "invalid argument", such as EINVAL from
+// a write, is not one).
 func isUsage(err error) bool {
 	msg := err.Error()
 	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires exactly"} {
-		if strings.Contains(msg, p) {
+		if strings.HasPrefix(msg, p) {
 			return true
 		}
 	}

@@ -2,9 +2,9 @@ package cli
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -33,35 +33,36 @@ type runbookEnv struct {
 	close     func()
 }
 
-func (a *app) openRunbook(cmd *cobra.Command, data string, warehouse bool) (*runbookEnv, error) {
+// runbookNeeds says what a runbook command opens: the warehouse and AWS,
+// and the store for writing (else read-only, so that a mistyped --data is
+// an error rather than a new, empty store).
+type runbookNeeds struct{ warehouse, write bool }
+
+func (a *app) openRunbook(cmd *cobra.Command, data string, need runbookNeeds) (*runbookEnv, error) {
 	s, _, err := a.loadSpec(false)
 	if err != nil {
 		return nil, err
 	}
 	ctx := cmd.Context()
-	st, err := store.Open(ctx, data, store.Options{})
+	st, err := store.Open(ctx, data, store.Options{ReadOnly: !need.write})
 	if err != nil {
 		return nil, err
 	}
 	e := &runbookEnv{s: s, st: st, incidents: runbook.NewIncidents(s, st)}
-	closers := []func(){func() { st.Close() }}
-	e.close = func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
+	cs := closers{func() { st.Close() }}
+	e.close = func() { cs.close() }
 	if e.engine, err = alarm.New(alarm.Options{Spec: s, Store: st}); err != nil {
 		e.close()
 		return nil, err
 	}
 	e.sources = runbook.Sources{Spec: s, Store: st, Alarms: e.engine}
 	e.rerunner = &runbook.Rerunner{Spec: s}
-	if !warehouse {
+	if !need.warehouse {
 		return e, nil
 	}
 	if w := collect.OpenWarehouse(s); w != nil {
 		e.w = w
-		closers = append(closers, func() { w.Close() })
+		cs.add(func() { w.Close() })
 		e.sources.Warehouse, e.rerunner.Warehouse = w, w
 		col := collect.New(collect.Options{Spec: s, Warehouse: w})
 		e.sources.Running = col.Running
@@ -98,19 +99,23 @@ reads the warehouse even when a serverless workgroup is idle: you asked.`,
 			if format != "markdown" && format != "json" {
 				return usageError("--format: want markdown or json, got %q", format)
 			}
-			e, err := a.openRunbook(cmd, data, true)
+			// Triage is useful before serve ever ran (it reads the warehouse
+			// live); it says so rather than answer from an empty store.
+			fresh := !exists(filepath.Join(data, store.FileName))
+			e, err := a.openRunbook(cmd, data, runbookNeeds{warehouse: true, write: fresh})
 			if err != nil {
 				return err
 			}
 			defer e.close()
+			if fresh {
+				fmt.Fprintf(a.io.Stderr, "note: %s held no dpcops state (is --data right?): alarms and incidents are empty\n", data)
+			}
 			r, err := runbook.Triage(cmd.Context(), e.sources, since)
 			if err != nil {
 				return err
 			}
 			if format == "json" {
-				enc := json.NewEncoder(a.io.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return writeJSON(a.io.Stdout, r)
 			}
 			_, err = fmt.Fprint(a.io.Stdout, r.Markdown(e.s.Location()))
 			return err
@@ -153,7 +158,7 @@ func (a *app) recoverCommand() *cobra.Command {
 		Short: "Re-run the pipeline (Step Functions StartExecution, or pipeline.rerun_command); refused while a run is in progress",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := a.openRunbook(cmd, data, true)
+			e, err := a.openRunbook(cmd, data, runbookNeeds{warehouse: true, write: true})
 			if err != nil {
 				return err
 			}
@@ -184,7 +189,7 @@ EXTERNAL TABLE, DELETE, VACUUM DELETE ONLY. Nothing is run: review it and
 run it yourself. On PostgreSQL there is no UNLOAD; the plan says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := a.openRunbook(cmd, data, true)
+			e, err := a.openRunbook(cmd, data, runbookNeeds{warehouse: true})
 			if err != nil {
 				return err
 			}
@@ -224,7 +229,7 @@ recorded on the open incidents of the compute alarms.`,
 			if err != nil || id <= 0 {
 				return usageError("query ID must be a positive number, got %q", argv[0])
 			}
-			e, err := a.openRunbook(cmd, data, false)
+			e, err := a.openRunbook(cmd, data, runbookNeeds{write: true})
 			if err != nil {
 				return err
 			}
@@ -275,7 +280,7 @@ func (a *app) incidentsCommand() *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state")
-	withIncident := func(use, short string, args int, run func(cmd *cobra.Command, e *runbookEnv, id int64, rest []string) error) *cobra.Command {
+	withIncident := func(use, short string, args int, need runbookNeeds, run func(cmd *cobra.Command, e *runbookEnv, id int64, rest []string) error) *cobra.Command {
 		return &cobra.Command{
 			Use: use, Short: short, Args: cobra.ExactArgs(args),
 			RunE: func(cmd *cobra.Command, argv []string) error {
@@ -283,7 +288,7 @@ func (a *app) incidentsCommand() *cobra.Command {
 				if err != nil {
 					return usageError("incident ID must be a number, got %q", argv[0])
 				}
-				e, err := a.openRunbook(cmd, data, use == "export ID")
+				e, err := a.openRunbook(cmd, data, need)
 				if err != nil {
 					return err
 				}
@@ -295,7 +300,7 @@ func (a *app) incidentsCommand() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use: "list", Short: "List incidents, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := a.openRunbook(cmd, data, false)
+			e, err := a.openRunbook(cmd, data, runbookNeeds{})
 			if err != nil {
 				return err
 			}
@@ -314,7 +319,7 @@ func (a *app) incidentsCommand() *cobra.Command {
 			return nil
 		},
 	})
-	cmd.AddCommand(withIncident("show ID", "Show an incident and its timeline", 1, func(cmd *cobra.Command, e *runbookEnv, id int64, _ []string) error {
+	cmd.AddCommand(withIncident("show ID", "Show an incident and its timeline", 1, runbookNeeds{}, func(cmd *cobra.Command, e *runbookEnv, id int64, _ []string) error {
 		rec, err := runbook.Gather(cmd.Context(), e.incidents, runbook.Sources{Spec: e.s, Store: e.st}, id)
 		if err != nil {
 			return err
@@ -324,7 +329,7 @@ func (a *app) incidentsCommand() *cobra.Command {
 		return err
 	}))
 	cmd.AddCommand(withIncident("export ID", "Export an incident as Markdown for Confluence or Notion, with its error summary and data quality", 1,
-		func(cmd *cobra.Command, e *runbookEnv, id int64, _ []string) error {
+		runbookNeeds{warehouse: true}, func(cmd *cobra.Command, e *runbookEnv, id int64, _ []string) error {
 			rec, err := runbook.Gather(cmd.Context(), e.incidents, e.sources, id)
 			if err != nil {
 				return err
@@ -332,7 +337,7 @@ func (a *app) incidentsCommand() *cobra.Command {
 			_, err = fmt.Fprint(a.io.Stdout, rec.Markdown(e.s, time.Now()))
 			return err
 		}))
-	cmd.AddCommand(withIncident("note ID TEXT", "Add a note to an incident's timeline", 2, func(cmd *cobra.Command, e *runbookEnv, id int64, rest []string) error {
+	cmd.AddCommand(withIncident("note ID TEXT", "Add a note to an incident's timeline", 2, runbookNeeds{write: true}, func(cmd *cobra.Command, e *runbookEnv, id int64, rest []string) error {
 		if err := e.incidents.Note(cmd.Context(), id, time.Now(), rest[0]); err != nil {
 			return err
 		}
