@@ -267,7 +267,33 @@ func (h *handler) apiHealth(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, hs)
+	out := make([]Health, len(hs))
+	for i, x := range hs {
+		out[i] = Health{Collector: x.Collector, LastRun: x.LastRun, LastSuccess: optionalTime(x.LastSuccess), LastError: x.LastError,
+			LastErrorAt: optionalTime(x.LastErrorAt), DurationMS: x.Duration.Milliseconds(), Statements: x.Statements, Wakeups: x.Wakeups, Datapoints: x.Datapoints}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// Health is a collector's health, as /api/v1/health answers it; the
+// counts are totals since the store was created.
+type Health struct {
+	Collector   string     `json:"collector"`
+	LastRun     time.Time  `json:"last_run"`
+	LastSuccess *time.Time `json:"last_success,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	DurationMS  int64      `json:"duration_ms"`
+	Statements  int64      `json:"statements"`
+	Wakeups     int64      `json:"wakeups"`
+	Datapoints  int64      `json:"datapoints"`
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func (h *handler) apiLogs(w http.ResponseWriter, r *http.Request) {
@@ -285,5 +311,5 @@ func (h *handler) apiLogs(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, lines)
+	writeJSON(w, http.StatusOK, logLines(lines))
 }

@@ -43,6 +43,14 @@ type LogLine struct {
 	Detail   string    `json:"detail,omitempty"`
 }
 
+func logLines(lines []store.LogLine) []LogLine {
+	out := make([]LogLine, len(lines))
+	for i, l := range lines {
+		out[i] = LogLine{Time: l.Time, Source: l.Source, Severity: l.Severity, Message: l.Message, Detail: l.Detail}
+	}
+	return out
+}
+
 // logLimit is the seed's "latest 20 error lines".
 const logLimit = 20
 
@@ -140,9 +148,7 @@ func (h *handler) logWidget(ctx context.Context, wd *Widget) error {
 	if err != nil {
 		return err
 	}
-	for _, l := range lines {
-		wd.Logs = append(wd.Logs, LogLine{Time: l.Time, Source: l.Source, Severity: l.Severity, Message: l.Message, Detail: l.Detail})
-	}
+	wd.Logs = logLines(lines)
 	wd.NoData = len(wd.Logs) == 0
 	return nil
 }

@@ -10,15 +10,17 @@ import (
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/spec"
 )
 
-// pageTemplate is the layout with one page's content.
-type pageTemplate struct{ t *template.Template }
+// pageTemplate is the layout with one page's content, one per language
+// (the t function bound), parsed once at start.
+type pageTemplate struct{ byLang map[string]*template.Template }
 
 func (h *handler) parseTemplates() error {
 	h.pages = map[string]*pageTemplate{}
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
-		"t":     func(string) string { return "" }, // replaced per request
+		"t":     func(string) string { return "" }, // bound per language below
 		"when":  h.when,
 		"lower": strings.ToLower,
 	}).ParseFS(assets, "templates/layout.html")
@@ -30,14 +32,27 @@ func (h *handler) parseTemplates() error {
 		return err
 	}
 	for _, n := range names {
-		t, err := template.Must(base.Clone()).ParseFS(assets, n)
-		if err != nil {
-			return fmt.Errorf("template %s: %w", n, err)
+		pt := &pageTemplate{byLang: map[string]*template.Template{}}
+		for lang, words := range labels {
+			t, err := template.Must(base.Clone()).Funcs(template.FuncMap{"t": translate(words)}).ParseFS(assets, n)
+			if err != nil {
+				return fmt.Errorf("template %s: %w", n, err)
+			}
+			pt.byLang[lang] = t
 		}
-		key := strings.TrimSuffix(strings.TrimPrefix(n, "templates/page_"), ".html")
-		h.pages[key] = &pageTemplate{t}
+		h.pages[strings.TrimSuffix(strings.TrimPrefix(n, "templates/page_"), ".html")] = pt
 	}
 	return nil
+}
+
+// translate looks a label up in one language; an unknown key shows as is.
+func translate(words map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := words[k]; ok {
+			return v
+		}
+		return k
+	}
 }
 
 // when formats a time in the spec's zone; zero is "never".
@@ -79,24 +94,13 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, page, title str
 		http.Error(w, "no page "+page, http.StatusInternalServerError)
 		return
 	}
-	t, err := pt.t.Clone()
-	if err == nil {
-		t = t.Funcs(template.FuncMap{"t": func(k string) string {
-			if v, ok := labels[lang][k]; ok {
-				return v
-			}
-			return k
-		}})
-	}
+	t := pt.byLang[lang]
 	q := r.URL.Query()
 	q.Del("lang")
 	pd := pageData{Title: title, Page: page, Lang: lang, Platform: h.o.Spec.Platform, Env: h.o.Spec.Environment,
 		Engine: h.o.Spec.Warehouse.Engine, Now: h.when(h.o.Now()), Query: template.URL(q.Encode()), Data: data}
 	var buf bytes.Buffer
-	if err == nil {
-		err = t.ExecuteTemplate(&buf, "layout.html", pd)
-	}
-	if err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout.html", pd); err != nil {
 		h.o.Logger.Error("render page", "page", page, "err", err)
 		http.Error(w, "could not render the page: "+err.Error(), http.StatusInternalServerError)
 		return
@@ -193,26 +197,31 @@ func (h *handler) pageAlarm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, t := range history {
-			views = append(views, transitionView{Transition: t, SVG: h.miniChart(r, a.Metric, a.Period.D(), a.EvaluationPeriods, a.Statistic, t.Time)})
+			views = append(views, transitionView{Transition: t, SVG: h.miniChart(r, a, t.Time)})
 		}
 	}
 	h.render(w, r, "alarm", name, map[string]any{"Alarm": row, "History": views})
 }
 
-// miniChart draws the alarm's metric around a transition: the evaluation
-// range before it and a little after. Expression alarms have no single
-// metric to draw.
-func (h *handler) miniChart(r *http.Request, metric string, period time.Duration, n int, statName string, at time.Time) template.HTML {
-	m, ok := h.o.Spec.Metric(metric)
+// miniChart draws the series the alarm watches (its own dimensions, else
+// its metric's) around a transition: the evaluation range before it and a
+// little after. Expression alarms have no single metric to draw.
+func (h *handler) miniChart(r *http.Request, a *spec.Alarm, at time.Time) template.HTML {
+	m, ok := h.o.Spec.Metric(a.Metric)
 	if !ok {
 		return ""
 	}
-	stat, err := alarm.ParseStatistic(statName)
+	stat, err := alarm.ParseStatistic(a.Statistic)
 	if err != nil {
 		return ""
 	}
-	rng := TimeRange{From: at.Add(-time.Duration(n+3) * period), To: at.Add(2 * period)}
-	pts, err := seriesData(r.Context(), h.o.Store, m.Name, m.Dimensions.Canonical(), rng, period, stat)
+	dims := a.Dimensions
+	if len(dims) == 0 {
+		dims = m.Dimensions
+	}
+	period := a.Period.D()
+	rng := TimeRange{From: at.Add(-time.Duration(a.EvaluationPeriods+3) * period), To: at.Add(2 * period)}
+	pts, err := seriesData(r.Context(), h.o.Store, m.Name, dims.Canonical(), rng, period, stat)
 	if err != nil {
 		return ""
 	}

@@ -71,7 +71,7 @@ func newFixture(t *testing.T, o options) *fixture {
 	err = st.WriteCycle(ctx, store.CycleWrite{Datapoints: dps, Logs: []store.LogLine{
 		{Time: now.Add(-2 * time.Minute), Source: "postgres", Severity: "ERROR", Message: `relation "mart.los_by_dpc" does not exist`},
 		{Time: now.Add(-time.Minute), Source: "postgres", Severity: "ERROR", Message: "division by zero <script>alert(1)</script>"},
-	}})
+	}, Health: []store.Health{{Collector: "warehouse", LastRun: now, LastSuccess: now, Duration: 1500 * time.Millisecond, Statements: 7, Datapoints: 900}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,5 +367,22 @@ func TestMaintenanceAndCapacityPages(t *testing.T) {
 	if code, body, _ := f.get("/capacity?lang=ja"); code != 200 || !strings.Contains(body, "キャパシティ · 2026-11") ||
 		!strings.Contains(body, "キャパシティリース · 8 → 32 RPU") {
 		t.Errorf("capacity page: %d", code)
+	}
+}
+
+// TestLogsAndHealthAPIsSpeakSnakeCase: every /api/v1 answer uses the same
+// key style, and durations are milliseconds.
+func TestLogsAndHealthAPIsSpeakSnakeCase(t *testing.T) {
+	f := newFixture(t, options{})
+	code, body, _ := f.get("/api/v1/logs?limit=5")
+	var logs []map[string]any
+	if code != 200 || json.Unmarshal([]byte(body), &logs) != nil || len(logs) != 2 || logs[0]["message"] == nil || logs[0]["severity"] != "ERROR" {
+		t.Errorf("logs: %d %s", code, body)
+	}
+	code, body, _ = f.get("/api/v1/health")
+	var hs []map[string]any
+	if code != 200 || json.Unmarshal([]byte(body), &hs) != nil || len(hs) != 1 ||
+		hs[0]["collector"] != "warehouse" || hs[0]["duration_ms"] != 1500.0 || hs[0]["datapoints"] != 900.0 || hs[0]["last_error_at"] != nil {
+		t.Errorf("health: %d %s", code, body)
 	}
 }
