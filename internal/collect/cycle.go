@@ -8,6 +8,7 @@ import (
 
 	"github.com/dpc-learning/dpcops/internal/backend"
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
+	"github.com/dpc-learning/dpcops/internal/backend/pgwire"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
@@ -157,7 +158,21 @@ func (cy *cycle) readSQL(ctx context.Context) {
 	for _, part := range sortedKeys(snap.Errors) {
 		cy.fail(healthWarehouse, fmt.Errorf("%s: %s", part, explain(snap.Errors[part])))
 	}
-	cy.own = ownWork{statements: int64(snap.Statements), failed: int64(len(snap.Errors))}
+	cy.own = ownWork{statements: int64(snap.Statements), failed: serverFailures(snap.Errors)}
+}
+
+// serverFailures counts the parts the server refused: each rolled back a
+// transaction of dpcops' own. A part that failed in dpcops (rows it could
+// not read) committed on the server.
+func serverFailures(errs map[string]error) int64 {
+	var n int64
+	for _, err := range errs {
+		var qe *pgwire.QueryError
+		if errors.As(err, &qe) {
+			n++
+		}
+	}
+	return n
 }
 
 // want turns the due metrics into one backend request.

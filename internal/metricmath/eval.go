@@ -24,7 +24,8 @@ type Env struct {
 //
 // Missing data propagates as CloudWatch's metric math does: an arithmetic
 // result is missing where any operand is missing, and DIFF and RATE are
-// missing where the period or the one before it is missing. Division by
+// missing where the period is, and otherwise compare with the previous
+// period that has a value (RATE over the time between the two). Division by
 // zero and any result that is not finite are missing too, never ±Inf, so
 // that a rate over a period without queries is "no data", not a breach.
 //
@@ -173,14 +174,14 @@ func evalCall(n Call, env Env) (value, error) {
 		if x.scalar {
 			return value{}, fmt.Errorf("%s needs a metric, not the constant %s", n.Fn, n.Args[0])
 		}
-		div := 1.0
+		perSecond := 0.0 // DIFF
 		if n.Fn == "RATE" {
 			if env.Period <= 0 {
 				return value{}, fmt.Errorf("RATE needs a period")
 			}
-			div = env.Period.Seconds()
+			perSecond = env.Period.Seconds()
 		}
-		return value{s: diff(x.s, div)}, nil
+		return value{s: diff(x.s, perSecond)}, nil
 	case "ABS":
 		return apply1(x, env.Len, math.Abs), nil
 	case "SUM", "AVG", "MIN", "MAX":
@@ -190,16 +191,27 @@ func evalCall(n Call, env Env) (value, error) {
 	return value{}, fmt.Errorf("unknown function %s", n.Fn)
 }
 
-// diff returns (x[i] - x[i-1]) / div; the first period has no predecessor
-// and is missing.
-func diff(x []float64, div float64) []float64 {
+// diff returns, for each period with a value, the difference from the
+// last earlier period with one, as CloudWatch's DIFF and RATE take "the
+// previous data point": a gap is stepped over, not a break. With period
+// seconds > 0 it is RATE: divided by the seconds between the two points.
+// A period without a value, or without one before it, is missing.
+func diff(x []float64, period float64) []float64 {
 	out := make([]float64, len(x))
-	for i := range out {
-		if i == 0 {
-			out[i] = math.NaN()
+	prev := -1
+	for i, v := range x {
+		out[i] = math.NaN()
+		if math.IsNaN(v) {
 			continue
 		}
-		out[i] = finite((x[i] - x[i-1]) / div)
+		if prev >= 0 {
+			d := v - x[prev]
+			if period > 0 {
+				d /= float64(i-prev) * period
+			}
+			out[i] = finite(d)
+		}
+		prev = i
 	}
 	return out
 }

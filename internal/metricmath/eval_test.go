@@ -47,12 +47,16 @@ func TestEval(t *testing.T) {
 		want []float64
 	}{
 		// The seed's three expressions.
-		{"DIFF(QueriesFailed)", []float64{nan, 1, 2, 3, nan, nan}},
+		// After a gap DIFF and RATE compare with the last value before it.
+		{"DIFF(QueriesFailed)", []float64{nan, 1, 2, 3, nan, -4}},
 		{"100 * DataStorage / 1048576", []float64{89.99996185302734, 90.00005722045898, 100, nan, 0, 50}},
 		// 0 queries: division by zero is missing, not Inf or NaN-as-breach.
 		{"100 * QueriesFailed / (QueriesFailed + QueriesSucceeded)", []float64{nan, 1, 3, 6, nan, nan}},
 		// RATE is per second: a period of one minute divides DIFF by 60.
-		{"RATE(QueriesFailed)", []float64{nan, 1.0 / 60, 2.0 / 60, 3.0 / 60, nan, nan}},
+		// RATE divides by the seconds between the two points: two minutes
+		// across the gap.
+		{"RATE(QueriesFailed)", []float64{nan, 1.0 / 60, 2.0 / 60, 3.0 / 60, nan, -4.0 / 120}},
+		{"DIFF(a)", []float64{nan, -3, nan, 6, 1, 1}},
 		{"ABS(a)", []float64{1, 2, nan, 4, 5, 6}},
 		{"-a", []float64{-1, 2, nan, -4, -5, -6}},
 		{"a - b", []float64{nan, -4, nan, 3, 0, -1}},
@@ -70,7 +74,7 @@ func TestEval(t *testing.T) {
 		{"a / (b - b)", []float64{nan, nan, nan, nan, nan, nan}},
 		// Overflow is missing, never Inf.
 		{"a * 1e308 * 10", []float64{nan, nan, nan, nan, nan, nan}},
-		{"DIFF(DIFF(QueriesFailed))", []float64{nan, nan, 1, 1, nan, nan}},
+		{"DIFF(DIFF(QueriesFailed))", []float64{nan, nan, 1, 1, nan, -7}},
 	} {
 		n, err := Parse(tc.expr)
 		if err != nil {

@@ -1,11 +1,15 @@
 package collect
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dpc-learning/dpcops/internal/backend/pgwire"
 )
 
 func TestLogTimeReadsTheServersZone(t *testing.T) {
@@ -55,5 +59,17 @@ func TestOverlongLogLineIsSkipped(t *testing.T) {
 	}
 	if st, _ := os.Stat(path); off != st.Size() {
 		t.Errorf("stopped at %d of %d", off, st.Size())
+	}
+}
+
+// TestOnlyServerRefusalsCountAsOwnFailures: a part the server refused
+// rolled back a transaction; rows dpcops could not read did not.
+func TestOnlyServerRefusalsCountAsOwnFailures(t *testing.T) {
+	errs := map[string]error{
+		"custom:Slow":  fmt.Errorf("custom: %w", &pgwire.QueryError{Code: "57014", Message: "canceling statement due to statement timeout"}),
+		"custom:Kinds": errors.New("metric Kinds: skipped 1 row(s): value is NULL"),
+	}
+	if n := serverFailures(errs); n != 1 {
+		t.Errorf("%d own failures, want 1", n)
 	}
 }
