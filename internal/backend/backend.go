@@ -45,7 +45,7 @@ type Want struct {
 // Snapshot is what one collection cycle read. A part that was not wanted
 // is nil; a part whose query failed is nil and its error is in Errors.
 type Snapshot struct {
-	// At is the warehouse's own clock when the snapshot was taken.
+	// At is when the snapshot was taken, by dpcops' clock.
 	At         time.Time
 	Database   *Database
 	Activity   *Activity

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/backend/pgwire"
@@ -52,12 +51,10 @@ func NewWarehouse(s *spec.Spec) (*Warehouse, error) {
 // Close closes the session.
 func (w *Warehouse) Close() error { return w.c.Close() }
 
-func epoch(t time.Time) string { return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 6, 64) }
-
 func (w *Warehouse) run(ctx context.Context, file string, from, to time.Time) (pgwire.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.timeout+5*time.Second)
 	defer cancel()
-	res, err := w.c.Run(ctx, []pgwire.Query{{Name: file, SQL: redshift.SQL(file), Args: []string{epoch(from), epoch(to)}, Timeout: w.timeout}})
+	res, err := w.c.Run(ctx, []pgwire.Query{{Name: file, SQL: redshift.SQL(file), Args: []string{pgwire.Epoch(from), pgwire.Epoch(to)}, Timeout: w.timeout}})
 	if err != nil {
 		return pgwire.Result{}, err
 	}

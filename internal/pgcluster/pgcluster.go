@@ -14,11 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -230,13 +232,8 @@ func (c *Cluster) start(ctx context.Context, opts Options) error {
 	for k, v := range opts.Settings {
 		settings[k] = v
 	}
-	keys := make([]string, 0, len(settings))
-	for k := range settings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var conf strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		fmt.Fprintf(&conf, "%s = %s\n", k, settings[k])
 	}
 	if err := os.WriteFile(filepath.Join(c.dataDir(), "postgresql.auto.conf"), []byte(conf.String()), 0o600); err != nil {
@@ -253,7 +250,17 @@ func (c *Cluster) start(ctx context.Context, opts Options) error {
 	c.Port = port
 	c.DSN = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	c.logger.Debug("postgres started", "port", port, "dir", c.dir)
-	return c.ping(ctx)
+	if err := c.ping(ctx); err != nil {
+		// Started but not answering: stop it, or a retry or the removal of
+		// its directory would leave the server running.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+		defer cancel()
+		if serr := c.run(sctx, "pg_ctl", "stop", "-w", "-m", "immediate", "-D", c.dataDir()); serr != nil {
+			c.logger.Warn("stop the server that did not answer", "err", serr)
+		}
+		return err
+	}
+	return nil
 }
 
 func freePort() (int, error) {

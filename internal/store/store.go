@@ -83,7 +83,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	s.reader.SetMaxOpenConns(max(opts.Readers, 4))
+	readers := opts.Readers
+	if readers <= 0 {
+		readers = 4
+	}
+	s.reader.SetMaxOpenConns(readers)
 	if opts.ReadOnly {
 		if err := s.checkVersion(ctx); err != nil {
 			s.Close()

@@ -83,6 +83,8 @@ func (w *Workgroups) SetMaxCapacity(ctx context.Context, name string, rpu int) (
 		})
 		var conflict *rstypes.ConflictException
 		switch {
+		case err == nil && out.Workgroup == nil:
+			return Workgroup{}, errors.New("redshift-serverless UpdateWorkgroup: no workgroup in the answer")
 		case err == nil:
 			wg := out.Workgroup
 			return Workgroup{Name: name, Status: string(wg.Status), BaseCapacity: int(awssdk.ToInt32(wg.BaseCapacity)),

@@ -71,3 +71,9 @@ var errNull = fmt.Errorf("NULL")
 
 // IsNull reports an error from a NULL field.
 func IsNull(err error) bool { return err == errNull }
+
+// Epoch writes t as the seconds since 1970 with microseconds, the text a
+// query's timestamp argument takes (to_timestamp($1)).
+func Epoch(t time.Time) string {
+	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 6, 64)
+}

@@ -3,7 +3,8 @@ package postgres
 import (
 	"context"
 	"embed"
-	"strconv"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/backend"
@@ -63,7 +64,7 @@ func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.S
 		p.Add("tables", w.q("tables"), parseTables)
 	}
 	if want.LoadErrors {
-		p.Add("load_errors", w.q("load_errors", epoch(want.LoadErrorsSince)), backend.ParseLoadErrors)
+		p.Add("load_errors", w.q("load_errors", pgwire.Epoch(want.LoadErrorsSince)), backend.ParseLoadErrors)
 	}
 	if want.Pipeline {
 		p.Add("pipeline", w.q("pipeline", want.PipelineName), backend.ParsePipeline)
@@ -71,14 +72,14 @@ func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.S
 	if want.MartQuery != "" {
 		p.Add("mart", pgwire.Query{SQL: want.MartQuery, Timeout: w.timeout}, backend.ParseMart)
 	}
-	for _, name := range sortedKeys(want.Custom) {
+	for _, name := range slices.Sorted(maps.Keys(want.Custom)) {
 		p.Add("custom:"+name, pgwire.Query{SQL: want.Custom[name], Timeout: w.timeout}, backend.ParseCustom(name))
 	}
 	if want.PipelineRuns {
-		p.Add("pipeline_runs", w.q("pipeline_runs", want.PipelineName, epoch(want.RecentSince)), backend.ParsePipelineRuns)
+		p.Add("pipeline_runs", w.q("pipeline_runs", want.PipelineName, pgwire.Epoch(want.RecentSince)), backend.ParsePipelineRuns)
 	}
 	if want.LoadErrorRows {
-		p.Add("load_error_rows", w.q("load_error_rows", epoch(want.RecentSince)), backend.ParseLoadErrorRows)
+		p.Add("load_error_rows", w.q("load_error_rows", pgwire.Epoch(want.RecentSince)), backend.ParseLoadErrorRows)
 	}
 	if want.Columns {
 		p.Add("columns", w.q("columns"), backend.ParseColumns)
@@ -89,10 +90,6 @@ func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.S
 	snap.Errors = errs
 	snap.Statements = int(w.c.Statements() - before)
 	return snap, err
-}
-
-func epoch(t time.Time) string {
-	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 6, 64)
 }
 
 func parseDatabase(s *backend.Snapshot, r pgwire.Result) error {

@@ -3,9 +3,9 @@ package redshift
 import (
 	"context"
 	"embed"
+	"maps"
 	"math"
-	"sort"
-	"strconv"
+	"slices"
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/backend"
@@ -56,7 +56,7 @@ func (w *Warehouse) q(file string, args ...string) pgwire.Query {
 func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.Snapshot, error) {
 	var p pgwire.Plan[backend.Snapshot]
 	if want.Queries {
-		p.Add("queries", w.q("queries", epoch(want.QueriesSince)), parseQueries)
+		p.Add("queries", w.q("queries", pgwire.Epoch(want.QueriesSince)), parseQueries)
 	}
 	if want.Activity {
 		p.Add("activity", w.q("activity"), parseActivity)
@@ -65,10 +65,10 @@ func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.S
 		p.Add("tables", w.q("tables"), parseTables)
 	}
 	if want.LoadErrors {
-		p.Add("load_errors", w.q("load_errors", epoch(want.LoadErrorsSince)), backend.ParseLoadErrors)
+		p.Add("load_errors", w.q("load_errors", pgwire.Epoch(want.LoadErrorsSince)), backend.ParseLoadErrors)
 	}
 	if want.Usage {
-		p.Add("usage", w.q("usage", epoch(want.UsageSince)), parseUsage)
+		p.Add("usage", w.q("usage", pgwire.Epoch(want.UsageSince)), parseUsage)
 	}
 	if want.Pipeline {
 		p.Add("pipeline", w.q("pipeline", want.PipelineName), backend.ParsePipeline)
@@ -76,22 +76,17 @@ func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.S
 	if want.MartQuery != "" {
 		p.Add("mart", pgwire.Query{SQL: want.MartQuery, Timeout: w.timeout}, backend.ParseMart)
 	}
-	names := make([]string, 0, len(want.Custom))
-	for name := range want.Custom {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(want.Custom)) {
 		p.Add("custom:"+name, pgwire.Query{SQL: want.Custom[name], Timeout: w.timeout}, backend.ParseCustom(name))
 	}
 	if want.PipelineRuns {
-		p.Add("pipeline_runs", w.q("pipeline_runs", want.PipelineName, epoch(want.RecentSince)), backend.ParsePipelineRuns)
+		p.Add("pipeline_runs", w.q("pipeline_runs", want.PipelineName, pgwire.Epoch(want.RecentSince)), backend.ParsePipelineRuns)
 	}
 	if want.LoadErrorRows {
-		p.Add("load_error_rows", w.q("load_error_rows", epoch(want.RecentSince)), backend.ParseLoadErrorRows)
+		p.Add("load_error_rows", w.q("load_error_rows", pgwire.Epoch(want.RecentSince)), backend.ParseLoadErrorRows)
 	}
 	if want.FailedQueries {
-		p.Add("failed_queries", w.q("failed_queries", epoch(want.RecentSince)), backend.ParseFailedQueries)
+		p.Add("failed_queries", w.q("failed_queries", pgwire.Epoch(want.RecentSince)), backend.ParseFailedQueries)
 	}
 	if want.Columns {
 		p.Add("columns", w.q("columns"), backend.ParseColumns)
@@ -102,10 +97,6 @@ func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.S
 	snap.Errors = errs
 	snap.Statements = int(w.c.Statements() - before)
 	return snap, err
-}
-
-func epoch(t time.Time) string {
-	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 6, 64)
 }
 
 func parseQueries(s *backend.Snapshot, r pgwire.Result) error {
