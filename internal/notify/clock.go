@@ -1,15 +1,7 @@
 package notify
 
-import "time"
+import "github.com/dpc-learning/dpcops/internal/alarm"
 
-// Clock tells the time and waits. Tests pass a fake one; nil in options
-// means the system clock.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+// Clock tells the time and waits, as the alarm engine's does. Tests pass a
+// fake one; nil in options means the system clock.
+type Clock = alarm.Clock

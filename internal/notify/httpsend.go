@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -62,6 +63,25 @@ func Post(ctx context.Context, client *http.Client, req *http.Request, d *Delive
 		d.Answer.RetryAfter = retryAfter(resp)
 	}
 	return RetryableStatus(resp.StatusCode), &ReceiverError{Channel: d.Channel, Status: resp.StatusCode, Body: d.Answer.Body}
+}
+
+// PostJSON posts a JSON body to url, as dpcops, with the extra headers,
+// and answers as Post does. urlKey names the channel's URL key for the
+// error a URL that cannot be parsed gives (the URL itself is a secret).
+func PostJSON(ctx context.Context, client *http.Client, d *Delivery, channel, urlKey, url string, body []byte, header http.Header, secrets ...string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return false, errors.New(channel + ": " + urlKey + " is not a valid URL")
+	}
+	req.Header = header.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	if req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", "dpcops")
+	return Post(ctx, client, req, d, secrets...)
 }
 
 // retryAfter reads Retry-After; a date is taken relative to the answer's

@@ -43,7 +43,7 @@ func NewOutbox(o OutboxOptions) *Outbox {
 		ob.log = slog.New(slog.DiscardHandler)
 	}
 	if ob.clock == nil {
-		ob.clock = systemClock{}
+		ob.clock = alarm.SystemClock
 	}
 	return ob
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
@@ -121,7 +122,7 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 		w.log = slog.New(slog.DiscardHandler)
 	}
 	if w.clock == nil {
-		w.clock = systemClock{}
+		w.clock = alarm.SystemClock
 	}
 	if w.poll <= 0 {
 		w.poll = DefaultPollInterval

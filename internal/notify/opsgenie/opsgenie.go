@@ -7,10 +7,8 @@
 package opsgenie
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -92,14 +90,8 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Delivery) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("%s: encode request: %w", n.name, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(b))
-	if err != nil {
-		return false, errors.New(n.name + ": url is not a valid URL")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "dpcops")
-	req.Header.Set("Authorization", "GenieKey "+n.apiKey.Reveal())
-	return notify.Post(ctx, n.client, req, d, n.secrets...)
+	return notify.PostJSON(ctx, n.client, d, n.name, "url", target, b,
+		http.Header{"Authorization": {"GenieKey " + n.apiKey.Reveal()}}, n.secrets...)
 }
 
 // request returns the URL and body of a delivery; "" for a kind OpsGenie

@@ -6,10 +6,8 @@
 package pagerduty
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -90,13 +88,7 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Delivery) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("%s: encode event: %w", n.name, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return false, errors.New(n.name + ": url is not a valid URL")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "dpcops")
-	return notify.Post(ctx, n.client, req, d, n.secrets...)
+	return notify.PostJSON(ctx, n.client, d, n.name, "url", n.endpoint, body, nil, n.secrets...)
 }
 
 // Build makes the event of a delivery; nil for a kind PagerDuty is not

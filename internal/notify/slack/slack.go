@@ -5,10 +5,8 @@
 package slack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -49,13 +47,8 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Delivery) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("%s: encode payload: %w", n.name, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url.Reveal(), bytes.NewReader(body))
-	if err != nil {
-		return false, errors.New(n.name + ": webhook_url is not a valid URL")
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("User-Agent", "dpcops")
-	return notify.Post(ctx, n.client, req, d, n.secrets...)
+	return notify.PostJSON(ctx, n.client, d, n.name, "webhook_url", n.url.Reveal(), body,
+		http.Header{"Content-Type": {"application/json; charset=utf-8"}}, n.secrets...)
 }
 
 // Message is the JSON body of an incoming webhook.

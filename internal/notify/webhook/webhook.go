@@ -7,13 +7,11 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -67,22 +65,17 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Delivery) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("%s: encode body: %w", n.name, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url.Reveal(), bytes.NewReader(body))
-	if err != nil {
-		return false, errors.New(n.name + ": url is not a valid URL")
+	h := http.Header{}
+	for _, x := range n.headers {
+		h.Set(x.Name, x.Value)
 	}
-	for _, h := range n.headers {
-		req.Header.Set(h.Name, h.Value)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "dpcops")
-	req.Header.Set(HeaderDelivery, strconv.FormatInt(d.ID, 10))
-	req.Header.Set(HeaderDedupKey, d.DedupKey)
-	req.Header.Set(HeaderAttempt, strconv.Itoa(d.Attempt))
+	h.Set(HeaderDelivery, strconv.FormatInt(d.ID, 10))
+	h.Set(HeaderDedupKey, d.DedupKey)
+	h.Set(HeaderAttempt, strconv.Itoa(d.Attempt))
 	if n.secret.IsSet() {
-		req.Header.Set(HeaderSignature, Sign(body, n.secret.Reveal()))
+		h.Set(HeaderSignature, Sign(body, n.secret.Reveal()))
 	}
-	return notify.Post(ctx, n.client, req, d, n.secrets...)
+	return notify.PostJSON(ctx, n.client, d, n.name, "url", n.url.Reveal(), body, h, n.secrets...)
 }
 
 // Sign returns the signature header of body: "sha256=" and the hex
