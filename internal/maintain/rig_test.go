@@ -191,22 +191,10 @@ func (g *rig) slowVacuums(delayMillis int) {
 	g.exec(`ALTER DATABASE ` + pgwire.QuoteIdent(db) + ` SET vacuum_cost_limit = 1`)
 }
 
-// waitFor polls the server until cond's query returns true, for at most
-// 10 s: it watches real server state, never time itself.
+// waitFor polls the server until query returns true (pgtest.WaitFor).
 func (g *rig) waitFor(what, query string, args ...any) {
 	g.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		var ok bool
-		if err := g.db.QueryRow(g.ctx, query, args...).Scan(&ok); err != nil {
-			g.t.Fatalf("%s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	g.t.Fatalf("timed out waiting for %s", what)
+	pgtest.WaitFor(g.t, g.ctx, g.db, what, query, args...)
 }
 
 func qerr(code, msg string) error { return &pgwire.QueryError{Code: code, Message: msg} }

@@ -127,21 +127,10 @@ func (g *rig) sleep(app string, seconds float64) *sleeper {
 	return s
 }
 
-// waitFor polls real server state until query returns true (10 s at most).
+// waitFor polls the server until query returns true (pgtest.WaitFor).
 func (g *rig) waitFor(what, query string, args ...any) {
 	g.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		var ok bool
-		if err := g.db.QueryRow(g.ctx, query, args...).Scan(&ok); err != nil {
-			g.t.Fatalf("%s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	g.t.Fatalf("timed out waiting for %s", what)
+	pgtest.WaitFor(g.t, g.ctx, g.db, what, query, args...)
 }
 
 // runFor waits until the sleeper's query has run longer than d.

@@ -157,17 +157,12 @@ func TestFailures(t *testing.T) {
 		if err == nil || retry != tt.wantRetry || d.Answer.Status != tt.status {
 			t.Errorf("%s: retry=%v err=%v answer=%+v; want retry=%v status %d", tt.name, retry, err, d.Answer, tt.wantRetry, tt.status)
 		}
-		notifytest.NoSecrets(t, tt.name, errText(err), d.Answer.Body)(password)
+		notifytest.NoSecrets(t, tt.name, notifytest.ErrText(err), d.Answer.Body)(password)
 	}
 }
 
 func TestUnreachableAndSlowServers(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := notifytest.FreeAddr(t)
 	_, retry, err := send(t, channel(closed, "none", ""), nil, notify.KindTrigger)
 	if err == nil || !retry {
 		t.Errorf("down: retry=%v err=%v", retry, err)
@@ -194,12 +189,5 @@ func TestUnreachableAndSlowServers(t *testing.T) {
 	if err == nil || !retry {
 		t.Errorf("silent server: retry=%v err=%v; want a retried time-out", retry, err)
 	}
-	notifytest.NoSecrets(t, "silent server", errText(err))(password)
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
+	notifytest.NoSecrets(t, "silent server", notifytest.ErrText(err))(password)
 }

@@ -84,19 +84,17 @@ func CheckHTTPIntegration(t *testing.T, build func(base string) notify.Notifier,
 		if c.wantErr && !strings.Contains(err.Error(), strconv.Itoa(c.status)) {
 			t.Errorf("answer %d: the error does not give the receiver's status: %v", c.status, err)
 		}
-		NoSecrets(t, "answer "+strconv.Itoa(c.status), append([]string{d.Answer.Body}, errText(err))...)(secrets...)
+		NoSecrets(t, "answer "+strconv.Itoa(c.status), append([]string{d.Answer.Body}, ErrText(err))...)(secrets...)
 	}
 
 	// Down: nothing listens at the address.
-	down := NewReceiver(t, nil)
-	base := down.URL
-	down.Close()
+	base := "http://" + FreeAddr(t)
 	d := Sample(kind)
 	retry, err := build(base).Notify(context.Background(), d)
 	if err == nil || !retry {
 		t.Errorf("unreachable receiver: retry=%v err=%v; want a retried error", retry, err)
 	}
-	NoSecrets(t, "unreachable receiver", errText(err))(secrets...)
+	NoSecrets(t, "unreachable receiver", ErrText(err))(secrets...)
 
 	// Slow: the receiver answers after the attempt's deadline.
 	slow := NewReceiver(t, func(Request, int) Reply { return Reply{Status: 200, Delay: 10 * time.Second} })
@@ -107,7 +105,7 @@ func CheckHTTPIntegration(t *testing.T, build func(base string) notify.Notifier,
 	if err == nil || !retry || !strings.Contains(err.Error(), "timed out") {
 		t.Errorf("slow receiver: retry=%v err=%v; want a retried time-out", retry, err)
 	}
-	NoSecrets(t, "slow receiver", errText(err))(secrets...)
+	NoSecrets(t, "slow receiver", ErrText(err))(secrets...)
 }
 
 // NoSecrets returns a check that none of the secrets appears in texts.
@@ -124,7 +122,8 @@ func NoSecrets(t *testing.T, what string, texts ...string) func(secrets ...strin
 	}
 }
 
-func errText(err error) string {
+// ErrText is err's message, "" for nil.
+func ErrText(err error) string {
 	if err == nil {
 		return ""
 	}

@@ -3,7 +3,6 @@ package opsgenie_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -112,22 +111,15 @@ func TestPriorityAndLimits(t *testing.T) {
 	}
 }
 
-type roundTrip struct{ urls []string }
-
-func (rt *roundTrip) RoundTrip(r *http.Request) (*http.Response, error) {
-	rt.urls = append(rt.urls, r.URL.String())
-	return &http.Response{StatusCode: 202, Body: io.NopCloser(strings.NewReader("{}")), Header: http.Header{}, Request: r}, nil
-}
-
 func TestRegionEndpoints(t *testing.T) {
 	for region, want := range map[string]string{"us": "https://api.opsgenie.com/v2/alerts", "eu": "https://api.eu.opsgenie.com/v2/alerts"} {
-		rt := &roundTrip{}
+		rt := &notifytest.Transport{}
 		ch := &spec.Channel{Name: "opsgenie", Type: spec.ChannelOpsGenie, APIKey: apiKey, Region: region}
 		if _, err := opsgenie.New(ch, "src", &http.Client{Transport: rt}).Notify(context.Background(), notifytest.Sample(notify.KindTrigger)); err != nil {
 			t.Fatal(err)
 		}
-		if len(rt.urls) != 1 || rt.urls[0] != want {
-			t.Errorf("region %s: sent to %v, want %s", region, rt.urls, want)
+		if len(rt.URLs()) != 1 || rt.URLs()[0] != want {
+			t.Errorf("region %s: sent to %v, want %s", region, rt.URLs(), want)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package pagerduty_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -122,24 +121,15 @@ func TestSeverityAndLimits(t *testing.T) {
 	}
 }
 
-// roundTrip answers every request with 202 and records its URL, so that
-// the address a channel without url uses can be checked offline.
-type roundTrip struct{ urls []string }
-
-func (rt *roundTrip) RoundTrip(r *http.Request) (*http.Response, error) {
-	rt.urls = append(rt.urls, r.URL.String())
-	return &http.Response{StatusCode: 202, Body: io.NopCloser(strings.NewReader("{}")), Header: http.Header{}, Request: r}, nil
-}
-
 func TestDefaultEndpoint(t *testing.T) {
-	rt := &roundTrip{}
+	rt := &notifytest.Transport{}
 	ch := &spec.Channel{Name: "pagerduty", Type: spec.ChannelPagerDuty, RoutingKey: routingKey}
 	n := pagerduty.New(ch, "src", &http.Client{Transport: rt})
 	if _, err := n.Notify(context.Background(), notifytest.Sample(notify.KindTrigger)); err != nil {
 		t.Fatal(err)
 	}
-	if len(rt.urls) != 1 || rt.urls[0] != "https://events.pagerduty.com/v2/enqueue" {
-		t.Errorf("sent to %v", rt.urls)
+	if len(rt.URLs()) != 1 || rt.URLs()[0] != "https://events.pagerduty.com/v2/enqueue" {
+		t.Errorf("sent to %v", rt.URLs())
 	}
 }
 

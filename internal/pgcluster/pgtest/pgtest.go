@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/pgcluster"
+	"github.com/jackc/pgx/v5"
 )
 
 var (
@@ -85,4 +86,28 @@ func DB(t testing.TB) string {
 		}
 	})
 	return dsn
+}
+
+// Querier is what WaitFor asks of a connection (*pgx.Conn is one).
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// WaitFor polls the server until query returns true, for at most 10 s: a
+// test waits on real server state (a session active, a VACUUM under way),
+// never on time itself.
+func WaitFor(t testing.TB, ctx context.Context, db Querier, what, query string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var ok bool
+		if err := db.QueryRow(ctx, query, args...).Scan(&ok); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if ok {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
 }
