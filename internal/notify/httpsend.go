@@ -119,31 +119,3 @@ func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
 }
-
-// redacted replaces a secret in errors and answers.
-const redacted = "<redacted>"
-
-// ScrubString removes every secret from s, also in its URL-escaped forms.
-// Values shorter than 4 bytes are ignored: they cannot be secrets, and
-// replacing them would shred the text.
-func ScrubString(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if len(sec) < 4 || sec == "/" {
-			continue
-		}
-		for _, form := range []string{sec, url.QueryEscape(sec), url.PathEscape(sec)} {
-			s = strings.ReplaceAll(s, form, redacted)
-		}
-	}
-	return s
-}
-
-// Scrub returns err with every secret removed from its message. The
-// result does not wrap err, so that no caller can reach the original
-// message through errors.Unwrap.
-func Scrub(err error, secrets ...string) error {
-	if err == nil {
-		return nil
-	}
-	return errors.New(ScrubString(err.Error(), secrets...))
-}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
 	"time"
 
-	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
 
@@ -161,28 +159,4 @@ func (w *Worker) report(r result, o outcome) {
 // already keep them out of their errors, and this makes sure of it.
 func (w *Worker) scrub(channel, msg string) string {
 	return ScrubString(msg, w.chans[channel].secrets...)
-}
-
-// ChannelSecrets lists the secret values of a channel, for scrubbing. A
-// secret URL also yields its path, query and user info: a receiver that
-// echoes its request line shows the path without the host. A webhook's
-// custom header values count too: they often carry tokens.
-func ChannelSecrets(ch *spec.Channel) []string {
-	var out []string
-	for _, h := range ch.Headers {
-		out = append(out, h.Value)
-	}
-	for _, s := range []spec.Secret{ch.WebhookURL, ch.URL, ch.RoutingKey, ch.APIKey, ch.Password, ch.Secret} {
-		if !s.IsSet() {
-			continue
-		}
-		out = append(out, s.Reveal())
-		if u, err := url.Parse(s.Reveal()); err == nil && u.Scheme != "" {
-			out = append(out, u.Path, u.RawQuery)
-			if u.User != nil {
-				out = append(out, u.User.String())
-			}
-		}
-	}
-	return out
 }

@@ -34,7 +34,7 @@ const (
 	awsSecretKey = "aws-SECRET-access-KEY-345"
 )
 
-var allSecrets = []string{slackToken, "slackWEBHOOKsecret", pdKey, ogKey, smtpPassword, hookSecret, awsSecretKey}
+var allSecrets = []string{slackToken, "T0SLACK", "B0SLACK", "slackWEBHOOKsecret", pdKey, ogKey, smtpPassword, hookSecret, awsSecretKey}
 
 // rigSpec routes like examples/dpc-learning.yaml (every alarm to inbox and
 // Slack, ELT delay to PagerDuty, COPY errors to OpsGenie, storage to

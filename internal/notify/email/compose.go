@@ -19,16 +19,21 @@ import (
 
 // Compose renders a delivery as an RFC 5322 message: headers, then
 // multipart/alternative with a plain-text and an HTML part, both
-// quoted-printable UTF-8.
-func Compose(d *notify.Delivery, from string, to []string, now time.Time) ([]byte, error) {
+// quoted-printable UTF-8. The headers are 7-bit ASCII, as a server without
+// SMTPUTF8 needs them: display names, the subject and the dedup key are
+// RFC 2047 encoded words when they are not ASCII (alarm names and display
+// names may be Japanese), and long lines are folded.
+func Compose(d *notify.Delivery, from *mail.Address, to []*mail.Address, now time.Time) ([]byte, error) {
 	m := d.Message
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	domain := "dpcops.invalid"
-	if a, err := mail.ParseAddress(from); err == nil {
-		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
-			domain = a.Address[i+1:]
-		}
+	if i := strings.LastIndexByte(from.Address, '@'); i >= 0 && isASCII(from.Address[i+1:]) {
+		domain = from.Address[i+1:]
+	}
+	recipients := make([]string, len(to))
+	for i, a := range to {
+		recipients[i] = headerAddress(a)
 	}
 	thread := keyHash(d.DedupKey)
 	msgID := fmt.Sprintf("<dpcops.%d.%s@%s>", d.ID, thread, domain)
@@ -36,8 +41,8 @@ func Compose(d *notify.Delivery, from string, to []string, now time.Time) ([]byt
 		msgID = fmt.Sprintf("<dpcops.test.%d@%s>", now.UnixNano(), domain)
 	}
 	h := []string{
-		"From: " + from,
-		"To: " + strings.Join(to, ", "),
+		"From: " + headerAddress(from),
+		"To: " + strings.Join(recipients, ", "),
 		"Subject: " + mime.QEncoding.Encode("utf-8", m.Title()),
 		"Date: " + now.UTC().Format(time.RFC1123Z),
 		"Message-ID: " + msgID,
@@ -46,10 +51,13 @@ func Compose(d *notify.Delivery, from string, to []string, now time.Time) ([]byt
 		"MIME-Version: 1.0",
 		"Content-Type: multipart/alternative; boundary=" + mw.Boundary(),
 		"Auto-Submitted: auto-generated",
-		"X-Dpcops-Dedup-Key: " + d.DedupKey,
+		"X-Dpcops-Dedup-Key: " + mime.QEncoding.Encode("utf-8", d.DedupKey),
 	}
 	var out bytes.Buffer
-	out.WriteString(strings.Join(h, "\r\n") + "\r\n\r\n")
+	for _, line := range h {
+		out.WriteString(fold(line) + "\r\n")
+	}
+	out.WriteString("\r\n")
 	if err := part(mw, "text/plain; charset=utf-8", PlainText(m)); err != nil {
 		return nil, err
 	}
@@ -65,6 +73,52 @@ func Compose(d *notify.Delivery, from string, to []string, now time.Time) ([]byt
 	}
 	out.Write(b.Bytes())
 	return out.Bytes(), nil
+}
+
+// headerAddress is an address as the From and To headers show it: bare
+// without a display name, else the name (quoted, or RFC 2047 encoded
+// when it is not ASCII) and the address in angle brackets.
+func headerAddress(a *mail.Address) string {
+	if a.Name == "" {
+		return a.Address
+	}
+	return a.String()
+}
+
+// maxLine is the length RFC 5322 asks header lines to keep to.
+const maxLine = 78
+
+// fold folds a header line longer than maxLine before its spaces (RFC
+// 5322 section 2.2.3); a reader unfolds it by removing the line breaks,
+// so the value does not change. Encoded words are at most 75 characters,
+// so a line of them folds within the limit; a longer run without a space
+// is left whole.
+func fold(line string) string {
+	var b strings.Builder
+	for len(line) > maxLine {
+		// Never at index 0: that space is the previous fold's.
+		i := strings.LastIndexByte(line[1:maxLine+1], ' ') + 1
+		if i <= 0 {
+			j := strings.IndexByte(line[maxLine+1:], ' ')
+			if j < 0 {
+				break
+			}
+			i = maxLine + 1 + j
+		}
+		b.WriteString(line[:i] + "\r\n")
+		line = line[i:]
+	}
+	b.WriteString(line)
+	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func keyHash(key string) string {

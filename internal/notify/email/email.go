@@ -5,6 +5,10 @@
 // username it authenticates with AUTH PLAIN, which net/smtp refuses over
 // an unencrypted connection to anything but localhost.
 //
+// from and to may carry display names ("Ops <ops@example.org>"): the SMTP
+// envelope takes the bare addresses, and the headers the names, RFC 2047
+// encoded when they are not ASCII.
+//
 // SMTP answers 4xx for a temporary failure (retried) and 5xx for a
 // permanent one (failed). The Message-ID is derived from the delivery, so
 // a resend after a crash carries the same one and mail systems that
@@ -17,8 +21,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/smtp"
 	"net/textproto"
+	"strings"
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/notify"
@@ -33,10 +39,15 @@ type Notifier struct {
 	mode     string
 	username string
 	password spec.Secret
-	from     string
-	to       []string
-	tls      *tls.Config
-	now      func() time.Time
+	// from and to are parsed once: the envelope takes their bare
+	// addresses, the headers their display names too. addrErr is why
+	// they could not be (the spec refuses such addresses, so only a
+	// channel built in code gets here).
+	from    *mail.Address
+	to      []*mail.Address
+	addrErr error
+	tls     *tls.Config
+	now     func() time.Time
 }
 
 // New returns the notifier of an email channel. tlsConfig, when not nil,
@@ -53,14 +64,45 @@ func New(ch *spec.Channel, tlsConfig *tls.Config) *Notifier {
 	if mode == "" {
 		mode = "starttls"
 	}
-	return &Notifier{name: ch.Name, addr: ch.SMTP, host: host, mode: mode, username: ch.Username, password: ch.Password,
-		from: ch.From, to: ch.To, tls: cfg, now: time.Now}
+	n := &Notifier{name: ch.Name, addr: ch.SMTP, host: host, mode: mode, username: ch.Username, password: ch.Password,
+		tls: cfg, now: time.Now}
+	n.from, n.to, n.addrErr = parseAddresses(ch.From, ch.To)
+	return n
+}
+
+// parseAddresses parses from and each of to as RFC 5322 addresses, such
+// as "ops@example.org" or "Ops <ops@example.org>".
+func parseAddresses(from string, to []string) (*mail.Address, []*mail.Address, error) {
+	f, err := mail.ParseAddress(from)
+	if err != nil {
+		return nil, nil, fmt.Errorf("from %q is not an email address", from)
+	}
+	var out []*mail.Address
+	for _, s := range to {
+		a, err := mail.ParseAddress(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("to %q is not an email address", s)
+		}
+		out = append(out, a)
+	}
+	return f, out, nil
+}
+
+// envelope is an address as SMTP's MAIL FROM and RCPT TO take it: the
+// bare addr-spec, without display name or angle brackets, its local part
+// quoted if it needs to be.
+func envelope(a *mail.Address) string {
+	s := (&mail.Address{Address: a.Address}).String()
+	return strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
 }
 
 // Notify sends the message. A connection or timeout failure and a 4xx
 // answer are retried; a 5xx answer, a server without STARTTLS when it is
 // required, and refused authentication are not.
 func (n *Notifier) Notify(ctx context.Context, d *notify.Delivery) (bool, error) {
+	if n.addrErr != nil {
+		return false, fmt.Errorf("%s: %w", n.name, n.addrErr)
+	}
 	msg, err := Compose(d, n.from, n.to, n.now())
 	if err != nil {
 		return false, fmt.Errorf("%s: compose: %w", n.name, err)
@@ -139,11 +181,11 @@ func (n *Notifier) converse(conn net.Conn, msg []byte) error {
 			return permanent{fmt.Errorf("authentication: %w", err)}
 		}
 	}
-	if err := c.Mail(n.from); err != nil {
+	if err := c.Mail(envelope(n.from)); err != nil {
 		return err
 	}
 	for _, to := range n.to {
-		if err := c.Rcpt(to); err != nil {
+		if err := c.Rcpt(envelope(to)); err != nil {
 			return err
 		}
 	}

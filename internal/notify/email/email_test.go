@@ -191,3 +191,122 @@ func TestUnreachableAndSlowServers(t *testing.T) {
 	}
 	notifytest.NoSecrets(t, "silent server", notifytest.ErrText(err))(password)
 }
+
+// TestDisplayNamesAndNonASCIIHeaders: from and to may carry display
+// names, also Japanese ones, and alarm names may be Japanese. The
+// envelope (MAIL FROM, RCPT TO) gets the bare addresses, and the headers
+// stay 7-bit with lines within RFC 5322's 78 characters, decoding back to
+// the names, the subject and the dedup key.
+func TestDisplayNamesAndNonASCIIHeaders(t *testing.T) {
+	tests := []struct {
+		name, from string
+		to         []string
+		fromName   string
+		toNames    []string
+	}{
+		{"ascii display names", "Ops <ops@example.org>", []string{"On Call <oncall@example.org>", "data-team@example.org"},
+			"Ops", []string{"On Call", ""}},
+		{"japanese display names", "運用チーム <ops@example.org>", []string{`"データ基盤 当番" <oncall@example.org>`, "data-team@example.org"},
+			"運用チーム", []string{"データ基盤 当番", ""}},
+	}
+	// A Japanese alarm name near CloudWatch's 255-byte limit.
+	alarmName := "ELT遅延" + strings.Repeat("アラーム", 20)
+	for _, tt := range tests {
+		srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{})
+		ch := channel(srv.Addr, "none", "")
+		ch.From, ch.To = tt.from, tt.to
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		d := notifytest.Sample(notify.KindTrigger)
+		d.Message.Alarm = alarmName
+		d.Message.Description = "夜間バッチの COPY が失敗しました。"
+		d.DedupKey = "dpcops:dpc-learning:prod:" + alarmName + ":3"
+		retry, err := email.New(ch, nil).Notify(ctx, d)
+		cancel()
+		if err != nil || retry {
+			t.Fatalf("%s: retry=%v err=%v", tt.name, retry, err)
+		}
+		mails := srv.Mails()
+		if len(mails) != 1 {
+			t.Fatalf("%s: %d mails", tt.name, len(mails))
+		}
+		m := mails[0]
+		if m.From != "ops@example.org" || strings.Join(m.To, ",") != "oncall@example.org,data-team@example.org" {
+			t.Errorf("%s: envelope from %q to %q, want the bare addresses", tt.name, m.From, m.To)
+		}
+		head, _, _ := bytes.Cut(m.Data, []byte("\r\n\r\n"))
+		for i, line := range strings.Split(string(head), "\r\n") {
+			if len(line) > 78 || strings.ContainsFunc(line, func(r rune) bool { return r > 0x7e }) {
+				t.Errorf("%s: header line %d is not 7-bit within 78 characters: %q", tt.name, i+1, line)
+			}
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := new(mime.WordDecoder)
+		if from, err := dec.DecodeHeader(msg.Header.Get("From")); err != nil || !strings.Contains(from, tt.fromName) {
+			t.Errorf("%s: From %q decodes to %q (%v), want the name %q", tt.name, msg.Header.Get("From"), from, err, tt.fromName)
+		}
+		from, err := msg.Header.AddressList("From")
+		if err != nil || len(from) != 1 || from[0].Name != tt.fromName || from[0].Address != "ops@example.org" {
+			t.Errorf("%s: From %q parses to %v (%v)", tt.name, msg.Header.Get("From"), from, err)
+		}
+		to, err := msg.Header.AddressList("To")
+		if err != nil || len(to) != 2 {
+			t.Fatalf("%s: To %q parses to %v (%v)", tt.name, msg.Header.Get("To"), to, err)
+		}
+		for i, a := range to {
+			if a.Name != tt.toNames[i] || a.Address != m.To[i] {
+				t.Errorf("%s: To[%d] = %q <%s>, want %q <%s>", tt.name, i, a.Name, a.Address, tt.toNames[i], m.To[i])
+			}
+		}
+		if subject, err := dec.DecodeHeader(msg.Header.Get("Subject")); err != nil || subject != d.Message.Title() {
+			t.Errorf("%s: subject decodes to %q (%v), want %q", tt.name, subject, err, d.Message.Title())
+		}
+		if key, err := dec.DecodeHeader(msg.Header.Get("X-Dpcops-Dedup-Key")); err != nil || key != d.DedupKey {
+			t.Errorf("%s: X-Dpcops-Dedup-Key decodes to %q (%v), want %q", tt.name, key, err, d.DedupKey)
+		}
+	}
+}
+
+// TestSpecRefusesUnparsableAddresses: a from or to that net/mail cannot
+// parse is refused by validate with its FILE:LINE:COL, so it never
+// reaches the SMTP server; display names pass.
+func TestSpecRefusesUnparsableAddresses(t *testing.T) {
+	const base = "platform: p\nenvironment: e\nwarehouse: {engine: postgres, dsn: \"postgres://h/db\"}\nchannels:\n"
+	tests := []struct {
+		from, to string
+		want     []string
+	}{
+		{`"Ops <ops@example.org"`, `"oncall@example.org"`, []string{`mail.yaml:5:43: error: "Ops <ops@example.org" is not an email address`}},
+		{`"ops@example.org"`, `"a@example.org, b@example.org"`, []string{`mail.yaml:5:67: error: "a@example.org, b@example.org" is not an email address`}},
+		{`"運用チーム <ops@example.org>"`, `"On Call <oncall@example.org>"`, nil},
+	}
+	for _, tt := range tests {
+		y := base + "  mail: {type: email, smtp: \"h:25\", from: " + tt.from + ", to: [" + tt.to + "]}\n"
+		_, diags := spec.Parse("mail.yaml", []byte(y), spec.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+		var got []string
+		for _, e := range diags.Errors() {
+			got = append(got, e.String())
+		}
+		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("from %s to %s: errors\n%s\nwant\n%s", tt.from, tt.to, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+		}
+	}
+}
+
+// TestUnparsableAddressFailsForGood: a channel built in code (the spec
+// refuses it) with an address net/mail cannot parse fails the delivery for
+// good, saying which address, without talking to the server.
+func TestUnparsableAddressFailsForGood(t *testing.T) {
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{})
+	ch := channel(srv.Addr, "none", "")
+	ch.From = "Ops <ops@example.org"
+	d, retry, err := send(t, ch, nil, notify.KindTrigger)
+	if err == nil || retry || !strings.Contains(err.Error(), `from "Ops <ops@example.org" is not an email address`) {
+		t.Errorf("retry=%v err=%v; want a permanent error naming from", retry, err)
+	}
+	if len(srv.Mails()) != 0 || d.Answer.Status != 0 {
+		t.Errorf("mails %d, answer %+v; want nothing sent", len(srv.Mails()), d.Answer)
+	}
+}

@@ -2,6 +2,9 @@ package notifytest
 
 import (
 	"context"
+	"maps"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,16 +65,15 @@ var answerCases = []answerCase{
 // 5xx retried; other 4xx failed for good with the receiver's status and
 // body; an unreachable or too slow receiver retried. In every case no
 // secret may appear in the error or the recorded answer, even when the
-// receiver echoes the request back. build makes the notifier for a
-// receiver at base; kind is the delivery kind to send.
+// receiver echoes the request back in pieces (see Echo): secrets lists
+// every secret and every fragment of one that must not appear. build
+// makes the notifier for a receiver at base; kind is the delivery kind to
+// send.
 func CheckHTTPIntegration(t *testing.T, build func(base string) notify.Notifier, kind notify.Kind, secrets ...string) {
 	t.Helper()
 	for _, c := range answerCases {
 		rc := NewReceiver(t, func(r Request, _ int) Reply {
-			// The body echoes what the receiver was sent, secrets and
-			// all, as some receivers do in their error messages.
-			echo := r.Path + " " + r.Query + " " + r.Header.Get("Authorization") + " " + string(r.Body)
-			return Reply{Status: c.status, Header: c.header, Body: echo}
+			return Reply{Status: c.status, Header: c.header, Body: Echo(r)}
 		})
 		d := Sample(kind)
 		retry, err := build(rc.URL).Notify(context.Background(), d)
@@ -85,6 +87,9 @@ func CheckHTTPIntegration(t *testing.T, build func(base string) notify.Notifier,
 			t.Errorf("answer %d: the error does not give the receiver's status: %v", c.status, err)
 		}
 		NoSecrets(t, "answer "+strconv.Itoa(c.status), append([]string{d.Answer.Body}, ErrText(err))...)(secrets...)
+		if !strings.Contains(d.Answer.Body, "<redacted>") {
+			t.Errorf("answer %d: nothing was redacted from the echo %.200q, so the check proves nothing", c.status, d.Answer.Body)
+		}
 	}
 
 	// Down: nothing listens at the address.
@@ -106,6 +111,32 @@ func CheckHTTPIntegration(t *testing.T, build func(base string) notify.Notifier,
 		t.Errorf("slow receiver: retry=%v err=%v; want a retried time-out", retry, err)
 	}
 	NoSecrets(t, "slow receiver", ErrText(err))(secrets...)
+}
+
+// Echo is what a careless receiver answers: the request it was sent,
+// secrets and all, whole and in pieces, as receivers do in their error
+// messages ("no hook T0001/B0002", "invalid token xyz"). The pieces come
+// first, so that the cut of a stored answer does not hide them: each
+// path segment, each query value, and each header value with its words
+// (a bearer token without "Bearer "); then the path, query and body whole.
+func Echo(r Request) string {
+	parts := strings.Split(r.Path, "/")
+	q, _ := url.ParseQuery(r.Query)
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		parts = append(parts, q[k]...)
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+		for _, v := range r.Header[k] {
+			parts = append(parts, v)
+			if f := strings.Fields(v); len(f) > 1 {
+				parts = append(parts, f...)
+			}
+		}
+	}
+	parts = append(parts, r.Path+"?"+r.Query, string(r.Body))
+	// A separator no secret holds, so that the pieces do not join up
+	// again into the whole value.
+	return strings.Join(parts, " | ")
 }
 
 // NoSecrets returns a check that none of the secrets appears in texts.

@@ -124,7 +124,15 @@ func TestRegionEndpoints(t *testing.T) {
 	}
 }
 
+// TestAnswersAndSecrets also sends through a relay whose url holds a
+// token in its path (url may point at a proxy): neither the API key
+// (sent as "GenieKey KEY") nor that token may survive a receiver that
+// echoes them.
 func TestAnswersAndSecrets(t *testing.T) {
 	notifytest.CheckHTTPIntegration(t, build, notify.KindTrigger, apiKey)
 	notifytest.CheckHTTPIntegration(t, build, notify.KindResolve, apiKey)
+	const relayToken = "relayPATHtoken0042"
+	relay := func(base string) notify.Notifier { return build(base + "/relay/" + relayToken) }
+	notifytest.CheckHTTPIntegration(t, relay, notify.KindTrigger, apiKey, relayToken)
+	notifytest.CheckHTTPIntegration(t, relay, notify.KindResolve, apiKey, relayToken)
 }

@@ -133,6 +133,12 @@ func TestDefaultEndpoint(t *testing.T) {
 	}
 }
 
+// TestAnswersAndSecrets also sends through a relay whose url holds a
+// token in its path (url may point at a proxy): neither the routing key
+// nor that token may survive a receiver that echoes them.
 func TestAnswersAndSecrets(t *testing.T) {
 	notifytest.CheckHTTPIntegration(t, build, notify.KindTrigger, routingKey)
+	const relayToken = "relayPATHtoken0042"
+	relay := func(base string) notify.Notifier { return build(base + "/relay/" + relayToken) }
+	notifytest.CheckHTTPIntegration(t, relay, notify.KindTrigger, routingKey, relayToken)
 }

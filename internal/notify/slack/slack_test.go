@@ -136,8 +136,10 @@ func TestEscapesSlackControlCharacters(t *testing.T) {
 	}
 }
 
+// TestAnswersAndSecrets also checks that no part of the webhook URL's
+// secret path survives a receiver that echoes it segment by segment.
 func TestAnswersAndSecrets(t *testing.T) {
-	notifytest.CheckHTTPIntegration(t, build, notify.KindTrigger, token, "xoxbSECRETwebhookTOKEN")
+	notifytest.CheckHTTPIntegration(t, build, notify.KindTrigger, token, "T0001", "B0002", "xoxbSECRETwebhookTOKEN")
 }
 
 func TestInvalidURLDoesNotLeak(t *testing.T) {

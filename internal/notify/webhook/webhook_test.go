@@ -17,10 +17,12 @@ import (
 const (
 	signingSecret = "hmac-SIGNING-secret-4242"
 	headerToken   = "Bearer header-TOKEN-secret-77"
+	// pathToken is the secret segment of the webhook's URL.
+	pathToken = "pathTOKENsecret55"
 )
 
 func channel(base string) *spec.Channel {
-	return &spec.Channel{Name: "hook", Type: spec.ChannelWebhook, URL: spec.Secret(base + "/hooks/dpcops?token=url-TOKEN-secret"),
+	return &spec.Channel{Name: "hook", Type: spec.ChannelWebhook, URL: spec.Secret(base + "/hooks/dpcops/" + pathToken + "?token=url-TOKEN-secret"),
 		Secret: signingSecret, Headers: spec.Labels{{Name: "Authorization", Value: headerToken}, {Name: "X-Team", Value: "data"}}}
 }
 
@@ -36,7 +38,7 @@ func TestBodySignatureAndHeaders(t *testing.T) {
 		t.Fatalf("retry=%v err=%v", retry, err)
 	}
 	r := rc.Requests()[0]
-	if r.Path != "/hooks/dpcops" || r.Query != "token=url-TOKEN-secret" {
+	if r.Path != "/hooks/dpcops/"+pathToken || r.Query != "token=url-TOKEN-secret" {
 		t.Errorf("sent to %s?%s", r.Path, r.Query)
 	}
 	if !webhook.Verify(r.Body, signingSecret, r.Header.Get(webhook.HeaderSignature)) {
@@ -94,8 +96,11 @@ func TestSignKnownValue(t *testing.T) {
 	}
 }
 
+// TestAnswersAndSecrets also checks the parts of secrets: the URL's
+// path token and query value, and the header's token without "Bearer ".
 func TestAnswersAndSecrets(t *testing.T) {
-	notifytest.CheckHTTPIntegration(t, build, notify.KindTrigger, signingSecret, headerToken, "url-TOKEN-secret")
+	notifytest.CheckHTTPIntegration(t, build, notify.KindTrigger, signingSecret, headerToken, "header-TOKEN-secret-77",
+		pathToken, "url-TOKEN-secret")
 }
 
 // TestSecretCutByTheAnswerLimit: a receiver echoes the request with the
