@@ -12,8 +12,9 @@ import (
 	"github.com/dpc-learning/dpcops/internal/spec"
 )
 
-// ApplicationName marks dpcops' own sessions on the warehouse, so that
-// query monitoring can leave them alone.
+// ApplicationName names dpcops' own sessions on the warehouse for whoever
+// reads the server's session list. Query monitoring does not trust it: it
+// knows dpcops' own sessions by process id (pgwire.Sessions).
 const ApplicationName = "dpcops"
 
 // Initializer creates the ops schema; both dialects implement it.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dpc-learning/dpcops/internal/backend/pgwire"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
@@ -115,7 +116,9 @@ func (m *Monitor) Run(ctx context.Context) {
 }
 
 // Check lists the running queries once and acts on each rule a query
-// breaks for the first time. It returns the actions taken.
+// breaks for the first time. It returns the actions taken. dpcops' own
+// queries are those of the sessions in the pgwire.Sessions ctx carries:
+// serve runs all its engines under one such context.
 func (m *Monitor) Check(ctx context.Context, now time.Time) ([]Action, error) {
 	if len(m.rules) == 0 {
 		return nil, nil
@@ -128,6 +131,10 @@ func (m *Monitor) Check(ctx context.Context, now time.Time) ([]Action, error) {
 	queries, err := m.o.Source.Running(ctx)
 	if err != nil {
 		return nil, err
+	}
+	own := pgwire.SessionsFrom(ctx)
+	for i := range queries {
+		queries[i].Own = own.Has(queries[i].PID)
 	}
 	m.forgetEnded(queries)
 	var out []Action

@@ -333,34 +333,6 @@ func TestAQueryThatEndsJustBeforeItsAbort(t *testing.T) {
 	}
 }
 
-func TestOwnSessionsAreLeftAloneUnlessARuleNamesThem(t *testing.T) {
-	g := newRig(t, `  - name: long-running-query
-    metric: execution_time
-    threshold: 0.5
-    action: abort
-  - name: dpcops-runaway-maintenance
-    metric: execution_time
-    threshold: 0.5
-    action: log
-`)
-	own := g.sleep("dpcops-maintenance", 60)
-	g.runFor(own, 600*time.Millisecond)
-	acts, err := g.m.Check(g.ctx, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(acts) != 1 || acts[0].Rule != "dpcops-runaway-maintenance" || acts[0].Outcome != OutcomeLogged {
-		t.Fatalf("actions %+v", acts)
-	}
-	select {
-	case err := <-own.done:
-		t.Fatalf("dpcops' own query was stopped: %v", err)
-	default:
-	}
-	g.exec(`SELECT pg_cancel_backend($1)`, own.pid)
-	<-own.done
-}
-
 func TestNoCheckWhileTheWarehouseIsIdle(t *testing.T) {
 	src := &countingSource{}
 	m, err := New(Options{Spec: testSpec(t, "postgres://x@127.0.0.1:1/x", abortRule), Source: src,

@@ -10,9 +10,11 @@ import (
 	"github.com/dpc-learning/dpcops/internal/spec"
 )
 
-// OwnPrefix starts the application_name (PostgreSQL) or query_label
-// (Redshift) of every dpcops session, and the name of every rule that
-// watches them.
+// OwnPrefix starts the name of every rule that watches dpcops' own
+// sessions. dpcops' sessions are named with it too (application_name,
+// query_group), for people reading pg_stat_activity; but any client can
+// take such a name, so a name never makes a session dpcops' own: its
+// process id does (Query.Own).
 const OwnPrefix = "dpcops"
 
 // Query is one query in progress.
@@ -36,13 +38,14 @@ type Query struct {
 	Execution time.Duration `json:"-"`
 	Queue     time.Duration `json:"-"`
 	Text      string        `json:"query"`
+	// Own marks a query of one of dpcops' own sessions: its session's
+	// process id is one a dpcops connection of this process was given
+	// (pgwire.Sessions), which no client can choose.
+	Own bool `json:"-"`
 }
 
 // Key identifies the query across checks.
 func (q Query) Key() string { return fmt.Sprintf("%d@%s", q.ID, q.StartKey) }
-
-// Own reports a query of one of dpcops' own sessions.
-func (q Query) Own() bool { return strings.HasPrefix(q.Label, OwnPrefix) }
 
 // rule is a spec rule ready to test queries.
 type rule struct {
@@ -60,7 +63,7 @@ func compile(r spec.QMRRule) rule {
 // sessions are watched only by rules whose name starts with "dpcops", and
 // those watch nothing else.
 func (r rule) applies(q Query) bool {
-	if q.Own() != r.own {
+	if q.Own != r.own {
 		return false
 	}
 	if slices.Contains(r.ExcludeUsers, q.User) {

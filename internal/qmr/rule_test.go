@@ -13,6 +13,9 @@ func TestRuleBreaks(t *testing.T) {
 	q := func(user, label string, exec, queue time.Duration) Query {
 		return Query{ID: 1, User: user, Label: label, Execution: exec, Queue: queue}
 	}
+	own := func(label string) Query {
+		return Query{ID: 2, PID: 2, User: "postgres", Label: label, Execution: time.Hour, Own: true}
+	}
 	for _, tc := range []struct {
 		name string
 		rule spec.QMRRule
@@ -27,12 +30,16 @@ func TestRuleBreaks(t *testing.T) {
 		{"excluded label pattern", base, q("analyst", "backfill-2026-11", time.Hour, 0), false},
 		{"queue time is not execution time", base, q("analyst", "", 0, time.Hour), false},
 		{"queue_time rule", spec.QMRRule{Name: "queued", Metric: "queue_time", Threshold: 60}, q("analyst", "", 0, 61*time.Second), true},
-		{"dpcops' own sessions are left alone", base, q("postgres", "dpcops-maintenance", time.Hour, 0), false},
-		{"dpcops' collector too", base, q("postgres", "dpcops", time.Hour, 0), false},
+		{"dpcops' own sessions are left alone", base, own("dpcops-maintenance"), false},
+		{"dpcops' collector too", base, own("dpcops"), false},
+		{"whatever their name", base, own("tableau"), false},
+		{"a dpcops name does not make a session dpcops'", base, q("analyst", "dpcops-evade", time.Hour, 0), true},
 		{"a rule named dpcops-* watches them", spec.QMRRule{Name: "dpcops-maintenance-runaway", Metric: "execution_time", Threshold: 600},
-			q("postgres", "dpcops-maintenance", time.Hour, 0), true},
+			own("dpcops-maintenance"), true},
 		{"and only them", spec.QMRRule{Name: "dpcops-maintenance-runaway", Metric: "execution_time", Threshold: 600},
 			q("analyst", "", time.Hour, 0), false},
+		{"not those named like them", spec.QMRRule{Name: "dpcops-maintenance-runaway", Metric: "execution_time", Threshold: 600},
+			q("analyst", "dpcops-maintenance", time.Hour, 0), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := compile(tc.rule).breaks(tc.q); got != tc.want {

@@ -106,13 +106,15 @@ func (rec *Record) warehouse(ctx context.Context, src Sources, since time.Time) 
 }
 
 // Markdown renders the incident for Confluence or Notion: both import it
-// as a page with its tables.
+// as a page with its tables. Every text from elsewhere (the alarm's
+// description, reasons, notes, receivers' errors, load errors) is escaped:
+// no HTML in it reaches the page, and no pipe or newline breaks a table.
 func (rec *Record) Markdown(s *spec.Spec, now time.Time) string {
 	loc := s.Location()
 	ts := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05 MST") }
 	inc := rec.Incident
 	var m md
-	m.line("# Incident %d: %s", inc.ID, inc.Alarm)
+	m.line("# Incident %d: %s", inc.ID, cell(inc.Alarm))
 	m.blank()
 	closed, duration := "open", now.Sub(inc.Opened)
 	if inc.Closed != nil {

@@ -10,18 +10,44 @@ import (
 // importers take: ATX headings, pipe tables, bullet lists and inline code.
 // No HTML, no footnotes, no nested tables.
 
-// cell makes text safe for one table cell: one line, pipes escaped.
+// escaper makes text from elsewhere (alarm descriptions, operators' notes,
+// receivers' and the warehouse's errors, query text) inert in Markdown.
+// A page that renders inline HTML (GitHub, a wiki's Markdown import) would
+// run a tag in it, so <, > and & become entities: the tag is shown, never
+// run. A pipe is escaped so that it cannot end a table cell, and a
+// backslash is doubled so that it cannot undo that escape: text ending in
+// a backslash before a pipe would otherwise give "\\|", an escaped
+// backslash and then a pipe that splits the cell.
+var escaper = strings.NewReplacer(`\`, `\\`, "&", "&amp;", "<", "&lt;", ">", "&gt;", "|", `\|`)
+
+// cell makes text safe for one table cell, or one line of a paragraph or
+// list: whitespace (newlines too) collapsed to single spaces, then
+// escaped.
 func cell(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	return strings.ReplaceAll(s, "|", `\|`)
+	return escaper.Replace(strings.Join(strings.Fields(s), " "))
 }
 
-// code quotes a command for inline code, even one holding backticks.
+// code quotes a command for inline code, outside tables (a code span shows
+// its text as it is: no HTML in it runs). The fence is one backtick longer
+// than the longest run of backticks in the command, so nothing in it can
+// close the span early, and newlines, which would end the line, become
+// spaces.
 func code(s string) string {
-	if strings.Contains(s, "`") {
-		return "``" + s + "``"
+	s = strings.Join(strings.Fields(s), " ")
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
 	}
-	return "`" + s + "`"
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
 }
 
 type md struct{ b strings.Builder }
@@ -51,7 +77,7 @@ func (m *md) table(header []string, rows [][]string) {
 func (r *Report) Markdown(loc *time.Location) string {
 	var m md
 	ts := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05 MST") }
-	m.line("# Triage: %s (%s)", r.Platform, r.Environment)
+	m.line("# Triage: %s (%s)", cell(r.Platform), cell(r.Environment))
 	m.blank()
 	m.line("Generated %s, looking back to %s.", ts(r.Generated), ts(r.Since))
 	m.blank()
@@ -81,7 +107,7 @@ func (r *Report) Markdown(loc *time.Location) string {
 		m.table([]string{"Alarm", "Severity", "Since", "Reason"}, rows)
 	}
 	if p := r.Pipeline; p != nil && len(p.Runs) > 0 {
-		m.line("## Pipeline %s", p.Name)
+		m.line("## Pipeline %s", cell(p.Name))
 		m.blank()
 		rows := [][]string{}
 		for _, run := range p.Runs {
@@ -106,7 +132,7 @@ func (r *Report) Markdown(loc *time.Location) string {
 	}
 	r.markdownQueries(&m, ts)
 	if r.DBT != nil && len(r.DBT.Failed) > 0 {
-		m.line("## dbt (%s, %s)", r.DBT.Path, ts(r.DBT.GeneratedAt))
+		m.line("## dbt (%s, %s)", cell(r.DBT.Path), ts(r.DBT.GeneratedAt))
 		m.blank()
 		rows := [][]string{}
 		for _, f := range r.DBT.Failed {

@@ -88,14 +88,15 @@ func TestTriageNamesEachCause(t *testing.T) {
 	if _, err := engine.EvaluateOnce(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	sleepCtx, stopSleep := context.WithCancel(ctx)
-	defer func() { stopSleep(); wg.Wait() }()
 	sleeper, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Closed last: after the sleep is stopped and its goroutine is done.
 	defer sleeper.Close(ctx)
+	var wg sync.WaitGroup
+	sleepCtx, stopSleep := context.WithCancel(ctx)
+	defer func() { stopSleep(); wg.Wait() }()
 	wg.Go(func() { sleeper.Exec(sleepCtx, "SELECT pg_sleep(60) -- readmissions within 30 days") })
 	col := collect.New(collect.Options{Spec: s, Warehouse: w})
 	deadline := time.Now().Add(15 * time.Second)

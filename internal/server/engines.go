@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/backend/pgwire"
 	"github.com/dpc-learning/dpcops/internal/capacity"
 	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/lease"
@@ -118,6 +119,9 @@ func (e *engines) jobs() web.JobSource {
 // start runs the engines until ctx ends. The notification worker starts
 // first, so that a transition's notifications find it running.
 func (e *engines) start(ctx context.Context, wg *sync.WaitGroup) {
+	// Every warehouse session the engines open is noted under this
+	// context, so that query monitoring knows dpcops' own by process id.
+	ctx = pgwire.WithSessions(ctx, pgwire.NewSessions())
 	logged := func(name string, run func(context.Context) error) func() {
 		return func() {
 			if err := run(ctx); err != nil && ctx.Err() == nil {

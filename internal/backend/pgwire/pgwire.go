@@ -47,6 +47,7 @@ type Client struct {
 
 	mu         sync.Mutex
 	conn       *pgconn.PgConn
+	own        *Sessions     // where the session's process id is noted
 	timeout    time.Duration // the session's statement_timeout
 	statements atomic.Int64
 	roundTrips atomic.Int64
@@ -68,6 +69,7 @@ func (c *Client) RoundTrips() int64 { return c.roundTrips.Load() }
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.forgetSession()
 	if c.conn == nil {
 		return nil
 	}
@@ -80,8 +82,10 @@ func (c *Client) Close() error {
 
 func (c *Client) connect(ctx context.Context) error {
 	if c.conn != nil && !c.conn.IsClosed() {
+		c.noteSession(ctx)
 		return nil
 	}
+	c.forgetSession()
 	cfg, err := pgconn.ParseConfig(c.dsn)
 	if err != nil {
 		// The parse error may quote the DSN, which holds the password.
@@ -99,6 +103,7 @@ func (c *Client) connect(ctx context.Context) error {
 		return fmt.Errorf("connect to warehouse: %w", redact(err, cfg.Password))
 	}
 	c.conn, c.timeout = conn, 0
+	c.noteSession(ctx)
 	return nil
 }
 
@@ -124,6 +129,7 @@ func (c *Client) Run(ctx context.Context, queries []Query) ([]Result, error) {
 		// A broken pipeline leaves the connection in an unknown state.
 		c.conn.Close(context.Background())
 		c.conn = nil
+		c.forgetSession()
 		return fail(results, err), err
 	}
 	return results, nil

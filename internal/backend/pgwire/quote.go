@@ -18,8 +18,31 @@ func QualifiedName(schema, table string) string {
 	return QuoteIdent(schema) + "." + QuoteIdent(table)
 }
 
-// QuoteLiteral quotes an SQL string literal, for statements dpcops prints
-// for a person to run (where there are no parameters).
+// QuoteLiteral quotes a string literal as Redshift's QUOTE_LITERAL does,
+// for statements dpcops prints for a person to run on Redshift (where there
+// are no parameters): in single quotes, each single quote and each
+// backslash doubled. Redshift reads a backslash in a literal as an escape,
+// as PostgreSQL does with standard_conforming_strings off, and its
+// documented literals have no E'...' form: without the doubling a name
+// ending in a backslash would escape the closing quote, and the literal
+// would end elsewhere. The offload plan's UNLOAD, whose query is itself a
+// literal, is such a statement. For PostgreSQL use QuotePostgresLiteral.
 func QuoteLiteral(s string) string {
-	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, "\x00", ""), "'", "''") + "'"
+	s = strings.ReplaceAll(s, "\x00", "")
+	s = strings.ReplaceAll(s, `\`, `\\`)
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// QuotePostgresLiteral quotes a string literal as PostgreSQL's
+// quote_literal does: like QuoteLiteral, and a string with a backslash
+// takes the escape form E'...'. That form reads the same whether the
+// session has standard_conforming_strings on (a backslash in '...' is
+// itself) or off (it escapes the next character); no plain '...' literal
+// with a backslash is right under both.
+func QuotePostgresLiteral(s string) string {
+	q := QuoteLiteral(s)
+	if strings.Contains(s, `\`) {
+		return "E" + q
+	}
+	return q
 }

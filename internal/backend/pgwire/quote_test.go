@@ -14,7 +14,25 @@ func TestQuoting(t *testing.T) {
 			t.Errorf("QuoteIdent(%q) = %s, want %s", in, got, want)
 		}
 	}
-	if got := QuoteLiteral("it's"); got != "'it''s'" {
-		t.Errorf("QuoteLiteral = %s", got)
+}
+
+// TestQuoteLiteral: Redshift's QUOTE_LITERAL doubles single quotes and
+// backslashes; PostgreSQL's quote_literal does too, and marks a literal
+// with a backslash E'...'.
+func TestQuoteLiteral(t *testing.T) {
+	for _, tc := range []struct{ in, redshift, postgres string }{
+		{"it's", `'it''s'`, `'it''s'`},
+		{`back\slash`, `'back\\slash'`, `E'back\\slash'`},
+		{`trailing\`, `'trailing\\'`, `E'trailing\\'`},
+		{`x\'); DROP TABLE t; --`, `'x\\''); DROP TABLE t; --'`, `E'x\\''); DROP TABLE t; --'`},
+		{"line\nbreak", "'line\nbreak'", "'line\nbreak'"},
+		{"nul\x00byte", `'nulbyte'`, `'nulbyte'`},
+	} {
+		if got := QuoteLiteral(tc.in); got != tc.redshift {
+			t.Errorf("QuoteLiteral(%q) = %s, want %s", tc.in, got, tc.redshift)
+		}
+		if got := QuotePostgresLiteral(tc.in); got != tc.postgres {
+			t.Errorf("QuotePostgresLiteral(%q) = %s, want %s", tc.in, got, tc.postgres)
+		}
 	}
 }

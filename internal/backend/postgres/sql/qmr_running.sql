@@ -1,8 +1,9 @@
 -- Query monitoring: client queries running now in this database, oldest
--- first, but this session's. The label is the application_name (dpcops'
--- own sessions start with "dpcops"). PostgreSQL does not queue queries:
--- queue time is 0. started_key is query_start as text, which identifies
--- the query together with its pid when it is cancelled.
+-- first, but this session's. The label is the application_name, which any
+-- client sets: dpcops tells its own sessions by session_id (the backend
+-- pid), which it knows from its connections. PostgreSQL does not queue
+-- queries: queue time is 0. started_key is query_start as text, which
+-- identifies the query together with its pid when it is cancelled.
 SELECT a.pid AS query_id,
        a.pid AS session_id,
        coalesce(a.usename, '') AS username,

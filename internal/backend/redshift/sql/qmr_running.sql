@@ -1,8 +1,9 @@
 -- Query monitoring: queries in progress (SYS_QUERY_HISTORY), oldest first,
--- but this session's. The label is query_label (dpcops' maintenance
--- sessions set query_group to dpcops-maintenance). A queued query has
--- queued for all its elapsed time and executed for none; a running one has
--- executed for its elapsed time less its queue time.
+-- but this session's. The label is query_label, which any session sets
+-- (SET query_group): dpcops tells its own sessions by session_id, the
+-- pg_backend_pid() of the session, which it knows from its connections. A
+-- queued query has queued for all its elapsed time and executed for none;
+-- a running one has executed for its elapsed time less its queue time.
 SELECT query_id,
        session_id,
        user_id,

@@ -1,0 +1,155 @@
+package runbook
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/backend"
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+// Text that would run in a wiki that renders inline HTML, or break a
+// table, if it reached the export as it is.
+const (
+	scriptTag = `<script>alert(1)</script>`
+	imgTag    = `<img src=x onerror=alert(document.cookie)>`
+)
+
+// TestExportEscapesHTMLAndKeepsTables: an alarm description, an
+// operator's note, a receiver's error, a transition reason, a failed run's
+// error and a load error carry HTML tags, pipes and newlines. The export
+// holds no raw tag (every < is an entity), shows the text, and every table
+// row has as many cells as its header.
+func TestExportEscapesHTMLAndKeepsTables(t *testing.T) {
+	ctx := context.Background()
+	s := localSpec(t, "postgres://unused/db")
+	a, ok := s.Alarm("Alert-ELT-Delay")
+	if !ok {
+		t.Fatal("the example spec has no Alert-ELT-Delay")
+	}
+	a.Description = "ELT is late " + scriptTag + " | see\nthe runbook & " + imgTag
+	st, err := store.Open(ctx, t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	in := NewIncidents(s, st)
+	t0 := time.Date(2026, 11, 27, 1, 5, 0, 0, time.UTC)
+	fire := alarm.Transition{Alarm: "Alert-ELT-Delay", Time: t0, From: alarm.OK, To: alarm.Alarm, Episode: 1,
+		Reason: "late | by\n95 minutes " + imgTag}
+	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`INSERT INTO alarm_history (alarm, at, from_state, to_state, reason, episode) VALUES (?, ?, ?, ?, ?, ?)`,
+			fire.Alarm, store.Millis(fire.Time), string(fire.From), string(fire.To), fire.Reason, fire.Episode)
+		if err != nil {
+			return err
+		}
+		id, _ := res.LastInsertId()
+		if _, err := tx.Exec(`INSERT INTO outbox (channel, kind, alarm, transition_id, dedup_key, payload, state, attempts, next_attempt_at, created_at, last_error)
+			VALUES ('webhook', 'trigger', ?, ?, 'Alert-ELT-Delay/1', '{}', 'failed', 3, 0, ?, ?)`,
+			fire.Alarm, id, store.Millis(t0.Add(time.Second)), "HTTP 400: "+scriptTag+" | bad\r\npayload \\|"); err != nil {
+			return err
+		}
+		return in.OnTransition(ctx, tx, fire)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Note(ctx, 1, t0.Add(time.Minute), "checked "+imgTag+" | col\nnext line"); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := Gather(ctx, in, Sources{Spec: s, Store: st, Now: func() time.Time { return t0.Add(time.Hour) }}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Unavailable = []string{"warehouse unreachable: " + scriptTag}
+	rec.FailedRuns = []backend.PipelineRun{{ID: 7, Started: t0.Add(-time.Hour), Status: "failed", FailedStep: "dbt|run", Error: scriptTag + "\n| x | y |"}}
+	rec.LoadErrors = []FileErrors{{File: "s3://raw/<b>x</b>.csv", Rows: 1,
+		Examples: []backend.LoadErrorRow{{Line: 1, Column: "a|b", Code: 1207, Message: imgTag}}}}
+	got := rec.Markdown(s, t0.Add(time.Hour))
+
+	if strings.Contains(got, "<") || strings.Contains(got, ">") {
+		t.Errorf("the export holds a raw < or >:\n%s", got)
+	}
+	for _, want := range []string{
+		"ELT is late &lt;script&gt;alert(1)&lt;/script&gt; \\| see the runbook &amp; &lt;img src=x onerror=alert(document.cookie)&gt;",
+		"checked &lt;img src=x onerror=alert(document.cookie)&gt; \\| col next line",
+		"HTTP 400: &lt;script&gt;alert(1)&lt;/script&gt; \\| bad payload \\\\\\|",
+		"- warehouse unreachable: &lt;script&gt;alert(1)&lt;/script&gt;",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the export lacks %q:\n%s", want, got)
+		}
+	}
+	checkTables(t, got)
+
+	golden := "testdata/incident_hostile.md"
+	if *update {
+		os.WriteFile(golden, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("export differs from %s (run with -update to accept):\n%s", golden, got)
+	}
+}
+
+// checkTables checks that every row of every table has as many cells as
+// its header, counting the pipes a Markdown table splits on: those not
+// escaped by a backslash (a doubled backslash escapes only itself).
+func checkTables(t *testing.T, doc string) {
+	t.Helper()
+	header, tables := -1, 0
+	for i, line := range strings.Split(doc, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			header = -1
+			continue
+		}
+		n := cells(line)
+		if header < 0 {
+			header = n
+			tables++
+			continue
+		}
+		if n != header {
+			t.Errorf("line %d has %d cells, its table's header %d: %s", i+1, n, header, line)
+		}
+	}
+	if tables < 4 {
+		t.Errorf("found %d tables, want the incident's, timeline, error summary (two) and data quality", tables)
+	}
+}
+
+func cells(row string) int {
+	pipes := 0
+	for i := 0; i < len(row); i++ {
+		switch row[i] {
+		case '\\':
+			i++ // the next character is escaped
+		case '|':
+			pipes++
+		}
+	}
+	return pipes - 1
+}
+
+// TestCodeSpanHoldsAnyCommand: no backticks or newline in a command can
+// end its code span early.
+func TestCodeSpanHoldsAnyCommand(t *testing.T) {
+	for in, want := range map[string]string{
+		"dpcops recover rerun-pipeline": "`dpcops recover rerun-pipeline`",
+		"echo `date`":                   "`` echo `date` ``",
+		"a ``b`` c":                     "```a ``b`` c```",
+		"dbt run\n--select x":           "`dbt run --select x`",
+	} {
+		if got := code(in); got != want {
+			t.Errorf("code(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
