@@ -90,29 +90,48 @@ planned from the stored compute series.`,
 	return cmd
 }
 
+// exitSkipped is the exit status of maintenance run when a job did not run
+// because a pipeline run was open and did not end within --wait.
+const exitSkipped = 3
+
 func (a *app) maintenanceRunCommand() *cobra.Command {
 	var format, job, data string
 	var dryRun bool
+	var wait time.Duration
 	cmd := &cobra.Command{
-		Use:   "run [--job NAME] [--dry-run]",
+		Use:   "run [--job NAME] [--dry-run] [--wait DURATION]",
 		Short: "Run a maintenance job now (every enabled auto job without --job)",
 		Long: `Run --job now, manual jobs included, or every enabled auto job. Each
 statement runs in autocommit on a session named dpcops-maintenance, under
-the job's timeout; a VACUUM waits for any other VACUUM, and nothing starts
-while a pipeline run is open (it waits, then records a skip). Every run is
-recorded in --data with its before and after figures. --dry-run prints
-what would run and records nothing. Exit status 1 if a statement failed or
-was cancelled.`,
+the job's timeout; a VACUUM waits for any other VACUUM. Nothing starts
+while a pipeline run is open: the job waits up to --wait (default 30m) for
+the run to end, saying on stderr which run it waits for (pipeline, id,
+start) and, every minute, how long it has waited; then it runs, or is
+recorded as skipped. --wait 0 does not wait: a job that meets an open run
+is skipped at once. Every run is recorded in --data with its before and
+after figures. --dry-run prints what would run and records nothing.
+
+Exit status: 1 if a statement failed or was cancelled; else 3 if a job
+was skipped because a pipeline run was open; else 0 (other skips, such as
+a table another session holds, show in the output).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
 			}
+			if wait < 0 {
+				return usageError("--wait: want a duration of 0 or more (0: do not wait), got %s", wait)
+			}
 			s, _, err := a.loadSpec(false)
 			if err != nil {
 				return err
 			}
-			r, closeAll, err := a.maintenanceRunner(cmd.Context(), s, data, dryRun)
+			r, closeAll, err := a.maintenanceRunner(cmd.Context(), s, data, dryRun, func(o *maintain.Options) {
+				o.PipelineWait = wait
+				if wait == 0 {
+					o.PipelineWait = maintain.NoWait
+				}
+			})
 			if err != nil {
 				return err
 			}
@@ -121,22 +140,34 @@ was cancelled.`,
 			if err := writeRuns(a.io.Stdout, format, runs, s.Location()); err != nil {
 				return err
 			}
-			if runErr != nil {
-				return &exitError{code: exitFail, err: runErr}
-			}
-			for _, run := range runs {
-				if run.Outcome == maintain.OutcomeFailed || run.Outcome == maintain.OutcomeCancelled {
-					return &exitError{code: exitFail, err: fmt.Errorf("%s on %s %s: %s", run.Job, run.Target, run.Outcome, run.Error)}
-				}
-			}
-			return nil
+			return runExit(runs, runErr)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&job, "job", "", "run only this job (manual jobs run only when named)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would run; run and record nothing")
+	cmd.Flags().DurationVar(&wait, "wait", 30*time.Minute, "how long a job waits for an open pipeline run to end before it is skipped (exit status 3); 0 skips at once")
 	cmd.Flags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state, where runs are recorded")
 	return cmd
+}
+
+// runExit turns the runs of 'maintenance run' into its exit status: a
+// failure first, then a skip for an open pipeline run.
+func runExit(runs []maintain.Run, runErr error) error {
+	if runErr != nil {
+		return &exitError{code: exitFail, err: runErr}
+	}
+	for _, run := range runs {
+		if run.Outcome == maintain.OutcomeFailed || run.Outcome == maintain.OutcomeCancelled {
+			return &exitError{code: exitFail, err: fmt.Errorf("%s on %s %s: %s", run.Job, run.Target, run.Outcome, run.Error)}
+		}
+	}
+	for _, run := range runs {
+		if run.SkippedForPipeline() {
+			return &exitError{code: exitSkipped, err: fmt.Errorf("job %s skipped: %s", run.Job, run.Error)}
+		}
+	}
+	return nil
 }
 
 func (a *app) maintenanceRunsCommand() *cobra.Command {
@@ -210,11 +241,27 @@ analyze_compression jobs. PostgreSQL has no equivalent.`,
 	return cmd
 }
 
+// runClock is the clock a maintenance runner waits by. Tests put a fake
+// one in the command's context (runClockKey), so that a wait for a
+// pipeline run takes no time; without one the runner uses the real clock.
+type runClock struct {
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+type runClockKey struct{}
+
 // maintenanceRunner opens the runner over the spec's warehouse, with a
 // store in data: read-only and optional when readOnly (plans, dry runs),
-// else created if need be.
-func (a *app) maintenanceRunner(ctx context.Context, s *spec.Spec, data string, readOnly bool) (*maintain.Runner, func(), error) {
+// else created if need be. mod adjusts the runner's options.
+func (a *app) maintenanceRunner(ctx context.Context, s *spec.Spec, data string, readOnly bool, mod ...func(*maintain.Options)) (*maintain.Runner, func(), error) {
 	o := maintain.Options{Spec: s, Logger: a.logger}
+	if c, ok := ctx.Value(runClockKey{}).(runClock); ok {
+		o.Now, o.Sleep = c.now, c.sleep
+	}
+	for _, m := range mod {
+		m(&o)
+	}
 	var cs closers
 	if data != "" && (!readOnly || exists(filepath.Join(data, store.FileName))) {
 		st, err := store.Open(ctx, data, store.Options{ReadOnly: readOnly})

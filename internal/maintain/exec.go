@@ -123,28 +123,6 @@ func countRunnable(items []Item) int {
 	return n
 }
 
-// waitPipeline waits while a pipeline run is open, up to PipelineWait. It
-// returns why the job must not start, or "".
-func (x *jobRun) waitPipeline(ctx context.Context) string {
-	o := x.r.o
-	deadline := o.Now().Add(o.PipelineWait)
-	for {
-		open, _, err := x.r.wh.pipelineState(ctx)
-		switch {
-		case err != nil:
-			return "pipeline state unknown (" + err.Error() + "): maintenance does not start blind"
-		case !open:
-			return ""
-		case !o.Now().Before(deadline):
-			return fmt.Sprintf("a pipeline run is open (waited %s)", o.PipelineWait)
-		}
-		x.r.log.Info("maintenance waits for the pipeline run to end", "job", x.j.Name)
-		if err := o.Sleep(ctx, o.Poll); err != nil {
-			return "stopped while waiting for the pipeline run to end"
-		}
-	}
-}
-
 // waitVacuum takes the right to VACUUM: no other VACUUM running, and
 // (PostgreSQL) dpcops' advisory lock. It returns why not, or "".
 func (x *jobRun) waitVacuum(ctx context.Context) string {
@@ -184,7 +162,7 @@ func (x *jobRun) item(ctx context.Context, it Item) {
 			x.record(ctx, base)
 			return
 		}
-		defer x.r.wh.unlock(context.WithoutCancel(ctx))
+		defer x.unlock(ctx)
 	}
 	before, ok, err := x.r.wh.figures(ctx, it.Schema, it.Name)
 	switch {
@@ -202,6 +180,15 @@ func (x *jobRun) item(ctx context.Context, it Item) {
 	x.execute(ctx, run, it)
 }
 
+// unlock releases the VACUUM lock, even when ctx has ended (dpcops
+// shutting down): the statement has stopped by then, on the session that
+// holds the lock.
+func (x *jobRun) unlock(ctx context.Context) {
+	if err := x.r.wh.unlock(context.WithoutCancel(ctx)); err != nil {
+		x.r.log.Warn("maintenance", "job", x.j.Name, "err", err)
+	}
+}
+
 // start records a run as running.
 func (x *jobRun) start(ctx context.Context, base Run) Run {
 	base.Job, base.Trigger, base.StartedAt = x.j.Name, x.trigger, x.r.o.Now()
@@ -216,9 +203,7 @@ func (x *jobRun) start(ctx context.Context, base Run) Run {
 // execute runs a started run's statement and records its end.
 func (x *jobRun) execute(ctx context.Context, run Run, it Item) {
 	timeout := x.j.Timeout.D()
-	sctx, cancel := context.WithTimeout(ctx, timeout+time.Minute)
-	res, err := x.r.wh.statement(sctx, run.Statement, timeout, x.r.o.LockTimeout)
-	cancel()
+	res, err := x.r.wh.statement(ctx, run.Statement, timeout, x.r.o.LockTimeout)
 	run.Outcome, run.Error = classify(ctx, err, timeout, x.r.o.LockTimeout)
 	var report []CompressionRow
 	if run.Outcome == OutcomeSucceeded && run.Action == spec.ActionAnalyzeCompression {

@@ -28,10 +28,11 @@ type Options struct {
 	// Thresholds replace DefaultThresholds.
 	Thresholds *Thresholds
 	// PipelineWait bounds the wait for an open pipeline run to end before
-	// the job is recorded as skipped (default 30m); VacuumWait bounds the
-	// wait for another VACUUM (default 30m); Poll is how often both look
-	// again (default 15s).
-	PipelineWait, VacuumWait, Poll time.Duration
+	// the job is recorded as skipped (default 30m; NoWait skips at once);
+	// VacuumWait bounds the wait for another VACUUM (default 30m); Poll is
+	// how often both look again (default 15s); Progress is how often a
+	// wait for a pipeline run logs that it still waits (default 1m).
+	PipelineWait, VacuumWait, Poll, Progress time.Duration
 	// LockTimeout bounds how long a statement waits for its table's lock
 	// on PostgreSQL before it is recorded as skipped (default 1m).
 	LockTimeout time.Duration
@@ -84,10 +85,16 @@ func setDefaults(o *Options) {
 	for _, d := range []struct {
 		p *time.Duration
 		v time.Duration
-	}{{&o.PipelineWait, 30 * time.Minute}, {&o.VacuumWait, 30 * time.Minute}, {&o.Poll, 15 * time.Second}, {&o.LockTimeout, time.Minute}} {
+	}{{&o.VacuumWait, 30 * time.Minute}, {&o.Poll, 15 * time.Second}, {&o.Progress, time.Minute}, {&o.LockTimeout, time.Minute}} {
 		if *d.p <= 0 {
 			*d.p = d.v
 		}
+	}
+	switch {
+	case o.PipelineWait == 0:
+		o.PipelineWait = 30 * time.Minute
+	case o.PipelineWait < 0:
+		o.PipelineWait = NoWait
 	}
 }
 

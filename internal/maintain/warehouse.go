@@ -15,9 +15,10 @@ import (
 	"github.com/dpc-learning/dpcops/internal/spec"
 )
 
-// ApplicationName marks dpcops' maintenance sessions (application_name on
-// PostgreSQL, query_group on Redshift), so that query monitoring leaves
-// them alone.
+// ApplicationName names dpcops' maintenance sessions (application_name on
+// PostgreSQL, query_group on Redshift) for whoever reads the server's
+// session list. Query monitoring does not trust it, since any client can
+// take it: it knows dpcops' own sessions by process id (pgwire.Sessions).
 const ApplicationName = "dpcops-maintenance"
 
 // vacuumLockKey is the advisory lock key that lets one dpcops process
@@ -209,12 +210,15 @@ func (w *warehouse) vacuumRunning(ctx context.Context) (bool, error) {
 }
 
 // lock takes dpcops' VACUUM lock on the exec session (PostgreSQL); on
-// Redshift there is no advisory lock and it always succeeds.
+// Redshift there is no advisory lock and it always succeeds. The query is
+// not cut short when ctx ends: a query cancelled on the client's side
+// drops its session in the background, and a lock granted just then would
+// outlive the run in that dying session.
 func (w *warehouse) lock(ctx context.Context) (bool, error) {
 	if !w.postgres() {
 		return true, nil
 	}
-	res, err := w.execRun(ctx, pgwire.Query{SQL: w.sql("maint_lock"), Args: []string{strconv.FormatInt(vacuumLockKey, 10)}, Timeout: w.timeout})
+	res, err := w.execRun(context.WithoutCancel(ctx), pgwire.Query{SQL: w.sql("maint_lock"), Args: []string{strconv.FormatInt(vacuumLockKey, 10)}, Timeout: w.timeout})
 	if err != nil {
 		return false, err
 	}
@@ -225,12 +229,20 @@ func (w *warehouse) lock(ctx context.Context) (bool, error) {
 	return row[0].Text == "t", nil
 }
 
-// unlock releases the VACUUM lock. A broken session has released it
-// already.
-func (w *warehouse) unlock(ctx context.Context) {
-	if w.postgres() {
-		_, _ = w.execRun(ctx, pgwire.Query{SQL: w.sql("maint_unlock"), Args: []string{strconv.FormatInt(vacuumLockKey, 10)}, Timeout: w.timeout})
+// unlock releases the VACUUM lock, and says so when it could not: a
+// session that broke has released it already.
+func (w *warehouse) unlock(ctx context.Context) error {
+	if !w.postgres() {
+		return nil
 	}
+	res, err := w.execRun(ctx, pgwire.Query{SQL: w.sql("maint_unlock"), Args: []string{strconv.FormatInt(vacuumLockKey, 10)}, Timeout: w.timeout})
+	if err != nil {
+		return fmt.Errorf("release the VACUUM lock: %w", err)
+	}
+	if row, err := pgwire.One(res); err != nil || row[0].Text != "t" {
+		return errors.New("release the VACUUM lock: this session no longer held it (its connection was replaced)")
+	}
+	return nil
 }
 
 // execRun runs one query on the exec session.
@@ -242,23 +254,4 @@ func (w *warehouse) execRun(ctx context.Context, q pgwire.Query) (pgwire.Result,
 		return pgwire.Result{}, err
 	}
 	return res[0], res[0].Err
-}
-
-// statement runs a maintenance statement on the exec session in autocommit
-// (its own implicit transaction, never a transaction block), after the
-// session settings, in one round trip: the lock timeout (PostgreSQL) or
-// the query group (Redshift), then the statement under its own timeout.
-func (w *warehouse) statement(ctx context.Context, sql string, timeout, lockTimeout time.Duration) (pgwire.Result, error) {
-	setup := pgwire.Query{Name: "session", SQL: w.sql("maint_session"), Timeout: w.timeout}
-	if w.postgres() {
-		setup.Args = []string{strconv.FormatInt(lockTimeout.Milliseconds(), 10) + "ms"}
-	}
-	res, err := w.exec.Run(ctx, []pgwire.Query{setup, {Name: "statement", SQL: sql, Timeout: timeout}})
-	if err != nil {
-		return pgwire.Result{}, err
-	}
-	if res[0].Err != nil {
-		return pgwire.Result{}, fmt.Errorf("maintenance session settings: %w", res[0].Err)
-	}
-	return res[1], res[1].Err
 }
