@@ -7,6 +7,9 @@
 # stalls for three hours on the 15th, COPY errors on the 10th, failed
 # queries rising on the 20th, storage growing past 90 % of the quota, usage
 # creeping towards its limit, idle days and a skewed table.
+#
+# It then times two rows two thousand years apart (0000 and 2026): a
+# replay's cost follows the rows, not the time they span.
 # Usage: bench/backtest.sh [DIR]   (DIR keeps the CSV; default a temp dir)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,3 +47,9 @@ awk 'BEGIN {
 echo "$(($(wc -l < "$csv") - 1)) datapoints in $csv ($(du -h "$csv" | cut -f1))"
 time bin/dpcops backtest --data "$csv" > "$dir/transitions.jsonl"
 echo "$(wc -l < "$dir/transitions.jsonl") transitions in $dir/transitions.jsonl"
+
+year=$dir/year-span.csv
+printf 'time,metric,value\n0000-01-01T00:00:00Z,ComputeCapacity,8\n2026-11-27T00:00:00Z,ComputeCapacity,40\n' > "$year"
+echo "2 datapoints from year 0000 to 2026 in $year"
+time bin/dpcops backtest --data "$year" > "$dir/year-span.jsonl"
+echo "$(wc -l < "$dir/year-span.jsonl") transitions in $dir/year-span.jsonl"

@@ -58,14 +58,14 @@ func benchFleet(n int, flapping bool) ([]*compiled, *replayData, int) {
 			if rng.IntN(50) == 0 {
 				continue
 			}
-			se.ts = append(se.ts, day.Add(time.Duration(minute)*time.Minute).UnixNano())
+			se.ts = append(se.ts, day.Add(time.Duration(minute)*time.Minute).UnixMilli())
 			se.vs = append(se.vs, v)
 		}
 		data.series[Input{Metric: name}] = se
 		points += len(se.ts)
 	}
-	data.earliest = day.UnixNano()
-	data.latest = day.Add(24*time.Hour - time.Minute).UnixNano()
+	data.earliest = day.UnixMilli()
+	data.latest = day.Add(24*time.Hour - time.Minute).UnixMilli()
 	alarms, err := compileAll(s, func(*spec.Alarm) bool { return true })
 	if err != nil {
 		panic(err)
@@ -96,7 +96,7 @@ func benchEvaluate(b *testing.B, flapping bool) {
 	b.ResetTimer()
 	transitions := 0
 	for b.Loop() {
-		ts, err := replayAll(alarms, data, time.Time{}, false)
+		ts, _, err := replayAll(alarms, data, time.Time{}, false)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -108,6 +108,29 @@ func benchEvaluate(b *testing.B, flapping bool) {
 	if kb, ok := peakRSSKB(); ok {
 		b.ReportMetric(float64(kb)/1024, "peak-RSS-MB")
 	}
+}
+
+// BenchmarkReplayYearSpan replays two rows, one in year 0000 and one in
+// 2026, through every default alarm, as `dpcops backtest` would: the
+// two thousand years between them are one gap, evaluated once per alarm.
+// go test -run '^$' -bench YearSpan ./internal/alarm/
+func BenchmarkReplayYearSpan(b *testing.B) {
+	s := defaultSpec(b)
+	const csv = "time,metric,value\n0000-01-01T00:00:00Z,ComputeCapacity,8\n2026-11-27T00:00:00Z,ComputeCapacity,40\n"
+	b.ReportAllocs()
+	evaluations := 0
+	for b.Loop() {
+		ds, err := ReadCSV("year.csv", strings.NewReader(csv))
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := Replay(s, ds, ReplayOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		evaluations = res.Evaluations
+	}
+	b.ReportMetric(float64(evaluations), "evaluations")
 }
 
 // peakRSSKB reads the process's peak resident set size (Linux).

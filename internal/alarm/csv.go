@@ -111,7 +111,7 @@ func readHeader(name string, cr *csv.Reader) (int, error) {
 		ok = strings.EqualFold(strings.TrimSpace(rec[i]), csvHeader[i])
 	}
 	if !ok {
-		return 0, fmt.Errorf("%s:%d: want the header row time,metric,value[,dimensions], got %q", name, line, strings.Join(rec, ","))
+		return 0, fmt.Errorf("%s:%d: want the header row time,metric,value[,dimensions], got %q", name, line, Excerpt(strings.Join(rec, ",")))
 	}
 	return len(rec), nil
 }
@@ -133,13 +133,13 @@ func parseRow(rec []string, cols int) (Row, error) {
 	var r Row
 	var err error
 	if r.Time, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(rec[0])); err != nil {
-		return r, fmt.Errorf("time %q is not RFC 3339 (2026-11-27T03:05:00Z)", rec[0])
+		return r, fmt.Errorf("time %q is not RFC 3339 (2026-11-27T03:05:00Z)", Excerpt(rec[0]))
 	}
 	if r.Metric = strings.TrimSpace(rec[1]); r.Metric == "" {
 		return r, errors.New("no metric name")
 	}
 	if r.Value, err = strconv.ParseFloat(strings.TrimSpace(rec[2]), 64); err != nil {
-		return r, fmt.Errorf("value %q is not a number", rec[2])
+		return r, fmt.Errorf("value %q is not a number", Excerpt(rec[2]))
 	}
 	if len(rec) == 4 {
 		if r.Dims, err = parseDims(rec[3]); err != nil {
@@ -147,6 +147,27 @@ func parseRow(rec []string, cols int) (Row, error) {
 		}
 	}
 	return r, nil
+}
+
+// maxExcerpt is how many characters of an input value an error or a
+// warning repeats: enough to find the value in the file, and a 50 MB field
+// still makes a one-line message.
+const maxExcerpt = 80
+
+// Excerpt returns s cut to its first 80 characters and an ellipsis if it
+// is longer, for errors and warnings that quote a value from the input.
+func Excerpt(s string) string {
+	if len(s) <= maxExcerpt {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == maxExcerpt {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }
 
 // parseDims parses `k=v;k=v` into the canonical form.
@@ -160,13 +181,13 @@ func parseDims(s string) (string, error) {
 		k, v, ok := strings.Cut(kv, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || k == "" {
-			return "", fmt.Errorf("dimension %q: want name=value", kv)
+			return "", fmt.Errorf("dimension %q: want name=value", Excerpt(kv))
 		}
 		if _, dup := ls.Get(k); dup {
-			return "", fmt.Errorf("dimension %s given twice", k)
+			return "", fmt.Errorf("dimension %q given twice", Excerpt(k))
 		}
 		if strings.ContainsAny(v, "=;") {
-			return "", fmt.Errorf("dimension %s: value %q contains = or ;", k, v)
+			return "", fmt.Errorf("dimension %q: value %q contains = or ;", Excerpt(k), Excerpt(v))
 		}
 		ls = append(ls, spec.Label{Name: k, Value: v})
 	}

@@ -1,6 +1,7 @@
 package alarm
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"slices"
@@ -58,14 +59,51 @@ func TestReadCSVErrorsNameTheLine(t *testing.T) {
 		{head + "2026-11-27T03:00:00Z,Load\n", "f.csv:2: want 3 columns (time,metric,value), got 2"},
 		{head + "2026-11-27T03:00:00Z,Load,1,Host=a\n", "f.csv:2: want 3 columns (time,metric,value), got 4"},
 		{"time,metric,value,dimensions\n" + "2026-11-27T03:00:00Z,Load,1,Host\n", `f.csv:2: dimension "Host": want name=value`},
-		{"time,metric,value,dimensions\n" + "2026-11-27T03:00:00Z,Load,1,Host=a;Host=b\n", "f.csv:2: dimension Host given twice"},
+		{"time,metric,value,dimensions\n" + "2026-11-27T03:00:00Z,Load,1,Host=a;Host=b\n", `f.csv:2: dimension "Host" given twice`},
 		{"time,metric,value,dimensions\n" + "2026-11-27T03:00:00Z,Load,1,=a\n", "f.csv:2: dimension \"=a\": want name=value"},
-		{"time,metric,value,dimensions\n" + "2026-11-27T03:00:00Z,Load,1,Host=a=b\n", "f.csv:2: dimension Host: value \"a=b\" contains = or ;"},
+		{"time,metric,value,dimensions\n" + "2026-11-27T03:00:00Z,Load,1,Host=a=b\n", `f.csv:2: dimension "Host": value "a=b" contains = or ;`},
 		{head + ok + "\n\n2026-11-27T03:00:00Z,\"Load,1\n", "f.csv:5: extraneous or missing \" in quoted-field"},
 	} {
 		_, err := ReadCSV("f.csv", strings.NewReader(tc.in))
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%q:\n got %v\nwant %s...", tc.in, err, tc.want)
+		}
+	}
+}
+
+// TestReadCSVErrorsQuoteOnlyAnExcerpt gives each field a value of a
+// megabyte in a malformed row: the error must name the line and quote
+// only the value's start, not print the whole field.
+func TestReadCSVErrorsQuoteOnlyAnExcerpt(t *testing.T) {
+	long := strings.Repeat("x", 1<<20)
+	const dims = "time,metric,value,dimensions\n2026-11-27T03:00:00Z,Load,1,"
+	for _, tc := range []struct{ name, in, want string }{
+		{"header", long + ",metric,value\n", `f.csv:1: want the header row time,metric,value[,dimensions], got "xxx`},
+		{"time", "time,metric,value\n" + long + ",Load,1\n", `f.csv:2: time "xxx`},
+		{"value", "time,metric,value\n2026-11-27T03:00:00Z,Load," + long + "\n", `f.csv:2: value "xxx`},
+		{"dimension", dims + long + "\n", `f.csv:2: dimension "xxx`},
+		{"dimension name", dims + long + "=a;" + long + "=b\n", `f.csv:2: dimension "xxx`},
+		{"dimension value", dims + "Host=" + long + "=\n", `f.csv:2: dimension "Host": value "xxx`},
+	} {
+		_, err := ReadCSV("f.csv", strings.NewReader(tc.in))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || !strings.Contains(err.Error(), "x…\"") || len(err.Error()) > 200 {
+			msg := fmt.Sprint(err)
+			t.Errorf("%s: %d bytes: %.300s", tc.name, len(msg), msg)
+		}
+	}
+}
+
+func TestExcerpt(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{strings.Repeat("a", 80), strings.Repeat("a", 80)},
+		{strings.Repeat("a", 81), strings.Repeat("a", 80) + "…"},
+		// Characters, not bytes, and never half of one.
+		{strings.Repeat("日", 80), strings.Repeat("日", 80)},
+		{strings.Repeat("日", 81), strings.Repeat("日", 80) + "…"},
+	} {
+		if got := Excerpt(tc.in); got != tc.want {
+			t.Errorf("Excerpt(%d bytes) = %q, want %q", len(tc.in), got, tc.want)
 		}
 	}
 }
@@ -83,6 +121,11 @@ func FuzzReadCSV(f *testing.F) {
 			// Every error names the file and a line.
 			if !errorPrefix.MatchString(err.Error()) {
 				t.Fatalf("error without FILE:LINE: %v", err)
+			}
+			// It quotes at most two excerpts of the input, each of 80
+			// characters even if every one is escaped.
+			if len(err.Error()) > 2000 {
+				t.Fatalf("error of %d bytes: %.300s", len(err.Error()), err)
 			}
 			return
 		}

@@ -222,7 +222,7 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, st memState, t time.
 			return nil, err
 		}
 		in[i] = make([]float64, span)
-		aggregate(se, start.UnixNano(), int64(c.period), c.stat, in[i], &scratch)
+		aggregate(se, start.UnixMilli(), c.period.Milliseconds(), c.stat, in[i], &scratch)
 	}
 	vals, err := c.values(in, span)
 	if err != nil {
@@ -247,7 +247,7 @@ func (e *Engine) points(ctx context.Context, inp Input, from, to time.Time) (ser
 	}
 	se := series{ts: make([]int64, len(pts)), vs: make([]float64, len(pts))}
 	for i, p := range pts {
-		se.ts[i], se.vs[i] = p.Time.UnixNano(), p.Value
+		se.ts[i], se.vs[i] = p.Time.UnixMilli(), p.Value
 	}
 	return se, nil
 }

@@ -64,7 +64,7 @@ func openStore(t *testing.T, dir string) *store.Store {
 // loadSpec has one alarm: Load above 10 on 2 of 2 one-minute periods.
 const loadSpec = `
 platform: t
-warehouse: {engine: postgres, dsn: x}
+warehouse: {engine: postgres, dsn: "postgres://h/db"}
 metrics:
   - {name: Load, source: compute_capacity, dimensions: {Host: a}}
   - {name: Other, source: compute_capacity}

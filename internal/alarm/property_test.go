@@ -23,7 +23,7 @@ func TestPropertyMOfNWithoutMissingData(t *testing.T) {
 		threshold := float64(rng.IntN(10)) // integers, so values often equal it
 		s := parseSpec(t, fmt.Sprintf(`
 platform: t
-warehouse: {engine: postgres, dsn: x}
+warehouse: {engine: postgres, dsn: "postgres://h/db"}
 metrics: [{name: Load, source: compute_capacity}]
 alarms:
   - {name: A, metric: Load, statistic: %s, period: 1m, evaluation_periods: %d, datapoints_to_alarm: %d,

@@ -15,7 +15,7 @@ func reasonAlarm(t *testing.T, m, n int, treat, op string, threshold float64) *c
 	t.Helper()
 	s := parseSpec(t, fmt.Sprintf(`
 platform: t
-warehouse: {engine: postgres, dsn: x}
+warehouse: {engine: postgres, dsn: "postgres://h/db"}
 metrics: [{name: Load, source: compute_capacity}]
 alarms:
   - {name: A, metric: Load, statistic: p90, period: 5m, evaluation_periods: %d, datapoints_to_alarm: %d,

@@ -34,13 +34,20 @@ type ReplayResult struct {
 	Replaced int
 	// Datapoints counts the datapoints replayed.
 	Datapoints int
+	// Evaluations counts the evaluations made. A replay evaluates each
+	// alarm at every end of its periods, except that of a run of ends
+	// whose ranges hold no datapoint it evaluates only the first: the rest
+	// would decide the same (see replayOne).
+	Evaluations int
 }
 
 // Replay evaluates alarms over a dataset held in memory, as `dpcops
 // backtest` does: each alarm at every end t of its periods with first ≤ t
 // ≤ until, where first is the end of the period holding the earliest
 // datapoint of any metric the spec defines. Every alarm starts in
-// INSUFFICIENT_DATA.
+// INSUFFICIENT_DATA. Each evaluation reads only its own range, as the
+// engine does, so a replay makes the transitions serve would make; its
+// cost grows with the datapoints, not with the time they span.
 func Replay(s *spec.Spec, ds *Dataset, o ReplayOptions) (*ReplayResult, error) {
 	alarms, err := replayAlarms(s, o.Alarm)
 	if err != nil {
@@ -50,7 +57,7 @@ func Replay(s *spec.Spec, ds *Dataset, o ReplayOptions) (*ReplayResult, error) {
 	if res.Datapoints == 0 {
 		return res, nil
 	}
-	if res.Transitions, err = replayAll(alarms, data, o.Until, o.ReasonData); err != nil {
+	if res.Transitions, res.Evaluations, err = replayAll(alarms, data, o.Until, o.ReasonData); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -64,28 +71,30 @@ func replayAlarms(s *spec.Spec, only string) ([]*compiled, error) {
 		return a.Enabled.On()
 	})
 	if err == nil && only != "" && len(out) == 0 {
-		err = fmt.Errorf("no alarm named %q in the spec", only)
+		err = fmt.Errorf("no alarm named %q in the spec", Excerpt(only))
 	}
 	return out, err
 }
 
 // replayAll evaluates alarms over data and returns their transitions in
-// time order, and at one time in the order of alarms.
-func replayAll(alarms []*compiled, data *replayData, until time.Time, withData bool) ([]Transition, error) {
+// time order, and at one time in the order of alarms, and the number of
+// evaluations made.
+func replayAll(alarms []*compiled, data *replayData, until time.Time, withData bool) ([]Transition, int, error) {
 	per := make([][]Transition, len(alarms))
 	type key struct {
 		t    int64
 		a, i int
 	}
 	var keys []key
+	evaluations := 0
 	for a, c := range alarms {
-		ts, err := replayOne(c, data, until, withData)
+		ts, n, err := replayOne(c, data, until, withData)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		per[a] = ts
+		per[a], evaluations = ts, evaluations+n
 		for i, tr := range ts {
-			keys = append(keys, key{tr.Time.UnixNano(), a, i})
+			keys = append(keys, key{tr.Time.UnixMilli(), a, i})
 		}
 	}
 	// Sorting small keys, not transitions, keeps big replays fast; ties
@@ -100,12 +109,13 @@ func replayAll(alarms []*compiled, data *replayData, until time.Time, withData b
 	for n, k := range keys {
 		out[n] = per[k.a][k.i]
 	}
-	return out, nil
+	return out, evaluations, nil
 }
 
 // replayData is a dataset grouped into sorted series.
 type replayData struct {
-	series           map[Input]series
+	series map[Input]series
+	// earliest and latest are in Unix milliseconds, as series are.
 	earliest, latest int64
 }
 
@@ -114,9 +124,14 @@ type replayData struct {
 // which is the series alarms read by default.
 func groupSeries(s *spec.Spec, ds *Dataset) (*replayData, *ReplayResult) {
 	res := &ReplayResult{Unknown: map[string]int{}}
+	// Rows sort by their full time, so that the statistics of a period
+	// add its datapoints in time order; series then hold milliseconds,
+	// which reach every year RFC 3339 can write (nanoseconds overflow
+	// before 1678) and are the store's precision.
 	type row struct {
-		t int64
-		v float64
+		sec  int64
+		nsec int
+		v    float64
 	}
 	grouped := map[Input][]row{}
 	metrics := indexMetrics(s)
@@ -130,20 +145,22 @@ func groupSeries(s *spec.Spec, ds *Dataset) (*replayData, *ReplayResult) {
 		if in.Dims == "" {
 			in.Dims = m.Dimensions.Canonical()
 		}
-		grouped[in] = append(grouped[in], row{r.Time.UnixNano(), r.Value})
+		grouped[in] = append(grouped[in], row{r.Time.Unix(), r.Time.Nanosecond(), r.Value})
 	}
 	d := &replayData{series: make(map[Input]series, len(grouped))}
 	first := true
 	for in, rows := range grouped {
 		// Stable: of two rows at one time, the later one in the file wins.
-		slices.SortStableFunc(rows, func(a, b row) int { return cmp.Compare(a.t, b.t) })
+		slices.SortStableFunc(rows, func(a, b row) int {
+			return cmp.Or(cmp.Compare(a.sec, b.sec), cmp.Compare(a.nsec, b.nsec))
+		})
 		var se series
 		for i, r := range rows {
-			if i+1 < len(rows) && rows[i+1].t == r.t {
+			if i+1 < len(rows) && rows[i+1].sec == r.sec && rows[i+1].nsec == r.nsec {
 				res.Replaced++
 				continue
 			}
-			se.ts = append(se.ts, r.t)
+			se.ts = append(se.ts, r.sec*1000+int64(r.nsec/1e6))
 			se.vs = append(se.vs, r.v)
 		}
 		d.series[in] = se
@@ -157,52 +174,6 @@ func groupSeries(s *spec.Spec, ds *Dataset) (*replayData, *ReplayResult) {
 		first = false
 	}
 	return d, res
-}
-
-// replayOne evaluates one alarm over the whole replay and returns its
-// transitions.
-func replayOne(c *compiled, d *replayData, until time.Time, withData bool) ([]Transition, error) {
-	p := int64(c.period)
-	first := floorDiv(d.earliest, p)*p + p
-	last := floorDiv(d.latest, p)*p + p
-	if !until.IsZero() {
-		last = floorDiv(until.UnixNano(), p) * p
-	}
-	if last < first {
-		return nil, nil
-	}
-	span := c.span()
-	start := first - int64(span)*p
-	n := int((last - start) / p)
-	in := make([][]float64, len(c.inputs))
-	var scratch []float64
-	for i, inp := range c.inputs {
-		in[i] = make([]float64, n)
-		aggregate(d.series[inp], start, p, c.stat, in[i], &scratch)
-	}
-	vals, err := c.values(in, n)
-	if err != nil {
-		return nil, fmt.Errorf("alarm %s: %w", c.name, err)
-	}
-	marks := make([]mark, n)
-	for i, v := range vals {
-		marks[i] = classify(c.rule.Comparison, v, c.rule.Threshold)
-	}
-	var out []Transition
-	state, episode := InsufficientData, int64(0)
-	rl := c.rule.RangeLen()
-	for k := span - 1; k < n; k++ {
-		d := c.rule.decide(marks[k-rl+1:k+1], state)
-		if d.State == state {
-			continue
-		}
-		t := time.Unix(0, start+int64(k+1)*p).UTC()
-		reason, data := c.explain(t, vals[k-rl+1:k+1], d, state, withData)
-		episode = nextEpisode(episode, state, d.State)
-		out = append(out, Transition{Alarm: c.name, Time: t, From: state, To: d.State, Reason: reason, ReasonData: data, Episode: episode})
-		state = d.State
-	}
-	return out, nil
 }
 
 // floorDiv divides rounding towards minus infinity, so that periods align

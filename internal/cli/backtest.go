@@ -55,7 +55,7 @@ func (a *app) backtest(path, until, only string) error {
 	if until != "" {
 		t, err := time.Parse(time.RFC3339Nano, until)
 		if err != nil {
-			return usageError("--until: want an RFC 3339 time such as 2026-11-27T03:00:00Z, got %q", until)
+			return usageError("--until: want an RFC 3339 time such as 2026-11-27T03:00:00Z, got %q", alarm.Excerpt(until))
 		}
 		opts.Until = t
 	}
@@ -68,7 +68,7 @@ func (a *app) backtest(path, until, only string) error {
 		for i, al := range s.Alarms {
 			names[i] = al.Name
 		}
-		return usageError("--alarm: the spec has no alarm %q (it has %s)", only, strings.Join(names, ", "))
+		return usageError("--alarm: the spec has no alarm %q (it has %s)", alarm.Excerpt(only), strings.Join(names, ", "))
 	}
 	ds, err := a.readBacktestData(path)
 	if err != nil {
@@ -110,7 +110,8 @@ func (a *app) warnSkipped(path string, ds *alarm.Dataset, res *alarm.ReplayResul
 	}
 	slices.Sort(metrics)
 	for _, m := range metrics {
-		a.logger.Warn("backtest: skipped rows of a metric the spec does not define", "file", path, "metric", m, "rows", res.Unknown[m])
+		// The name is cut: a malformed file can hold a name of megabytes.
+		a.logger.Warn("backtest: skipped rows of a metric the spec does not define", "file", path, "metric", alarm.Excerpt(m), "rows", res.Unknown[m])
 	}
 	if res.Replaced > 0 {
 		a.logger.Warn("backtest: rows replaced by a later row of the same series and time", "file", path, "rows", res.Replaced)

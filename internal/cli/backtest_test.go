@@ -96,3 +96,35 @@ func TestBacktestErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestBacktestOverCenturies replays two rows two thousand years apart:
+// the years between them are one gap, replayed in a few evaluations, and
+// the transitions are dated in year 0000, where the row is.
+func TestBacktestOverCenturies(t *testing.T) {
+	p := writeFile(t, "year.csv", "time,metric,value\n0000-01-01T00:00:00Z,ComputeCapacity,8\n2026-11-27T00:00:00Z,ComputeCapacity,40\n")
+	r := run(t, "", "backtest", "--data", p, "--alarm", "Alert-RPU-Spike")
+	want := `{"time":"0000-01-01T00:01:00Z","alarm":"Alert-RPU-Spike","from":"INSUFFICIENT_DATA","to":"OK","reason":"Threshold Crossed: 5 out of the last 5 datapoints [8.0 (01/01/00 00:00:00)] were not greater than the threshold (28.0)`
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 1 || !strings.HasPrefix(r.stdout, want) {
+		t.Fatalf("%+v\nwant %s...", r, want)
+	}
+}
+
+// TestBacktestQuotesOnlyAnExcerpt feeds values of a megabyte: the error
+// for a malformed row and the warning for an unknown metric quote their
+// first characters only.
+func TestBacktestQuotesOnlyAnExcerpt(t *testing.T) {
+	long := strings.Repeat("x", 1<<20)
+	for _, tc := range []struct {
+		name, csv, want string
+		code            int
+	}{
+		{"malformed time", "time,metric,value\n" + long + ",ComputeCapacity,8\n", `:2: time "xxx`, 1},
+		{"unknown metric", "time,metric,value\n2026-11-27T00:00:00Z," + long + ",8\n", "skipped rows of a metric the spec does not define", 0},
+	} {
+		p := writeFile(t, "long.csv", tc.csv)
+		r := run(t, "", "backtest", "--data", p)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "x…") || len(r.stderr) > 400 {
+			t.Errorf("%s: exit %d, %d bytes of stderr: %.400s", tc.name, r.code, len(r.stderr), r.stderr)
+		}
+	}
+}

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dpc-learning/dpcops/internal/backend/redshift"
 	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
@@ -93,6 +96,12 @@ func (a *app) collector(cmd *cobra.Command, s *spec.Spec, data string) (*collect
 	return collect.New(opts), cs.close, nil
 }
 
+// ledgerInitializer creates the ops schema with the spec's pipeline as
+// the default of ops.pipeline_runs.pipeline; both dialects implement it.
+type ledgerInitializer interface {
+	InitLedger(ctx context.Context, pipeline string) error
+}
+
 func (a *app) warehouseCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "warehouse",
@@ -108,6 +117,11 @@ ops.pipeline_runs (id, pipeline, started_at, finished_at, status
 running|succeeded|failed, failed_step, error) and, on PostgreSQL,
 ops.load_errors with the columns of Redshift's SYS_LOAD_ERROR_DETAIL. Any
 orchestrator (cron, Airflow, dbt hooks) writes them; dpcops reads them.
+
+The column pipeline defaults to the spec's pipeline.name, so a loader may
+write only started_at, finished_at, status, failed_step and error. On
+PostgreSQL init sets that default on an existing table too; Redshift cannot
+change an existing column's default, and init warns when it differs.
 Running it again changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -120,7 +134,11 @@ Running it again changes nothing.`,
 				return fmt.Errorf("warehouse.dsn is empty: nothing to initialise")
 			}
 			defer w.Close()
-			if err := w.(collect.Initializer).Init(cmd.Context()); err != nil {
+			err = w.(ledgerInitializer).InitLedger(cmd.Context(), s.Pipeline.Name)
+			if errors.Is(err, redshift.ErrNoPipelineDefault) {
+				// The schema is ready; only the minimal insert is not.
+				fmt.Fprintf(a.io.Stderr, "warning: %v\n", err)
+			} else if err != nil {
 				return fmt.Errorf("warehouse init: %w", err)
 			}
 			fmt.Fprintf(a.io.Stdout, "ops schema ready (%s)\n", s.Warehouse.Engine)

@@ -29,7 +29,8 @@ const (
 )
 
 // extendedStatRE is the percentile syntax CloudWatch accepts (pNN or
-// pNN.NN...), stricter than the spec's, which takes any number.
+// pNN.NN...). The spec's loader takes the same; render checks again for
+// a spec changed after loading.
 var extendedStatRE = regexp.MustCompile(`^p\d{1,2}(\.\d{1,10})?$`)
 
 // mquery is one metric_query block of a math alarm.

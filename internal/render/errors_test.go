@@ -46,8 +46,6 @@ func TestUnexpressibleItemsAreErrors(t *testing.T) {
 		name, old, new string
 		item, reason   string
 	}{
-		{"percentile CloudWatch rejects", alarm, "{name: A, metric: Delay, statistic: p1e1, comparison: GreaterThanThreshold, threshold: 1}",
-			"alarm A", "pNN or pNN.NN"},
 		{"more than 10 metrics", alarm, "{name: A, expression: QueriesFailed / QueriesSucceeded, statistic: Average, comparison: GreaterThanThreshold, threshold: 1}",
 			"alarm A", "needs 16 metrics"},
 		{"Metrics Insights past 3 hours", alarm, "{name: A, expression: DIFF(QueriesFailed), statistic: Sum, period: 1h, evaluation_periods: 3, comparison: GreaterThanThreshold, threshold: 1}",

@@ -107,13 +107,17 @@ func ValidStatistic(s string) bool {
 	return ok && p > 0 && p < 100
 }
 
-// Percentile parses pNN ("p99", "p99.9") and returns NN.
+// percentileRE is CloudWatch's pNN.NN: decimal digits only, so that
+// strconv's other spellings ("NaN", "Inf", "1e1", "0x1p-2") are refused.
+var percentileRE = regexp.MustCompile(`^p[0-9]{1,2}(\.[0-9]{1,10})?$`)
+
+// Percentile parses pNN ("p99", "p99.9") and returns NN, which lies
+// strictly between 0 and 100.
 func Percentile(s string) (float64, bool) {
-	rest, ok := strings.CutPrefix(s, "p")
-	if !ok || rest == "" {
+	if !percentileRE.MatchString(s) {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(rest, 64)
+	f, err := strconv.ParseFloat(s[1:], 64)
 	if err != nil || f <= 0 || f >= 100 {
 		return 0, false
 	}

@@ -425,11 +425,17 @@ type WidgetProperties struct {
 type Serve struct {
 	// Listen is the HTTP address (default 127.0.0.1:8080).
 	Listen string `yaml:"listen"`
-	// Token authorises actions in the API; without it actions are allowed
-	// only on a loopback listener.
-	Token Secret `yaml:"token"`
+	// Token authorises actions (API, web forms). Without it, serve makes
+	// one at first start and keeps it in --data/token.
+	Token     Secret `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
 	// ExternalURL is the dashboard's address, used in notification links.
+	// Its host name is answered as if it were in AllowedHosts.
 	ExternalURL string `yaml:"external_url"`
+	// AllowedHosts are the host names (Host header, port aside) serve
+	// answers for, beyond IP addresses and localhost: a defence against
+	// DNS rebinding.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // Metric returns the spec metric with the given name.

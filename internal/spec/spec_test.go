@@ -268,6 +268,14 @@ func TestErrors(t *testing.T) {
 			"x.yaml:10:85: error: unknown statistic \"Mean\""},
 		{"percentile out of range", base + "alarms:\n  - {name: a, metric: M, comparison: GreaterThanThreshold, threshold: 1, statistic: p100}\n",
 			"x.yaml:10:85: error: unknown statistic \"p100\""},
+		{"allowed host with a scheme", base + "serve: {allowed_hosts: [ok.example.org, \"https://dpcops.example.org\"]}\n",
+			"x.yaml:9:41: error: allowed_hosts takes host names only (no scheme, port or path), such as dpcops.example.org, got \"https://dpcops.example.org\""},
+		{"external URL without a scheme", base + "serve: {external_url: dpcops.example.org}\n",
+			"x.yaml:9:23: error: external_url must be an http:// or https:// address, got \"dpcops.example.org\""},
+		{"percentile spelt as NaN", base + "alarms:\n  - {name: a, metric: M, comparison: GreaterThanThreshold, threshold: 1, statistic: pNaN}\n",
+			"x.yaml:10:85: error: unknown statistic \"pNaN\""},
+		{"percentile with an exponent", base + "alarms:\n  - {name: a, metric: M, comparison: GreaterThanThreshold, threshold: 1, statistic: p1e1}\n",
+			"x.yaml:10:85: error: unknown statistic \"p1e1\""},
 		{"unknown missing-data treatment", base + "alarms:\n  - {name: a, metric: M, comparison: GreaterThanThreshold, threshold: 1, treat_missing_data: zero}\n",
 			"x.yaml:10:94: error: unknown treat_missing_data \"zero\""},
 		{"missing threshold", base + "alarms:\n  - {name: a, metric: M, comparison: GreaterThanThreshold}\n",
@@ -282,6 +290,10 @@ func TestErrors(t *testing.T) {
 		{"base over max", base + "capacity: {base_rpu: 64, max_rpu: 32}\n", "x.yaml:9:35: error: max_rpu (32) must be at least base_rpu (64)"},
 		{"unset variable", strings.Replace(base, `"postgres://h/db"`, `"${NO_SUCH_DSN}"`, 1),
 			"x.yaml:2:36: error: environment variable NO_SUCH_DSN is not set (used by warehouse.dsn)"},
+		{"DSN that does not parse", strings.Replace(base, `"postgres://h/db"`, `"postgres://user:pw@host:notaport/dpc"`, 1),
+			"x.yaml:2:36: error: warehouse.dsn does not parse as a PostgreSQL connection string: invalid port"},
+		{"keyword/value DSN that does not parse", strings.Replace(base, `"postgres://h/db"`, `"host=h dbname"`, 1),
+			"x.yaml:2:36: error: warehouse.dsn does not parse as a PostgreSQL connection string: failed to parse as keyword/value: invalid keyword/value"},
 		{"repeated alarm name", base + "alarms:\n  - {name: a, metric: M, comparison: GreaterThanThreshold, threshold: 1}\n  - {name: a, metric: M, comparison: GreaterThanThreshold, threshold: 2}\n",
 			"x.yaml:11:12: error: alarm name \"a\" repeated (first at x.yaml:10:12)"},
 		{"channel key of another type", base + "  s: {type: slack, webhook_url: \"https://h/x\", routing_key: k}\n",
@@ -304,6 +316,58 @@ func TestErrors(t *testing.T) {
 			}
 			_ = s
 		})
+	}
+}
+
+// TestDSNCheck parses the warehouse DSN as dpcops will connect with it:
+// a DSN that cannot parse fails at its line, and the message never
+// shows the password, wherever the malformed string puts it. A ${VAR}
+// that is unset or empty keeps the message it had before the check.
+func TestDSNCheck(t *testing.T) {
+	const spec = "platform: p\nwarehouse:\n  engine: postgres\n  dsn: ${DSN}\n"
+	for _, tc := range []struct{ name, dsn, want string }{
+		{"URL", "postgres://dpcops:S3cretPw@db.example.org:5432/dpc?sslmode=require", ""},
+		{"keyword/value", "host=db.example.org port=5432 user=dpcops password='S3cretPw' dbname=dpc", ""},
+		{"port not a number", "postgres://dpcops:S3cretPw@db:notaport/dpc", "x.yaml:4:8: error: warehouse.dsn does not parse as a PostgreSQL connection string: invalid port"},
+		{"port out of range", "postgres://dpcops:S3cretPw@db:99999/dpc", "invalid port"},
+		{"password where the port goes", "postgres://dpcops:S3cretPw/dpc", "invalid port"},
+		{"bad escape in the password", "postgres://dpcops:S3cret%ZZPw@db/dpc", "failed to parse as URL"},
+		{"space in the password", "postgres://dpcops:S3cret Pw@db/dpc", "failed to parse as URL"},
+		{"stray character", "postgres://dpcops:pw@db/dpc?S3cretPw", `failed to parse as URL: a query parameter without "="`},
+		{"unclosed IPv6 host", "postgres://dpcops:S3cretPw@[::1/dpc", `failed to parse as URL: end of string reached`},
+		{"password without its keyword", "host=db S3cretPw dbname=dpc", "failed to parse as keyword/value"},
+		{"unterminated quote", "host=db password='S3cretPw", "unterminated quoted string"},
+		{"unknown sslmode", "host=db password=S3cretPw sslmode=always", "sslmode is invalid"},
+		{"bad connect_timeout", "postgres://dpcops:S3cretPw@db/dpc?connect_timeout=soon", "invalid connect_timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, diags := Parse("x.yaml", []byte(spec), Options{LookupEnv: envOf("DSN", tc.dsn)})
+			text := diags.Error()
+			if tc.want == "" {
+				if diags.HasErrors() {
+					t.Fatalf("want no error, got:\n%s", text)
+				}
+				return
+			}
+			if !strings.Contains(text, tc.want) || !strings.HasPrefix(text, "x.yaml:4:8: error: warehouse.dsn does not parse") {
+				t.Errorf("want x.yaml:4:8 and %q in:\n%s", tc.want, text)
+			}
+			for _, secret := range []string{"S3cret", "Pw@", "%ZZ"} {
+				if strings.Contains(text, secret) {
+					t.Errorf("the message shows the password (%q):\n%s", secret, text)
+				}
+			}
+		})
+	}
+	// An unset or empty variable is reported as before, not as a DSN that
+	// does not parse.
+	_, diags := Parse("x.yaml", []byte(spec), Options{LookupEnv: noEnv})
+	if text := diags.Error(); !strings.Contains(text, "x.yaml:4:8: error: environment variable DSN is not set") || strings.Contains(text, "does not parse") {
+		t.Errorf("unset:\n%s", text)
+	}
+	_, diags = Parse("x.yaml", []byte(spec), Options{LookupEnv: envOf("DSN", "")})
+	if text := diags.Error(); !strings.Contains(text, "warehouse.dsn is required for engine postgres") || strings.Contains(text, "does not parse") {
+		t.Errorf("empty:\n%s", text)
 	}
 }
 
@@ -393,6 +457,11 @@ func TestSecretFiles(t *testing.T) {
 	}
 	if !strings.Contains(diags.Error(), "x.yaml:10:42: error: cannot read routing_key_file: open "+dir+"/missing") {
 		t.Errorf("got:\n%s", diags)
+	}
+	os.WriteFile(dir+"/token", []byte("serve-token-from-a-file\n"), 0o600)
+	s = mustParse(t, "x.yaml", []byte(base+"serve: {token_file: "+dir+"/token}\n"), Options{LookupEnv: noEnv})
+	if s.Serve.Token.Reveal() != "serve-token-from-a-file" {
+		t.Errorf("serve.token_file not read: %q", s.Serve.Token.Reveal())
 	}
 }
 

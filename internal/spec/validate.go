@@ -106,6 +106,7 @@ func (c *checker) checkWarehouse() {
 			c.errorf("warehouse", "warehouse.dsn is required for engine postgres (e.g. dsn: ${DPCOPS_WAREHOUSE_DSN})")
 		}
 	}
+	c.checkDSN()
 	if w.StatementTimeout.D() < time.Second {
 		c.errorf("warehouse.statement_timeout", "statement_timeout must be at least 1s")
 	}

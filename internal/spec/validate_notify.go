@@ -220,6 +220,7 @@ func (c *checker) checkNotify() {
 func (c *checker) resolveFiles() {
 	w := &c.s.Warehouse
 	c.readSecret("warehouse.dsn_file", w.DSNFile, &w.DSN)
+	c.readSecret("serve.token_file", c.s.Serve.TokenFile, &c.s.Serve.Token)
 	for i := range c.s.Channels {
 		ch := &c.s.Channels[i]
 		if !ch.Enabled.On() {

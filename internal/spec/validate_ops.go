@@ -3,7 +3,9 @@ package spec
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"time"
 
@@ -184,4 +186,18 @@ func (c *checker) checkServe() {
 	if _, _, err := net.SplitHostPort(c.s.Serve.Listen); err != nil {
 		c.errorf("serve.listen", "listen must be host:port, got %q", c.s.Serve.Listen)
 	}
+	if u := c.s.Serve.ExternalURL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			c.errorf("serve.external_url", "external_url must be an http:// or https:// address, got %q", u)
+		}
+	}
+	for i, h := range c.s.Serve.AllowedHosts {
+		if !hostNameRE.MatchString(h) {
+			c.errorf(fmt.Sprintf("serve.allowed_hosts[%d]", i), "allowed_hosts takes host names only (no scheme, port or path), such as dpcops.example.org, got %q", h)
+		}
+	}
 }
+
+// hostNameRE is a DNS host name: dot-separated labels of letters, digits
+// and hyphens.
+var hostNameRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/backend"
@@ -45,6 +46,18 @@ func (w *Warehouse) Close() error { return w.c.Close() }
 // Init creates the ops schema, idempotently.
 func (w *Warehouse) Init(ctx context.Context) error {
 	return w.c.Exec(ctx, SQL("init"))
+}
+
+// InitLedger creates the ops schema as Init does and makes pipeline the
+// default of ops.pipeline_runs.pipeline, on a table created now or
+// earlier, so that a loader that leaves the column out records a run of
+// the spec's pipeline. It is idempotent; another name replaces the
+// default. Both run in one implicit transaction.
+func (w *Warehouse) InitLedger(ctx context.Context, pipeline string) error {
+	// A DEFAULT takes no parameter: the name goes in as a literal, in the
+	// form PostgreSQL reads the same whatever standard_conforming_strings.
+	set := strings.Replace(SQL("pipeline_default"), "/* pipeline */", pgwire.QuotePostgresLiteral(pipeline), 1)
+	return w.c.Exec(ctx, SQL("init")+"\n"+set)
 }
 
 func (w *Warehouse) q(file string, args ...string) pgwire.Query {

@@ -3,9 +3,12 @@ package redshift
 import (
 	"context"
 	"embed"
+	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/backend"
@@ -44,6 +47,49 @@ func (w *Warehouse) Close() error { return w.c.Close() }
 // Init creates the ops ledger, idempotently.
 func (w *Warehouse) Init(ctx context.Context) error {
 	return w.c.Exec(ctx, SQL("init"))
+}
+
+// ErrNoPipelineDefault says that ops.pipeline_runs.pipeline lacks the
+// spec's pipeline as its default, which Redshift cannot add to an existing
+// column.
+var ErrNoPipelineDefault = errors.New("ops.pipeline_runs.pipeline does not default to the spec's pipeline.name, and Redshift cannot change the default of an existing column: loaders must write pipeline, or recreate the empty table with dpcops warehouse init")
+
+// InitLedger creates the ops ledger as Init does, with pipeline as the
+// default of ops.pipeline_runs.pipeline, so that a loader that leaves the
+// column out records a run of the spec's pipeline. A table created
+// earlier keeps its default; if that is not pipeline, InitLedger returns
+// ErrNoPipelineDefault once the schema is otherwise ready.
+func (w *Warehouse) InitLedger(ctx context.Context, pipeline string) error {
+	if err := w.c.Exec(ctx, ledgerScript(pipeline)); err != nil {
+		return err
+	}
+	return w.checkPipelineDefault(ctx, pgwire.QuoteLiteral(pipeline))
+}
+
+// ledgerScript is init.sql with pipeline, quoted as Redshift reads a
+// literal, as the default of the pipeline column.
+func ledgerScript(pipeline string) string {
+	return strings.Replace(SQL("init"), "/* DEFAULT */", "DEFAULT "+pgwire.QuoteLiteral(pipeline), 1)
+}
+
+// checkPipelineDefault returns ErrNoPipelineDefault unless the default of
+// ops.pipeline_runs.pipeline is the literal lit (Redshift prints it with a
+// cast, 'name'::character varying).
+func (w *Warehouse) checkPipelineDefault(ctx context.Context, lit string) error {
+	res, err := w.c.Run(ctx, []pgwire.Query{w.q("pipeline_default")})
+	if err != nil {
+		return err
+	}
+	if res[0].Err != nil {
+		return fmt.Errorf("read the default of ops.pipeline_runs.pipeline: %w", res[0].Err)
+	}
+	if len(res[0].Rows) == 1 {
+		def := res[0].Rows[0][0]
+		if !def.Null && (def.Text == lit || strings.HasPrefix(def.Text, lit+"::")) {
+			return nil
+		}
+	}
+	return ErrNoPipelineDefault
 }
 
 func (w *Warehouse) q(file string, args ...string) pgwire.Query {

@@ -119,7 +119,7 @@ INSERT INTO ops.pipeline_runs (pipeline, started_at, finished_at, status) VALUES
 
 -- SVV_COLUMNS, as its documented columns (a subset).
 CREATE VIEW svv_columns AS
-SELECT table_catalog, table_schema::text, table_name::text, column_name::text, ordinal_position, data_type::text
-  FROM information_schema.columns WHERE table_schema = 'mart';
+SELECT table_catalog, table_schema::text, table_name::text, column_name::text, ordinal_position, column_default::text, data_type::text
+  FROM information_schema.columns WHERE table_schema IN ('mart', 'ops');
 CREATE SCHEMA mart;
 CREATE TABLE mart.los_by_dpc (dpc_code varchar(14), updated_at timestamp, avg_los numeric);
