@@ -41,9 +41,9 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/store/...
 	$(GO) test -run '^$$' -bench . -benchtime 30x ./internal/collect/...
 
-## fuzz: a minute on each parser.
+## fuzz: every fuzz target for FUZZTIME (default 20s) each.
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 5s ./internal/spec/
+	./scripts/fuzz.sh
 
 clean:
 	rm -rf bin dpcops-data dpcops-demo-data

@@ -159,7 +159,7 @@ func TestConfigFileErrors(t *testing.T) {
 
 func TestDefaultConfigFileInWorkingDirectory(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "dpcops.yaml"), []byte("platform: from-cwd\nwarehouse: {engine: postgres, dsn: x}\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "dpcops.yaml"), []byte("platform: from-cwd\nwarehouse: {engine: postgres, dsn: \"postgres://h/db\"}\n"), 0o600)
 	t.Chdir(dir)
 	r := run(t, "", "validate")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "dpcops.yaml: ok") {
@@ -175,6 +175,22 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// post sends an action with a bearer token (none when empty).
+func post(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -213,6 +229,17 @@ func TestServeProbesMetricsAndShutdown(t *testing.T) {
 	}
 	if code, body := get(t, base+"/readyz"); code != 200 || body != "ready\n" {
 		t.Errorf("/readyz: %d %q", code, body)
+	}
+	// Actions need the token serve made in --data, on loopback too.
+	token, err := os.ReadFile(filepath.Join(data, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := post(t, base+"/api/v1/pipeline/rerun", ""); code != 401 {
+		t.Errorf("an action without the token on loopback: %d", code)
+	}
+	if code, body := post(t, base+"/api/v1/deliveries/424242/retry", strings.TrimSpace(string(token))); code != 404 {
+		t.Errorf("an action with the token from --data: %d %s", code, body)
 	}
 	code, body := get(t, base+"/metrics")
 	if code != 200 || !strings.Contains(body, `dpcops_build_info{goversion="go`) || !strings.Contains(body, `version="v-test"`) {
@@ -316,6 +343,13 @@ func TestServeStartErrors(t *testing.T) {
 	r = run(t, "", "serve", "--listen", freeAddr(t), "--data", newer, "-c", "../../examples/local-postgres.yaml")
 	if r.code != 1 || !strings.Contains(r.stderr, "newer than this dpcops") {
 		t.Errorf("newer store: %+v", r)
+	}
+
+	shared := t.TempDir()
+	os.WriteFile(filepath.Join(shared, "token"), []byte("a-token-others-can-read-0123456789\n"), 0o644)
+	r = run(t, "", "serve", "--listen", freeAddr(t), "--data", shared, "-c", "../../examples/local-postgres.yaml")
+	if r.code != 1 || !strings.Contains(r.stderr, "chmod 600") || strings.Contains(r.stderr, "a-token-others") {
+		t.Errorf("a token file others can read: %+v", r)
 	}
 
 	bad := writeFile(t, "bad.yaml", "platform: [\n")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -86,6 +87,10 @@ is real.`,
 				Rerun:   d.RunPipeline,
 				Started: func(addr string) {
 					fmt.Fprintf(a.io.Stdout, "dpcops demo: dashboard at http://%s/ (Ctrl-C stops it)\n", addr)
+					if !s.Serve.Token.IsSet() {
+						fmt.Fprintf(a.io.Stdout, "dpcops demo: actions need the token in %s: sign in at http://%s/login\n",
+							filepath.Join(data, server.TokenFile), addr)
+					}
 				},
 			})
 		},

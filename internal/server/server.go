@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -72,6 +73,11 @@ func Run(ctx context.Context, o Options) error {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo(o.Version),
 	)
+	token, tokenFile, err := actionToken(o.Spec, filepath.Dir(st.Path()))
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	e, err := assemble(ctx, o, st, reg, logger)
 	if err != nil {
 		ln.Close()
@@ -89,19 +95,16 @@ func Run(ctx context.Context, o Options) error {
 		Logger:        logger.With("component", "web"),
 		Registry:      reg,
 		Ready:         st.Ping,
-		Loopback:      isLoopback(ln.Addr()),
+		Token:         token,
+		TokenFile:     tokenFile,
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(handler, logger)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(limitListen(ln, maxConnections)) }()
 	var wg sync.WaitGroup
 	bg, stopBackground := context.WithCancel(ctx)
 	defer func() {
@@ -111,6 +114,7 @@ func Run(ctx context.Context, o Options) error {
 	e.start(bg, &wg)
 	logger.Info("dpcops serving", "addr", "http://"+ln.Addr().String(), "data", st.Path(),
 		"spec", o.Spec.File(), "engine", o.Spec.Warehouse.Engine)
+	announceAccess(logger, ln.Addr(), tokenFile)
 	if o.Started != nil {
 		o.Started(ln.Addr().String())
 	}
@@ -148,6 +152,35 @@ func prune(ctx context.Context, st *store.Store, s *spec.Spec, logger *slog.Logg
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// newHTTPServer bounds what one client can hold: the time to send its
+// headers and its request, to take its answer, and to idle between
+// requests, and the size of its headers.
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// announceAccess says where the token is, and warns when serve can be
+// reached from other hosts.
+func announceAccess(logger *slog.Logger, addr net.Addr, tokenFile string) {
+	if tokenFile != "" {
+		logger.Info("actions need the token in "+tokenFile+" (Authorization: Bearer TOKEN, or sign in at /login)",
+			"token_file", tokenFile)
+	}
+	if !isLoopback(addr) {
+		logger.Warn("serve listens beyond loopback: whoever reaches "+addr.String()+
+			" can read the dashboard and API (actions still need the token); put it behind TLS and a firewall, "+
+			"and list its DNS names in serve.allowed_hosts", "addr", addr.String())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -59,13 +60,8 @@ func (b badRequest) Error() string { return string(b) }
 // answer as JSON.
 func (h *handler) action(do func(*http.Request) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h.authorize(r); err != nil {
-			status := http.StatusForbidden
-			if errors.Is(err, errUnauthorized) {
-				status = http.StatusUnauthorized
-				w.Header().Set("WWW-Authenticate", `Bearer realm="dpcops"`)
-			}
-			apiError(w, status, err.Error())
+		if err := h.guard.authorize(w, r); err != nil {
+			refuse(w, err, true)
 			return
 		}
 		v, err := do(r)
@@ -165,7 +161,7 @@ func (h *handler) apiAlarms(w http.ResponseWriter, r *http.Request) {
 func (h *handler) apiAlarm(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if _, ok := h.o.Spec.Alarm(name); !ok {
-		apiError(w, http.StatusNotFound, "no alarm named "+strconv.Quote(name))
+		apiError(w, http.StatusNotFound, "no alarm named "+echo(name))
 		return
 	}
 	rows, err := h.alarmRows(r.Context())
@@ -212,7 +208,7 @@ func (h *handler) apiDatapoints(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	m, ok := h.o.Spec.Metric(q.Get("metric"))
 	if !ok {
-		apiError(w, http.StatusNotFound, "no metric named "+strconv.Quote(q.Get("metric")))
+		apiError(w, http.StatusNotFound, "no metric named "+echo(q.Get("metric")))
 		return
 	}
 	rng, err := parseRange(q, h.o.Now())
@@ -222,17 +218,13 @@ func (h *handler) apiDatapoints(w http.ResponseWriter, r *http.Request) {
 	}
 	stat, err := alarm.ParseStatistic(orDefault(q.Get("stat"), "Average"))
 	if err != nil {
-		apiError(w, http.StatusBadRequest, err.Error())
+		apiError(w, http.StatusBadRequest, "stat must be Average, Sum, Minimum, Maximum, SampleCount or a percentile pNN, got "+echo(q.Get("stat")))
 		return
 	}
-	period := time.Minute
-	if p := q.Get("period"); p != "" {
-		sec, err := strconv.Atoi(p)
-		if err != nil || sec < 1 || rng.To.Sub(rng.From)/(time.Duration(sec)*time.Second) > 100000 {
-			apiError(w, http.StatusBadRequest, "period must be a number of seconds, at most 100000 periods in the range")
-			return
-		}
-		period = time.Duration(sec) * time.Second
+	period, err := parsePeriod(q.Get("period"), rng)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	dims := q.Get("dimensions")
 	if !q.Has("dimensions") {
@@ -245,6 +237,28 @@ func (h *handler) apiDatapoints(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"metric": m.Name, "dimensions": dims, "unit": m.Unit,
 		"statistic": stat.String(), "period": int64(period / time.Second), "from": rng.From, "to": rng.To, "points": nonNil(pts)})
+}
+
+// maxPeriods bounds the periods of one series the API answers.
+const maxPeriods = 100000
+
+// parsePeriod reads period=SECONDS (default 60): at least 1, at most the
+// longest range, and at most maxPeriods periods in rng. Bounding the
+// seconds before they become a Duration keeps a huge number from
+// overflowing into a zero or negative period.
+func parsePeriod(s string, rng TimeRange) (time.Duration, error) {
+	if s == "" {
+		return time.Minute, nil
+	}
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || sec < 1 || sec > int64(maxRange/time.Second) {
+		return 0, fmt.Errorf("period must be a whole number of seconds from 1 to %d, got %s", int64(maxRange/time.Second), echo(s))
+	}
+	period := time.Duration(sec) * time.Second
+	if rng.To.Sub(rng.From)/period > maxPeriods {
+		return 0, fmt.Errorf("period %ds gives more than %d periods in the range: use a longer period or a shorter range", sec, maxPeriods)
+	}
+	return period, nil
 }
 
 func nonNil(p []Point) []Point {

@@ -40,16 +40,16 @@ func parseRange(q url.Values, now time.Time) (TimeRange, error) {
 		return TimeRange{From: now.Add(-d), To: now, Name: name}, nil
 	}
 	if name != "custom" {
-		return TimeRange{}, fmt.Errorf("range must be 3h, 1d, 1w or custom, got %q", name)
+		return TimeRange{}, fmt.Errorf("range must be 3h, 1d, 1w or custom, got %s", echo(name))
 	}
 	from, err := time.Parse(time.RFC3339, q.Get("from"))
 	if err != nil {
-		return TimeRange{}, fmt.Errorf("from must be an RFC 3339 time such as 2026-11-27T03:00:00Z, got %q", q.Get("from"))
+		return TimeRange{}, fmt.Errorf("from must be an RFC 3339 time such as 2026-11-27T03:00:00Z, got %s", echo(q.Get("from")))
 	}
 	to := now
 	if s := q.Get("to"); s != "" {
 		if to, err = time.Parse(time.RFC3339, s); err != nil {
-			return TimeRange{}, fmt.Errorf("to must be an RFC 3339 time, got %q", s)
+			return TimeRange{}, fmt.Errorf("to must be an RFC 3339 time, got %s", echo(s))
 		}
 	}
 	if !from.Before(to) {

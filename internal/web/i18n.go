@@ -27,6 +27,10 @@ var labels = map[string]map[string]string{
 		"delay": "Work delayed", "cost": "Cost",
 		"leases": "Capacity leases", "raised": "Raised", "outsideatnormal": "Busy time outside leases at normal max",
 		"alwaysbatch": "Keeping the batch max always", "insteadof": "instead of", "pipeline": "Pipeline",
+		"signin": "Sign in", "signout": "Sign out", "token": "Token",
+		"badtoken":   "That is not the token.",
+		"signinwhy":  "Actions (re-running the pipeline, retrying a delivery, cancelling a query) need the token: serve.token, or the one dpcops made at first start in",
+		"actionsoff": "Actions are off: no token is configured.",
 	},
 	"ja": {
 		"dashboard": "ダッシュボード", "alarms": "アラーム", "health": "コレクター", "notifications": "通知",
@@ -50,6 +54,10 @@ var labels = map[string]map[string]string{
 		"delay": "遅延", "cost": "費用",
 		"leases": "キャパシティリース", "raised": "引き上げ", "outsideatnormal": "リース外で通常上限に達した時間の割合",
 		"alwaysbatch": "常にバッチ上限にした場合", "insteadof": "通常は", "pipeline": "パイプライン",
+		"signin": "サインイン", "signout": "サインアウト", "token": "トークン",
+		"badtoken":   "トークンが違います。",
+		"signinwhy":  "操作（パイプライン再実行・通知の再送・クエリの取り消し）にはトークンが必要です。serve.token、または初回起動時に dpcops が作成した次のファイルにあります:",
+		"actionsoff": "トークンが設定されていないため、操作は無効です。",
 	},
 }
 

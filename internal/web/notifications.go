@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -102,19 +101,15 @@ func (h *handler) pageNotifications(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, "notifications", "notifications", map[string]any{
 		"State": state, "States": deliveryStates[1:], "Deliveries": list, "Inbox": items,
-		"TokenNeeded": h.o.Spec.Serve.Token.IsSet(),
+		"SignedIn": h.guard.signedIn(r),
 	})
 }
 
 // formRetry is the retry button: an authorised form post, then back to
 // the list.
 func (h *handler) formRetry(w http.ResponseWriter, r *http.Request) {
-	if err := h.authorize(r); err != nil {
-		status := http.StatusForbidden
-		if errors.Is(err, errUnauthorized) {
-			status = http.StatusUnauthorized
-		}
-		http.Error(w, err.Error(), status)
+	if err := h.guard.authorize(w, r); err != nil {
+		refuse(w, err, false)
 		return
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/dpc-learning/dpcops/internal/capacity"
@@ -85,7 +86,7 @@ func (h *handler) capacityReport(r *http.Request) (*capacity.Report, int, error)
 	loc := h.o.Spec.Location()
 	month, err := capacity.ParseMonth(r.URL.Query().Get("month"), loc, h.o.Now())
 	if err != nil {
-		return nil, http.StatusBadRequest, err
+		return nil, http.StatusBadRequest, fmt.Errorf("month must be YYYY-MM, got %s", echo(r.URL.Query().Get("month")))
 	}
 	rep, err := capacity.Build(r.Context(), capacity.Options{Spec: h.o.Spec, Store: h.o.Store, Now: h.o.Now}, month)
 	if err != nil {

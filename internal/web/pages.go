@@ -82,12 +82,27 @@ type pageData struct {
 	Engine   string
 	Now      string
 	Query    template.URL
-	Data     any
+	// SignedIn says the browser holds a session: forms act without the
+	// token, and the header offers to sign out.
+	SignedIn bool
+	// Path is the page's path, where signing in comes back to.
+	Path string
+	Data any
 }
 
 // render executes a page in the request's language. Rendering goes to a
 // buffer first, so that a template error is a clean 500, not half a page.
 func (h *handler) render(w http.ResponseWriter, r *http.Request, page, title string, data any) {
+	h.renderStatus(w, r, http.StatusOK, page, title, data)
+}
+
+// pageCSP allows the page's own assets only, and no framing: no other
+// site may lay a page (and its forms) under its own.
+const pageCSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// renderStatus is render with a status other than 200.
+func (h *handler) renderStatus(w http.ResponseWriter, r *http.Request, status int, page, title string, data any) {
 	lang := language(w, r)
 	pt, ok := h.pages[page]
 	if !ok {
@@ -98,7 +113,8 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, page, title str
 	q := r.URL.Query()
 	q.Del("lang")
 	pd := pageData{Title: title, Page: page, Lang: lang, Platform: h.o.Spec.Platform, Env: h.o.Spec.Environment,
-		Engine: h.o.Spec.Warehouse.Engine, Now: h.when(h.o.Now()), Query: template.URL(q.Encode()), Data: data}
+		Engine: h.o.Spec.Warehouse.Engine, Now: h.when(h.o.Now()), Query: template.URL(q.Encode()), Data: data,
+		SignedIn: h.guard.signedIn(r), Path: r.URL.Path}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", pd); err != nil {
 		h.o.Logger.Error("render page", "page", page, "err", err)
@@ -106,7 +122,8 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, page, title str
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; img-src 'self' data:; connect-src 'self'")
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	w.WriteHeader(status)
 	buf.WriteTo(w)
 }
 

@@ -6,13 +6,11 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,15 +52,19 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready reports whether dpcops can serve: nil when it can.
 	Ready func(context.Context) error
-	// Loopback says the server listens on a loopback address only: then,
-	// without a token, actions are allowed.
-	Loopback bool
+	// Token authorises actions; empty turns every action off. serve
+	// always sets one: the spec's serve.token, else one it made.
+	Token string
+	// TokenFile is where an operator finds the token serve made, shown
+	// on the sign-in page; empty when the token comes from the spec.
+	TokenFile string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
 
 type handler struct {
 	o     Options
+	guard *guard
 	pages map[string]*pageTemplate
 }
 
@@ -74,7 +76,7 @@ func New(o Options) (http.Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{o: o}
+	h := &handler{o: o, guard: newGuard(o.Token, o.Spec.Serve.AllowedHosts, o.Spec.Serve.ExternalURL)}
 	if err := h.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -87,15 +89,16 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelError),
 	}))
-	mux.Handle("GET /static/", http.FileServerFS(assets))
+	mux.Handle("GET /static/{file}", staticFiles())
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
 	})
 	h.pageRoutes(mux)
 	h.apiRoutes(mux)
+	h.loginRoutes(mux)
 	// Browsers send Sec-Fetch-Site and Origin: a POST from another site is
-	// refused, which makes the forms CSRF-safe without tokens in them.
-	return http.NewCrossOriginProtection().Handler(mux), nil
+	// refused, which makes the forms and the sign-in CSRF-safe.
+	return h.guard.wrap(http.NewCrossOriginProtection().Handler(mux)), nil
 }
 
 func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
@@ -110,28 +113,18 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-// errUnauthorized answers an action without the right token.
-var errUnauthorized = errors.New("unauthorized")
-
-// authorize lets an action through with the right bearer token (or form
-// field token), or, when no token is configured, only on a loopback
-// listener.
-func (h *handler) authorize(r *http.Request) error {
-	token := h.o.Spec.Serve.Token
-	if !token.IsSet() {
-		if h.o.Loopback {
-			return nil
-		}
-		return errors.New("actions need serve.token (or DPCOPS_TOKEN) when dpcops listens beyond loopback")
+// refuse answers an action that authorize turned down.
+func refuse(w http.ResponseWriter, err error, asJSON bool) {
+	status := http.StatusForbidden
+	if errors.Is(err, errUnauthorized) {
+		status = http.StatusUnauthorized
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dpcops"`)
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		got = r.PostFormValue("token")
+	if asJSON {
+		apiError(w, status, err.Error())
+		return
 	}
-	if subtle.ConstantTimeCompare([]byte(got), []byte(token.Reveal())) != 1 {
-		return errUnauthorized
-	}
-	return nil
+	http.Error(w, err.Error(), status)
 }
 
 // writeJSON answers with v as JSON.

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"bytes"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/spec"
+)
+
+func defaultSpec(t *testing.T, env map[string]string) *spec.Spec {
+	t.Helper()
+	s, diags := spec.Default(spec.Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return s
+}
+
+// TestTokenMadeOnceAndKeptPrivate: without serve.token, the first start
+// makes a token only its owner can read, and later starts reuse it.
+func TestTokenMadeOnceAndKeptPrivate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := defaultSpec(t, nil)
+	tok, file, err := actionToken(s, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if file != filepath.Join(dir, TokenFile) || len(tok) < 40 {
+		t.Fatalf("token %d characters in %q", len(tok), file)
+	}
+	fi, err := os.Stat(file)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v, mode %v", err, fi.Mode())
+	}
+	again, _, err := actionToken(s, dir)
+	if err != nil || again != tok {
+		t.Errorf("a second start made a new token (%v)", err)
+	}
+	other, _, _ := actionToken(s, t.TempDir())
+	if other == tok {
+		t.Error("two stores got the same token")
+	}
+
+	// A token others may read is refused, and so is an empty one.
+	os.Chmod(file, 0o644)
+	if _, _, err := actionToken(s, dir); err == nil || !strings.Contains(err.Error(), "chmod 600") || strings.Contains(err.Error(), tok) {
+		t.Errorf("a world-readable token: %v", err)
+	}
+	os.WriteFile(file, []byte("\n"), 0o600)
+	os.Chmod(file, 0o600)
+	if _, _, err := actionToken(s, dir); err == nil || !strings.Contains(err.Error(), "no token") {
+		t.Errorf("an empty token file: %v", err)
+	}
+
+	// The spec's token wins, and no file is made.
+	fromSpec := defaultSpec(t, map[string]string{"DPCOPS_TOKEN": "from-the-spec-0123456789"})
+	empty := t.TempDir()
+	if tok, file, err := actionToken(fromSpec, empty); err != nil || tok != "from-the-spec-0123456789" || file != "" {
+		t.Errorf("spec token: %q %q %v", tok, file, err)
+	}
+	if _, err := os.Stat(filepath.Join(empty, TokenFile)); !os.IsNotExist(err) {
+		t.Error("a token file was made beside serve.token")
+	}
+}
+
+// TestAnnounceAccess: the log says where the token is, never the token,
+// and warns when serve listens beyond loopback.
+func TestAnnounceAccess(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	announceAccess(logger, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, "/data/token")
+	if !strings.Contains(buf.String(), "/data/token") || strings.Contains(buf.String(), "level=WARN") {
+		t.Errorf("loopback: %s", buf.String())
+	}
+	for _, ip := range []net.IP{net.IPv4zero, net.IPv6unspecified, net.IPv4(10, 0, 0, 5)} {
+		buf.Reset()
+		announceAccess(logger, &net.TCPAddr{IP: ip, Port: 8080}, "")
+		if !strings.Contains(buf.String(), "level=WARN") || !strings.Contains(buf.String(), "beyond loopback") {
+			t.Errorf("%s: %s", ip, buf.String())
+		}
+	}
+}
+
+// TestConnectionLimit: beyond the limit a connection waits until one
+// closes; closing the listener ends a wait.
+func TestConnectionLimit(t *testing.T) {
+	t.Parallel()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := limitListen(inner, 2)
+	defer ln.Close()
+	for range 3 {
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	first, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ln.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	third := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			third <- c
+		}
+		close(third)
+	}()
+	// The third is waiting in the backlog; it cannot be accepted before a
+	// slot frees. (A broken limit would accept it at once.)
+	select {
+	case <-third:
+		t.Fatal("a third connection was accepted beyond the limit of 2")
+	case <-time.After(200 * time.Millisecond):
+	}
+	first.Close()
+	first.Close() // a second Close frees no second slot
+	c, ok := <-third
+	if !ok {
+		t.Fatal("the waiting connection was not accepted after a slot freed")
+	}
+	if len(ln.slots) != 2 {
+		t.Errorf("%d slots taken, want 2 (the second and the third)", len(ln.slots))
+	}
+	c.Close()
+	if len(ln.slots) != 1 {
+		t.Errorf("%d slots taken after the third closed, want 1", len(ln.slots))
+	}
+}
+
+// TestHTTPServerBoundsClients: every timeout and the header size are
+// set, so that a slow client cannot hold a connection for ever.
+func TestHTTPServerBoundsClients(t *testing.T) {
+	t.Parallel()
+	srv := newHTTPServer(nil, slog.New(slog.DiscardHandler))
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 || srv.MaxHeaderBytes > 1<<20 {
+		t.Errorf("unbounded: %+v", srv)
+	}
+}
