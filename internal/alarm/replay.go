@@ -124,14 +124,13 @@ type replayData struct {
 // which is the series alarms read by default.
 func groupSeries(s *spec.Spec, ds *Dataset) (*replayData, *ReplayResult) {
 	res := &ReplayResult{Unknown: map[string]int{}}
-	// Rows sort by their full time, so that the statistics of a period
-	// add its datapoints in time order; series then hold milliseconds,
-	// which reach every year RFC 3339 can write (nanoseconds overflow
-	// before 1678) and are the store's precision.
+	// Series hold milliseconds, which reach every year RFC 3339 can
+	// write (nanoseconds overflow before 1678) and are the store's
+	// precision: like the store, a series keeps one value per
+	// millisecond, the last written.
 	type row struct {
-		sec  int64
-		nsec int
-		v    float64
+		ms int64
+		v  float64
 	}
 	grouped := map[Input][]row{}
 	metrics := indexMetrics(s)
@@ -145,22 +144,21 @@ func groupSeries(s *spec.Spec, ds *Dataset) (*replayData, *ReplayResult) {
 		if in.Dims == "" {
 			in.Dims = m.Dimensions.Canonical()
 		}
-		grouped[in] = append(grouped[in], row{r.Time.Unix(), r.Time.Nanosecond(), r.Value})
+		grouped[in] = append(grouped[in], row{r.Time.Unix()*1000 + int64(r.Time.Nanosecond()/1e6), r.Value})
 	}
 	d := &replayData{series: make(map[Input]series, len(grouped))}
 	first := true
 	for in, rows := range grouped {
-		// Stable: of two rows at one time, the later one in the file wins.
-		slices.SortStableFunc(rows, func(a, b row) int {
-			return cmp.Or(cmp.Compare(a.sec, b.sec), cmp.Compare(a.nsec, b.nsec))
-		})
+		// Stable: of two rows in one millisecond, the later one in the
+		// file wins.
+		slices.SortStableFunc(rows, func(a, b row) int { return cmp.Compare(a.ms, b.ms) })
 		var se series
 		for i, r := range rows {
-			if i+1 < len(rows) && rows[i+1].sec == r.sec && rows[i+1].nsec == r.nsec {
+			if i+1 < len(rows) && rows[i+1].ms == r.ms {
 				res.Replaced++
 				continue
 			}
-			se.ts = append(se.ts, r.sec*1000+int64(r.nsec/1e6))
+			se.ts = append(se.ts, r.ms)
 			se.vs = append(se.vs, r.v)
 		}
 		d.series[in] = se

@@ -43,6 +43,11 @@ func TestReplayBadInput(t *testing.T) {
 		{"duplicate, later does not", head +
 			"2026-11-27T03:00:10Z,Load,20,\n2026-11-27T03:01:10Z,Load,20,\n2026-11-27T03:01:10Z,Load,1,\n",
 			[]string{"2026-11-27T03:02 INSUFFICIENT_DATA>OK"}, nil, 1},
+		// One millisecond is one instant, as in the store: of two rows
+		// 0.3 ms apart the later one in the file stands alone.
+		{"duplicate within a millisecond", head +
+			"2026-11-27T03:00:10Z,Load,20,\n2026-11-27T03:01:10.0004Z,Load,20,\n2026-11-27T03:01:10.0001Z,Load,1,\n",
+			[]string{"2026-11-27T03:02 INSUFFICIENT_DATA>OK"}, nil, 1},
 		// Unknown metrics are skipped and counted, and do not move the
 		// first evaluation earlier.
 		{"unknown metric", head +

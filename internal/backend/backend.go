@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -197,3 +198,8 @@ type Warehouse interface {
 	Statements() int64
 	Close() error
 }
+
+// ErrNoPipelineDefault says that ops.pipeline_runs.pipeline does not
+// default to the spec's pipeline.name and warehouse init could not make it
+// so; the schema is otherwise ready, but a loader must write pipeline.
+var ErrNoPipelineDefault = errors.New("ops.pipeline_runs.pipeline does not default to the spec's pipeline.name: loaders must write pipeline")

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dpc-learning/dpcops/internal/backend/redshift"
+	"github.com/dpc-learning/dpcops/internal/backend"
 	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
@@ -120,8 +120,9 @@ orchestrator (cron, Airflow, dbt hooks) writes them; dpcops reads them.
 
 The column pipeline defaults to the spec's pipeline.name, so a loader may
 write only started_at, finished_at, status, failed_step and error. On
-PostgreSQL init sets that default on an existing table too; Redshift cannot
-change an existing column's default, and init warns when it differs.
+PostgreSQL init sets that default on an existing table too (altering it
+only when the default differs); Redshift cannot change an existing
+column's default, and init warns when it differs.
 Running it again changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -135,7 +136,7 @@ Running it again changes nothing.`,
 			}
 			defer w.Close()
 			err = w.(ledgerInitializer).InitLedger(cmd.Context(), s.Pipeline.Name)
-			if errors.Is(err, redshift.ErrNoPipelineDefault) {
+			if errors.Is(err, backend.ErrNoPipelineDefault) {
 				// The schema is ready; only the minimal insert is not.
 				fmt.Fprintf(a.io.Stderr, "warning: %v\n", err)
 			} else if err != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -62,5 +63,52 @@ func TestWarehouseInitDefaultsThePipeline(t *testing.T) {
 	var runs int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM ops.pipeline_runs`).Scan(&runs); err != nil || runs != 3 {
 		t.Errorf("%d runs (%v), want the earlier one and two new", runs, err)
+	}
+}
+
+// TestWarehouseInitAgainTakesNoLock: init with an unchanged pipeline
+// name alters nothing, since ALTER TABLE would take an exclusive lock on
+// the ledger and stall a loader writing to it. An event trigger records
+// every ALTER TABLE the server runs.
+func TestWarehouseInitAgainTakesNoLock(t *testing.T) {
+	dsn := pgtest.DB(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Event triggers are database-wide: name this one after the database.
+	trigger := "log_ddl_" + cfg.Database
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE TABLE public.ddl_log (tag text, object text);
+		CREATE FUNCTION public.log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+		BEGIN INSERT INTO public.ddl_log SELECT command_tag, object_identity FROM pg_event_trigger_ddl_commands(); END $$;
+		CREATE EVENT TRIGGER %s ON ddl_command_end EXECUTE FUNCTION public.log_ddl()`, trigger)); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, "DROP EVENT TRIGGER "+trigger)
+	spec := writeFile(t, "ledger.yaml", "platform: p\nwarehouse: {engine: postgres, dsn: \"${DPCOPS_WAREHOUSE_DSN}\"}\n"+
+		"pipeline: {kind: ledger, name: dpc-elt}\n")
+	alters := func() int {
+		t.Helper()
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM public.ddl_log WHERE tag = 'ALTER TABLE' AND object = 'ops.pipeline_runs'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if r := runWithDSN(t, dsn, "warehouse", "init", "-c", spec); r.code != 0 {
+		t.Fatalf("first init: %+v", r)
+	}
+	first := alters()
+	if r := runWithDSN(t, dsn, "warehouse", "init", "-c", spec); r.code != 0 {
+		t.Fatalf("second init: %+v", r)
+	}
+	if n := alters(); first != 1 || n != first {
+		t.Errorf("ALTER TABLE ops.pipeline_runs ran %d times at the first init and %d at the second, want 1 and 0", first, n-first)
 	}
 }

@@ -20,11 +20,17 @@ const redacted = "<redacted>"
 // text.
 const minSecret = 4
 
-// maxWord is the longest plain word (lower-case ASCII letters only) that
-// a secret URL's path segment or query value may be and still be kept
-// readable: words such as "services", "hooks" or "alerts" name an API,
-// and a random token is neither that short nor all lower-case letters.
-const maxWord = 12
+// apiWords are the path segments and query values of secret URLs that
+// name an API rather than a secret, and stay readable in answers: a fixed
+// list, because a short all-letter token (some hook ids are) looks like a
+// word to any rule.
+var apiWords = map[string]bool{
+	"alert": true, "alerts": true, "api": true, "apis": true, "catch": true, "channel": true, "dpcops": true,
+	"enqueue": true, "event": true, "events": true, "hook": true, "hooks": true, "incoming": true,
+	"integration": true, "integrations": true, "json": true, "message": true, "messages": true,
+	"notifications": true, "notify": true, "send": true, "services": true, "trigger": true, "triggers": true,
+	"webhook": true, "webhooks": true,
+}
 
 // ScrubString removes every secret from s, also in its URL-escaped and
 // JSON-escaped forms. The longest secrets go first, so that a whole URL
@@ -185,19 +191,7 @@ func pieces(raw string) []string {
 }
 
 // significant reports whether a part of a secret is secret on its own:
-// at least minSecret bytes long and not a plain word (at most maxWord
-// lower-case ASCII letters).
+// at least minSecret bytes long and not one of apiWords.
 func significant(s string) bool {
-	if len(s) < minSecret {
-		return false
-	}
-	if len(s) > maxWord {
-		return true
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 'a' || s[i] > 'z' {
-			return true
-		}
-	}
-	return false
+	return len(s) >= minSecret && !apiWords[s]
 }

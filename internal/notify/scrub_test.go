@@ -27,6 +27,13 @@ func TestScrubRule(t *testing.T) {
 			readable: []string{"no_team", "/services/", "hooks.slack.com"},
 		},
 		{
+			name:     "an all-letter hook id",
+			ch:       spec.Channel{URL: "https://hooks.zapier.com/hooks/catch/123456/abcdefg/"},
+			echo:     "no hook abcdefg under catch/123456",
+			gone:     []string{"abcdefg", "123456"},
+			readable: []string{"no hook", "catch/"},
+		},
+		{
 			name:     "query values and user info",
 			ch:       spec.Channel{URL: "https://bot:pw5ecretPW@hooks.example.org/hooks/dpcops?key=k3yVALUE99&format=json"},
 			echo:     "bad key k3yVALUE99 (k3yVALUE99) for user bot, password pw5ecretPW, format json, hooks/dpcops",

@@ -128,13 +128,18 @@ func (m *Monitor) Check(ctx context.Context, now time.Time) ([]Action, error) {
 			return nil, err
 		}
 	}
+	// A query is dpcops' own when its session had a query in flight just
+	// before or just after the list was read. One that ran only in
+	// between is younger than the read, far below any rule's threshold.
+	own := pgwire.SessionsFrom(ctx)
+	before := own.Busy()
 	queries, err := m.o.Source.Running(ctx)
 	if err != nil {
 		return nil, err
 	}
-	own := pgwire.SessionsFrom(ctx)
+	after := own.Busy()
 	for i := range queries {
-		queries[i].Own = own.Has(queries[i].PID)
+		queries[i].Own = before[queries[i].PID] || after[queries[i].PID]
 	}
 	m.forgetEnded(queries)
 	var out []Action

@@ -18,6 +18,9 @@ import (
 const (
 	scriptTag = `<script>alert(1)</script>`
 	imgTag    = `<img src=x onerror=alert(document.cookie)>`
+	// Markdown of its own: a link, a tracking image, a fence, a heading.
+	mdLink  = `[docs](javascript:alert(1))`
+	mdImage = `![](https://attacker.example/p.png)`
 )
 
 // TestExportEscapesHTMLAndKeepsTables: an alarm description, an
@@ -62,11 +65,15 @@ func TestExportEscapesHTMLAndKeepsTables(t *testing.T) {
 	if err := in.Note(ctx, 1, t0.Add(time.Minute), "checked "+imgTag+" | col\nnext line"); err != nil {
 		t.Fatal(err)
 	}
+	if err := in.Note(ctx, 1, t0.Add(2*time.Minute), "see "+mdLink+" and "+mdImage+" `code` **bold**"); err != nil {
+		t.Fatal(err)
+	}
 	rec, err := Gather(ctx, in, Sources{Spec: s, Store: st, Now: func() time.Time { return t0.Add(time.Hour) }}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.Unavailable = []string{"warehouse unreachable: " + scriptTag}
+	rec.Unavailable = []string{"warehouse unreachable: " + scriptTag, "# not a heading", "```", "1. not a list", "- nor this"}
+	rec.Description = "```\n" + mdImage + "\n" + rec.Description
 	rec.FailedRuns = []backend.PipelineRun{{ID: 7, Started: t0.Add(-time.Hour), Status: "failed", FailedStep: "dbt|run", Error: scriptTag + "\n| x | y |"}}
 	rec.LoadErrors = []FileErrors{{File: "s3://raw/<b>x</b>.csv", Rows: 1,
 		Examples: []backend.LoadErrorRow{{Line: 1, Column: "a|b", Code: 1207, Message: imgTag}}}}
@@ -86,6 +93,7 @@ func TestExportEscapesHTMLAndKeepsTables(t *testing.T) {
 		}
 	}
 	checkTables(t, got)
+	checkInert(t, got)
 
 	golden := "testdata/incident_hostile.md"
 	if *update {
@@ -98,6 +106,41 @@ func TestExportEscapesHTMLAndKeepsTables(t *testing.T) {
 	if got != string(want) {
 		t.Errorf("export differs from %s (run with -update to accept):\n%s", golden, got)
 	}
+}
+
+// checkInert checks that no link, image or code fence can be made of
+// the outside text, and that no line of it opens a heading or a list.
+func checkInert(t *testing.T, doc string) {
+	t.Helper()
+	for i, line := range strings.Split(doc, "\n") {
+		line = unescaped(line)
+		for _, bad := range []string{"](", "![", "```"} {
+			if strings.Contains(line, bad) {
+				t.Errorf("line %d holds %q: %s", i+1, bad, line)
+			}
+		}
+		for _, bad := range []string{"- #", "- 1.", "- -"} {
+			if strings.HasPrefix(line, bad) {
+				t.Errorf("line %d opens a block: %s", i+1, line)
+			}
+		}
+	}
+}
+
+// unescaped replaces each backslash escape (the backslash and the
+// character it escapes) with a space, leaving what Markdown would read as
+// syntax.
+func unescaped(line string) string {
+	var b strings.Builder
+	for i := 0; i < len(line); i++ {
+		if line[i] == '\\' && i+1 < len(line) {
+			b.WriteString("  ")
+			i++
+			continue
+		}
+		b.WriteByte(line[i])
+	}
+	return b.String()
 }
 
 // checkTables checks that every row of every table has as many cells as

@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -18,13 +19,25 @@ import (
 // backslash is doubled so that it cannot undo that escape: text ending in
 // a backslash before a pipe would otherwise give "\\|", an escaped
 // backslash and then a pipe that splits the cell.
-var escaper = strings.NewReplacer(`\`, `\\`, "&", "&amp;", "<", "&lt;", ">", "&gt;", "|", `\|`)
+// Brackets and backticks are escaped too, so that no link, image (a
+// tracking pixel) or code span can be made of the text, and a line that
+// would start a heading, a list or a fence starts with an escape instead.
+var escaper = strings.NewReplacer(`\`, `\\`, "&", "&amp;", "<", "&lt;", ">", "&gt;", "|", `\|`,
+	"[", `\[`, "]", `\]`, "`", "\\`", "*", `\*`)
+
+// blockStart matches what would open a block at the start of a line: an
+// ATX heading, a list item, a setext underline, a fence of tildes.
+var blockStart = regexp.MustCompile(`^([#+=~-]|[0-9]{1,9}[.)])`)
 
 // cell makes text safe for one table cell, or one line of a paragraph or
 // list: whitespace (newlines too) collapsed to single spaces, then
 // escaped.
 func cell(s string) string {
-	return escaper.Replace(strings.Join(strings.Fields(s), " "))
+	s = escaper.Replace(strings.Join(strings.Fields(s), " "))
+	if m := blockStart.FindStringIndex(s); m != nil {
+		s = s[:m[1]-1] + `\` + s[m[1]-1:]
+	}
+	return s
 }
 
 // code quotes a command for inline code, outside tables (a code span shows

@@ -2,11 +2,13 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,6 +48,32 @@ func TestTokenMadeOnceAndKeptPrivate(t *testing.T) {
 	other, _, _ := actionToken(s, t.TempDir())
 	if other == tok {
 		t.Error("two stores got the same token")
+	}
+
+	// No temporary file is left beside it.
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the data directory holds %d files, want only the token", len(entries))
+	}
+	// Two first starts at once agree on one token.
+	race := t.TempDir()
+	tokens := make(chan string, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			tok, _, err := actionToken(s, race)
+			if err != nil {
+				t.Error(err)
+			}
+			tokens <- tok
+		})
+	}
+	wg.Wait()
+	close(tokens)
+	first := <-tokens
+	for tok := range tokens {
+		if tok != first {
+			t.Fatal("concurrent first starts made different tokens")
+		}
 	}
 
 	// A token others may read is refused, and so is an empty one.
@@ -90,7 +118,7 @@ func TestAnnounceAccess(t *testing.T) {
 }
 
 // TestConnectionLimit: beyond the limit a connection waits until one
-// closes; closing the listener ends a wait.
+// closes, and closing the listener ends a wait.
 func TestConnectionLimit(t *testing.T) {
 	t.Parallel()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
@@ -140,6 +168,24 @@ func TestConnectionLimit(t *testing.T) {
 	c.Close()
 	if len(ln.slots) != 1 {
 		t.Errorf("%d slots taken after the third closed, want 1", len(ln.slots))
+	}
+	// Fill the slots again; an Accept waiting for one ends with Close.
+	fourth, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fourth.Close()
+	if _, err := ln.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := ln.Accept()
+		waiting <- err
+	}()
+	ln.Close()
+	if err := <-waiting; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("an Accept waiting for a slot after Close: %v", err)
 	}
 }
 

@@ -60,30 +60,42 @@ func readToken(file string) (string, error) {
 	return token, nil
 }
 
-// makeToken writes a new token. O_EXCL makes two serves starting at once
-// agree: the loser reads the winner's token.
+// makeToken writes a new token, whole or not at all: it goes to a
+// temporary file first, synced, then is linked into place. The link fails
+// if the file exists, so two serves starting at once agree (the loser
+// reads the winner's token), and a crash never leaves an empty token file
+// behind.
 func makeToken(file string) (string, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return readToken(file)
-	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".token-*")
 	if err != nil {
 		return "", fmt.Errorf("make the token file: %w", err)
 	}
-	if _, err := f.WriteString(token + "\n"); err != nil {
-		f.Close()
-		os.Remove(file)
+	defer os.Remove(tmp.Name())
+	// CreateTemp makes the file 0600 already; say so for the reader.
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("make the token file: %w", err)
+	}
+	if _, err := tmp.WriteString(token + "\n"); err != nil {
+		tmp.Close()
 		return "", fmt.Errorf("write the token file: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(file)
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
 		return "", fmt.Errorf("write the token file: %w", err)
 	}
-	return token, f.Close()
+	if err := tmp.Close(); err != nil {
+		return "", fmt.Errorf("write the token file: %w", err)
+	}
+	if err := os.Link(tmp.Name(), file); errors.Is(err, fs.ErrExist) {
+		return readToken(file)
+	} else if err != nil {
+		return "", fmt.Errorf("make the token file: %w", err)
+	}
+	return token, nil
 }

@@ -270,6 +270,8 @@ func TestErrors(t *testing.T) {
 			"x.yaml:10:85: error: unknown statistic \"p100\""},
 		{"allowed host with a scheme", base + "serve: {allowed_hosts: [ok.example.org, \"https://dpcops.example.org\"]}\n",
 			"x.yaml:9:41: error: allowed_hosts takes host names only (no scheme, port or path), such as dpcops.example.org, got \"https://dpcops.example.org\""},
+		{"short token", base + "serve: {token: short}\n",
+			"x.yaml:9:16: error: token must be at least 16 characters"},
 		{"external URL without a scheme", base + "serve: {external_url: dpcops.example.org}\n",
 			"x.yaml:9:23: error: external_url must be an http:// or https:// address, got \"dpcops.example.org\""},
 		{"percentile spelt as NaN", base + "alarms:\n  - {name: a, metric: M, comparison: GreaterThanThreshold, threshold: 1, statistic: pNaN}\n",

@@ -186,6 +186,9 @@ func (c *checker) checkServe() {
 	if _, _, err := net.SplitHostPort(c.s.Serve.Listen); err != nil {
 		c.errorf("serve.listen", "listen must be host:port, got %q", c.s.Serve.Listen)
 	}
+	if tok := c.s.Serve.Token; tok.IsSet() && len(tok.Reveal()) < minToken {
+		c.errorf("serve.token", "token must be at least %d characters (it guards every action; e.g. openssl rand -base64 32)", minToken)
+	}
 	if u := c.s.Serve.ExternalURL; u != "" {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			c.errorf("serve.external_url", "external_url must be an http:// or https:// address, got %q", u)
@@ -197,6 +200,11 @@ func (c *checker) checkServe() {
 		}
 	}
 }
+
+// minToken is the shortest serve.token accepted: sign-in and the bearer
+// check are not rate-limited, so the token must be long enough not to be
+// guessed.
+const minToken = 16
 
 // hostNameRE is a DNS host name: dot-separated labels of letters, digits
 // and hyphens.

@@ -1,8 +1,7 @@
 package web
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -13,6 +12,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // The HTTP surface's defences, in the order a request meets them: the
@@ -21,9 +22,17 @@ import (
 // is bounded, and an action needs the token, checked before any body is
 // read. docs/security.md states the threat model behind them.
 
-// sessionCookie carries a browser's sign-in: a value derived from the
-// token, so that the cookie alone does not reveal the token itself.
+// sessionCookie carries a browser's sign-in: a random session id, so
+// that the cookie reveals nothing of the token, expires, and ends when
+// the browser signs out.
 const sessionCookie = "dpcops_session"
+
+const (
+	// sessionTTL is how long a sign-in lasts.
+	sessionTTL = 12 * time.Hour
+	// maxSessions bounds the sessions kept; the oldest goes first.
+	maxSessions = 1000
+)
 
 const (
 	// maxBody bounds any request body; dpcops takes no uploads.
@@ -43,8 +52,12 @@ var errNoToken = errors.New("actions are off: no token is configured")
 
 // guard holds what the defences need.
 type guard struct {
-	token   []byte
-	session string
+	token []byte
+	now   func() time.Time
+	// sessions are the signed-in browsers: id → expiry. They live in
+	// memory: a restart signs everyone out.
+	mu       sync.Mutex
+	sessions map[string]time.Time
 	// hosts are the names answered beyond IP addresses and localhost,
 	// lower case without a trailing dot.
 	hosts map[string]bool
@@ -52,8 +65,8 @@ type guard struct {
 	secure bool
 }
 
-func newGuard(token string, allowed []string, externalURL string) *guard {
-	g := &guard{hosts: map[string]bool{}}
+func newGuard(token string, allowed []string, externalURL string, now func() time.Time) *guard {
+	g := &guard{hosts: map[string]bool{}, sessions: map[string]time.Time{}, now: now}
 	for _, h := range allowed {
 		g.hosts[canonicalHost(h)] = true
 	}
@@ -63,9 +76,6 @@ func newGuard(token string, allowed []string, externalURL string) *guard {
 	}
 	if token != "" {
 		g.token = []byte(token)
-		mac := hmac.New(sha256.New, g.token)
-		mac.Write([]byte("dpcops web session v1"))
-		g.session = base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 	}
 	return g
 }
@@ -142,10 +152,21 @@ func (g *guard) matches(token string) bool {
 	return len(g.token) > 0 && subtle.ConstantTimeCompare([]byte(token), g.token) == 1
 }
 
-// signedIn says whether the request carries a valid session cookie.
+// signedIn says whether the request carries the cookie of a session that
+// has not expired or ended.
 func (g *guard) signedIn(r *http.Request) bool {
 	c, err := r.Cookie(sessionCookie)
-	return err == nil && g.session != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(g.session)) == 1
+	if err != nil || len(g.token) == 0 {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	exp, ok := g.sessions[c.Value]
+	if ok && !g.now().Before(exp) {
+		delete(g.sessions, c.Value)
+		ok = false
+	}
+	return ok
 }
 
 // formToken reads the token field of a url-encoded form of at most
@@ -166,14 +187,44 @@ func formToken(w http.ResponseWriter, r *http.Request) string {
 	return r.PostForm.Get("token")
 }
 
-// setSession signs the browser in.
-func (g *guard) setSession(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: g.session, Path: "/", HttpOnly: true,
-		Secure: g.secure, SameSite: http.SameSiteStrictMode})
+// startSession signs the browser in with a new random session.
+func (g *guard) startSession(w http.ResponseWriter) error {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	id := base64.RawURLEncoding.EncodeToString(raw)
+	now := g.now()
+	g.mu.Lock()
+	for k, exp := range g.sessions {
+		if !now.Before(exp) {
+			delete(g.sessions, k)
+		}
+	}
+	for len(g.sessions) >= maxSessions {
+		oldest := ""
+		for k, exp := range g.sessions {
+			if oldest == "" || exp.Before(g.sessions[oldest]) {
+				oldest = k
+			}
+		}
+		delete(g.sessions, oldest)
+	}
+	g.sessions[id] = now.Add(sessionTTL)
+	g.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", MaxAge: int(sessionTTL / time.Second),
+		HttpOnly: true, Secure: g.secure, SameSite: http.SameSiteStrictMode})
+	return nil
 }
 
-// clearSession signs the browser out.
-func (g *guard) clearSession(w http.ResponseWriter) {
+// endSession signs the browser out: its session ends here, so a copy of
+// the cookie is worth nothing after.
+func (g *guard) endSession(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		g.mu.Lock()
+		delete(g.sessions, c.Value)
+		g.mu.Unlock()
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: g.secure, SameSite: http.SameSiteStrictMode})
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -18,11 +19,15 @@ func (h *handler) loginRoutes(mux *http.ServeMux) {
 			h.renderLogin(w, r, http.StatusUnauthorized, "badtoken")
 			return
 		}
-		h.guard.setSession(w)
+		if err := h.guard.startSession(w); err != nil {
+			h.o.Logger.Error("sign-in", "err", err)
+			http.Error(w, "could not start a session", http.StatusInternalServerError)
+			return
+		}
 		http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther)
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		h.guard.clearSession(w)
+		h.guard.endSession(w, r)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 }
@@ -34,11 +39,25 @@ func (h *handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 	})
 }
 
-// localPath keeps a redirect on this server: a path, never another
-// origin ("//evil.example" or "/\evil.example" included).
+// localPath keeps a redirect on this server: a path of its own, never
+// another origin. Browsers read "//evil.example", "/\evil.example" and
+// "/<TAB>/evil.example" (they drop tabs and newlines) as other hosts, so
+// control characters and backslashes are refused outright, and what is
+// left must parse as a bare path.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, `/\`) {
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
-	return p
+	out := u.EscapedPath()
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	return out
 }

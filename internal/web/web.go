@@ -76,7 +76,7 @@ func New(o Options) (http.Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{o: o, guard: newGuard(o.Token, o.Spec.Serve.AllowedHosts, o.Spec.Serve.ExternalURL)}
+	h := &handler{o: o, guard: newGuard(o.Token, o.Spec.Serve.AllowedHosts, o.Spec.Serve.ExternalURL, o.Now)}
 	if err := h.parseTemplates(); err != nil {
 		return nil, err
 	}

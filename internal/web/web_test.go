@@ -38,6 +38,8 @@ type options struct {
 	allowedHosts []string
 	externalURL  string
 	rerun        func(context.Context) (string, error)
+	// clock is the handler's clock (default: the fixed now).
+	clock func() time.Time
 }
 
 // testToken is the token of fixtures whose test acts.
@@ -78,6 +80,10 @@ func newFixture(t testing.TB, o options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := o.clock
+	if clock == nil {
+		clock = func() time.Time { return now }
+	}
 	incidents := runbook.NewIncidents(s, st)
 	outbox := notify.NewOutbox(notify.OutboxOptions{Spec: s})
 	engine, err := alarm.New(alarm.Options{Spec: s, Store: st, Delay: -1, OnTransition: func(ctx context.Context, tx *sql.Tx, tr alarm.Transition) error {
@@ -94,7 +100,7 @@ func newFixture(t testing.TB, o options) *fixture {
 	}
 	h, err := web.New(web.Options{Spec: s, Store: st, Alarms: engine, Incidents: incidents, Registry: prometheus.NewRegistry(),
 		Notifications: web.StoreNotifications{DB: st.Reader()},
-		Ready:         st.Ping, Token: o.token, Now: func() time.Time { return now },
+		Ready:         st.Ping, Token: o.token, Now: clock,
 		Actions: web.Actions{RerunPipeline: o.rerun, RetryDelivery: func(ctx context.Context, id int64) error {
 			return notify.Retry(ctx, st, id, now)
 		}}})

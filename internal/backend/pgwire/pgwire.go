@@ -124,6 +124,8 @@ func (c *Client) Run(ctx context.Context, queries []Query) ([]Result, error) {
 	if err := c.connect(ctx); err != nil {
 		return fail(results, err), err
 	}
+	done := c.inFlight()
+	defer done()
 	err := c.pipeline(ctx, queries, results)
 	if err != nil {
 		// A broken pipeline leaves the connection in an unknown state.

@@ -60,6 +60,8 @@ func (c *Client) Exec(ctx context.Context, sql string) error {
 	if err := c.connect(ctx); err != nil {
 		return err
 	}
+	done := c.inFlight()
+	defer done()
 	c.statements.Add(1)
 	c.roundTrips.Add(1)
 	_, err := c.conn.Exec(ctx, sql).ReadAll()

@@ -15,13 +15,21 @@ import (
 // that carries the set (WithSessions), and from then on for every
 // connection it makes; it forgets the session when the connection closes
 // or breaks. The ids are those of one warehouse.
+//
+// Only a session with a query in flight counts in Busy: an idle one runs
+// nothing to exempt, and while it idles the server may end it (an idle
+// timeout) and give its process id to someone else's session, which must
+// not inherit the exemption.
 type Sessions struct {
 	mu   sync.Mutex
 	pids map[*Client]int64
+	busy map[*Client]bool
 }
 
 // NewSessions returns an empty set.
-func NewSessions() *Sessions { return &Sessions{pids: map[*Client]int64{}} }
+func NewSessions() *Sessions {
+	return &Sessions{pids: map[*Client]int64{}, busy: map[*Client]bool{}}
+}
 
 type sessionsKey struct{}
 
@@ -56,6 +64,33 @@ func (s *Sessions) Has(pid int64) bool {
 	return false
 }
 
+// Busy returns the process ids of the sessions that have a query in
+// flight now. A nil set has none.
+func (s *Sessions) Busy() map[int64]bool {
+	out := map[int64]bool{}
+	if s == nil {
+		return out
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.busy {
+		if pid, ok := s.pids[c]; ok {
+			out[pid] = true
+		}
+	}
+	return out
+}
+
+func (s *Sessions) setBusy(c *Client, busy bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if busy {
+		s.busy[c] = true
+	} else {
+		delete(s.busy, c)
+	}
+}
+
 // Len is the number of sessions in the set.
 func (s *Sessions) Len() int {
 	s.mu.Lock()
@@ -73,6 +108,7 @@ func (s *Sessions) forget(c *Client) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.pids, c)
+	delete(s.busy, c)
 }
 
 // noteSession records the open connection's process id in the set of ctx,
@@ -99,4 +135,15 @@ func (c *Client) forgetSession() {
 	if c.own != nil {
 		c.own.forget(c)
 	}
+}
+
+// inFlight marks the client's session busy until the returned function is
+// called. The caller holds c.mu.
+func (c *Client) inFlight() func() {
+	own := c.own
+	if own == nil {
+		return func() {}
+	}
+	own.setBusy(c, true)
+	return func() { own.setBusy(c, false) }
 }

@@ -82,3 +82,41 @@ func TestSessionsHoldTheProcessIDsOfOwnConnections(t *testing.T) {
 		t.Error("a nil set has no sessions")
 	}
 }
+
+// TestOnlyBusySessionsCount: a session counts in Busy only while it runs a
+// query. An idle one may be ended by the server and its process id given
+// to a stranger's session, which must not inherit the exemption.
+func TestOnlyBusySessionsCount(t *testing.T) {
+	dsn := pgtest.DB(t)
+	own := pgwire.NewSessions()
+	ctx := pgwire.WithSessions(context.Background(), own)
+	c := pgwire.New(dsn, 5*time.Second, "dpcops-maintenance")
+	defer c.Close()
+	pid := backendPID(t, ctx, c)
+	if !own.Has(pid) || len(own.Busy()) != 0 {
+		t.Fatalf("idle after a query: has %v, busy %v", own.Has(pid), own.Busy())
+	}
+	watcher, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close(context.Background())
+	sleepCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(sleepCtx, []pgwire.Query{{SQL: "SELECT pg_sleep(30)", Timeout: time.Minute}})
+	}()
+	pgtest.WaitFor(t, context.Background(), watcher, "the sleep", "SELECT count(*) = 1 FROM pg_stat_activity WHERE pid = $1 AND query LIKE '%pg_sleep%'", pid)
+	if busy := own.Busy(); !busy[pid] || len(busy) != 1 {
+		t.Errorf("while the sleep runs, busy %v, want only %d", busy, pid)
+	}
+	stop()
+	<-done
+	if busy := own.Busy(); len(busy) != 0 {
+		t.Errorf("after the query, busy %v", busy)
+	}
+	if (*pgwire.Sessions)(nil).Busy() == nil {
+		t.Error("a nil set's Busy must be an empty map")
+	}
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"embed"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -52,12 +53,27 @@ func (w *Warehouse) Init(ctx context.Context) error {
 // default of ops.pipeline_runs.pipeline, on a table created now or
 // earlier, so that a loader that leaves the column out records a run of
 // the spec's pipeline. It is idempotent; another name replaces the
-// default. Both run in one implicit transaction.
+// default. The default is changed only when it differs: ALTER TABLE takes
+// an exclusive lock on the ledger, which would stall a loader writing to
+// it.
 func (w *Warehouse) InitLedger(ctx context.Context, pipeline string) error {
+	if err := w.c.Exec(ctx, SQL("init")); err != nil {
+		return err
+	}
 	// A DEFAULT takes no parameter: the name goes in as a literal, in the
 	// form PostgreSQL reads the same whatever standard_conforming_strings.
-	set := strings.Replace(SQL("pipeline_default"), "/* pipeline */", pgwire.QuotePostgresLiteral(pipeline), 1)
-	return w.c.Exec(ctx, SQL("init")+"\n"+set)
+	lit := pgwire.QuotePostgresLiteral(pipeline)
+	res, err := w.c.Run(ctx, []pgwire.Query{w.q("pipeline_default_get")})
+	if err != nil {
+		return err
+	}
+	if res[0].Err != nil {
+		return fmt.Errorf("read the default of ops.pipeline_runs.pipeline: %w", res[0].Err)
+	}
+	if len(res[0].Rows) == 1 && res[0].Rows[0][0].Text == lit+"::text" {
+		return nil
+	}
+	return w.c.Exec(ctx, strings.Replace(SQL("pipeline_default"), "/* pipeline */", lit, 1))
 }
 
 func (w *Warehouse) q(file string, args ...string) pgwire.Query {

@@ -3,7 +3,6 @@ package redshift
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -52,7 +51,7 @@ func (w *Warehouse) Init(ctx context.Context) error {
 // ErrNoPipelineDefault says that ops.pipeline_runs.pipeline lacks the
 // spec's pipeline as its default, which Redshift cannot add to an existing
 // column.
-var ErrNoPipelineDefault = errors.New("ops.pipeline_runs.pipeline does not default to the spec's pipeline.name, and Redshift cannot change the default of an existing column: loaders must write pipeline, or recreate the empty table with dpcops warehouse init")
+var ErrNoPipelineDefault = fmt.Errorf("%w (Redshift cannot change the default of an existing column: recreate the empty table with dpcops warehouse init)", backend.ErrNoPipelineDefault)
 
 // InitLedger creates the ops ledger as Init does, with pipeline as the
 // default of ops.pipeline_runs.pipeline, so that a loader that leaves the

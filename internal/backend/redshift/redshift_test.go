@@ -120,18 +120,24 @@ func TestMissingPrivilegeIsReportedPerPart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Roles are cluster-wide and outlive the test's database: the role is
+	// named after the database, so that -count=N runs do not collide.
+	role := "monitor_lite_" + cfg.Database
 	fixture, _ := os.ReadFile("testdata/fixture.sql")
 	for _, sql := range []string{string(fixture),
-		"CREATE ROLE monitor_lite LOGIN",
-		"GRANT SELECT ON sys_query_history TO monitor_lite",
-		"GRANT EXECUTE ON FUNCTION getdate() TO monitor_lite",
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT SELECT ON sys_query_history TO " + role,
+		"GRANT EXECUTE ON FUNCTION getdate() TO " + role,
 	} {
 		if _, err := conn.Exec(ctx, sql); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() { conn.Exec(context.Background(), "DROP OWNED BY monitor_lite; DROP ROLE monitor_lite") })
-	lite := strings.Replace(dsn, "postgres@", "monitor_lite@", 1)
+	lite := strings.Replace(dsn, "postgres@", role+"@", 1)
 	w := redshift.New(pgwire.New(lite, 5*time.Second, "dpcops"), 5*time.Second)
 	defer w.Close()
 	s, err := w.Snapshot(ctx, backend.Want{Queries: true, Tables: true})
