@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/spec"
 )
@@ -21,11 +19,7 @@ func TestMain(m *testing.M) { pgtest.Run(m) }
 func TestRedshiftUsageAndQueueing(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.DB(t)
-	db, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
+	db := pgtest.Connect(t, dsn)
 	b, err := os.ReadFile("../backend/redshift/testdata/fixture.sql")
 	if err != nil {
 		t.Fatal(err)

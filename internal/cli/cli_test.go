@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/dpc-learning/dpcops/examples"
@@ -395,11 +394,7 @@ func TestWarehouseInitAndCollectOnce(t *testing.T) {
 			t.Fatalf("init #%d: %+v", i+1, r)
 		}
 	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgtest.Connect(t, dsn)
 	if _, err := conn.Exec(ctx, `INSERT INTO ops.load_errors (file_name, error_code, error_message) VALUES ('s3://x/a.csv', 1207, 'bad')`); err != nil {
 		t.Fatal(err)
 	}
@@ -478,11 +473,7 @@ func TestTriageIncidentsAndRecoverCommands(t *testing.T) {
 	if r := runEnv("", "warehouse", "init", "-c", spec); r.code != 0 {
 		t.Fatal(r)
 	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgtest.Connect(t, dsn)
 	conn.Exec(ctx, `INSERT INTO ops.load_errors (file_name, line_number, error_code, error_message) VALUES ('s3://x/ef.csv', 9, 1207, 'Invalid digit')`)
 
 	r := runEnv("", "triage", "--format", "json", "--data", data, "-c", spec)

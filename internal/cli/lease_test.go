@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dpc-learning/dpcops/examples"
 	"github.com/dpc-learning/dpcops/internal/backend/aws/awstest"
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
@@ -26,11 +24,7 @@ func TestCapacityLeaseOnPostgres(t *testing.T) {
 	if r := runWithDSN(t, dsn, "warehouse", "init", "-c", spec); r.code != 0 {
 		t.Fatal(r)
 	}
-	db, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
+	db := pgtest.Connect(t, dsn)
 	if _, err := db.Exec(ctx, `INSERT INTO ops.pipeline_runs (pipeline) VALUES ('dpc-elt')`); err != nil {
 		t.Fatal(err)
 	}
@@ -132,11 +126,7 @@ func TestRecoverCancelQuery(t *testing.T) {
 	dsn := pgtest.DB(t)
 	ctx := context.Background()
 	spec, data := "../../examples/local-postgres.yaml", t.TempDir()
-	db, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
+	db := pgtest.Connect(t, dsn)
 	var pid int64
 	if err := db.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 		t.Fatal(err)
@@ -148,11 +138,7 @@ func TestRecoverCancelQuery(t *testing.T) {
 	}()
 	// Wait until the sleep shows as active (a poll on the server's state,
 	// not a timed sleep).
-	watch, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watch.Close(ctx)
+	watch := pgtest.Connect(t, dsn)
 	for {
 		var n int
 		if err := watch.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, pid).Scan(&n); err != nil {

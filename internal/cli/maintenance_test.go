@@ -81,11 +81,7 @@ func bloatedTable(t *testing.T, db *pgx.Conn) {
 func TestMaintenanceRunWaitsForAnOpenPipelineRun(t *testing.T) {
 	dsn := pgtest.DB(t)
 	ctx := context.Background()
-	db, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
+	db := pgtest.Connect(t, dsn)
 	cfg := "../../examples/local-postgres.yaml"
 	if r := runWithDSN(t, dsn, "warehouse", "init", "-c", cfg); r.code != 0 {
 		t.Fatalf("warehouse init: %+v", r)
@@ -157,12 +153,7 @@ func TestMaintenanceRunWaitsForAnOpenPipelineRun(t *testing.T) {
 
 func TestMaintenancePlanAndRun(t *testing.T) {
 	dsn := pgtest.DB(t)
-	ctx := context.Background()
-	db, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
+	db := pgtest.Connect(t, dsn)
 	bloatedTable(t, db)
 	cfg := "../../examples/local-postgres.yaml"
 	r := runWithDSN(t, dsn, "maintenance", "plan", "--format", "json", "-c", cfg)

@@ -19,11 +19,7 @@ import (
 func TestWarehouseInitDefaultsThePipeline(t *testing.T) {
 	dsn := pgtest.DB(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgtest.Connect(t, dsn)
 	// A ledger as warehouse init made it before: pipeline NOT NULL, no
 	// default, one run already recorded.
 	if _, err := conn.Exec(ctx, `CREATE SCHEMA ops;
@@ -73,11 +69,7 @@ func TestWarehouseInitDefaultsThePipeline(t *testing.T) {
 func TestWarehouseInitAgainTakesNoLock(t *testing.T) {
 	dsn := pgtest.DB(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgtest.Connect(t, dsn)
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -377,11 +377,7 @@ func TestELTDelayBothWays(t *testing.T) {
 	if err := w.(collect.Initializer).Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	db, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
+	db := pgtest.Connect(t, dsn)
 	for _, q := range []string{
 		"CREATE TABLE mart_los (updated_at timestamptz)",
 		"INSERT INTO mart_los VALUES (now() - interval '50 minutes')",

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/dpc-learning/dpcops/examples"
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
@@ -317,11 +316,7 @@ func TestLeaseClosesWhenTheLedgerRunFinishes(t *testing.T) {
 	if err := w.(collect.Initializer).Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	db, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
+	db := pgtest.Connect(t, dsn)
 	var id int64
 	if err := db.QueryRow(ctx, `INSERT INTO ops.pipeline_runs (pipeline) VALUES ('dpc-elt') RETURNING id`).Scan(&id); err != nil {
 		t.Fatal(err)

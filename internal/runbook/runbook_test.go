@@ -54,11 +54,7 @@ func TestTriageNamesEachCause(t *testing.T) {
 	if err := w.(collect.Initializer).Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	db, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
+	db := pgtest.Connect(t, dsn)
 	for _, q := range []string{
 		`INSERT INTO ops.pipeline_runs (pipeline, started_at, finished_at, status, failed_step, error) VALUES
 			('dpc-elt', now() - interval '20 minutes', now() - interval '19 minutes', 'failed', 'copy_raw_ef', 'COPY rejected 3 row(s)')`,

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dpc-learning/dpcops/internal/backend/pgwire"
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 )
@@ -76,16 +74,11 @@ func TestReconnectsAfterTheConnectionBreaks(t *testing.T) {
 	if _, err := c.Run(ctx, []pgwire.Query{{SQL: "SELECT 1"}}); err != nil {
 		t.Fatal(err)
 	}
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
+	admin := pgtest.Connect(t, dsn)
 	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dpcops-victim'"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Run(ctx, []pgwire.Query{{SQL: "SELECT 1"}})
-	if err == nil {
+	if _, err := c.Run(ctx, []pgwire.Query{{SQL: "SELECT 1"}}); err == nil {
 		t.Fatal("want an error from the broken connection")
 	}
 	res, err := c.Run(ctx, []pgwire.Query{{SQL: "SELECT 2"}})

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dpc-learning/dpcops/internal/backend/pgwire"
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 )
@@ -36,11 +34,7 @@ func TestPipelineDefaultCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgtest.Connect(t, dsn)
 	if _, err := conn.Exec(ctx, string(fixture)); err != nil {
 		t.Fatalf("fixture: %v", err)
 	}

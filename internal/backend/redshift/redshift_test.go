@@ -30,11 +30,7 @@ func setup(t *testing.T) *redshift.Warehouse {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgtest.Connect(t, dsn)
 	if _, err := conn.Exec(ctx, string(fixture)); err != nil {
 		t.Fatalf("fixture: %v", err)
 	}
@@ -115,11 +111,7 @@ func TestNoProvisionedOnlyViews(t *testing.T) {
 func TestMissingPrivilegeIsReportedPerPart(t *testing.T) {
 	dsn := pgtest.DB(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgtest.Connect(t, dsn)
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -88,6 +88,20 @@ func DB(t testing.TB) string {
 	return dsn
 }
 
+// Connect opens a connection to dsn for the test, closed when the test
+// and its cleanups end.
+func Connect(t testing.TB, dsn string) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 // Querier is what WaitFor asks of a connection (*pgx.Conn is one).
 type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
