@@ -7,26 +7,29 @@ import (
 
 // Defaults that docs/spec.md documents; keep the two in step.
 const (
-	DefaultTimezone         = "Asia/Tokyo"
-	DefaultEnvironment      = "prod"
-	DefaultListen           = "127.0.0.1:8080"
-	DefaultConnectTimeout   = Duration(5 * time.Second)
-	DefaultStatementTimeout = Duration(10 * time.Second)
-	DefaultInterval         = Duration(time.Minute)
-	DefaultIdleSQLInterval  = Duration(6 * time.Hour)
-	DefaultRetention        = Duration(15 * 24 * time.Hour)
-	DefaultWindow           = Duration(time.Hour)
-	DefaultAlarmPeriod      = Duration(5 * time.Minute)
-	DefaultChannelTimeout   = Duration(10 * time.Second)
-	DefaultConcurrency      = 4
-	DefaultMaxAge           = Duration(24 * time.Hour)
-	DefaultBackoff          = Duration(time.Second)
-	DefaultMaxBackoff       = Duration(5 * time.Minute)
-	DefaultCatchUp          = Duration(time.Hour)
-	DefaultJobTimeout       = Duration(2 * time.Hour)
-	DefaultCustomNamespace  = "Custom/DPC"
-	DefaultLeaseDuration    = Duration(4 * time.Hour)
-	ServerlessNamespace     = "AWS/Redshift-Serverless"
+	DefaultTimezone          = "Asia/Tokyo"
+	DefaultEnvironment       = "prod"
+	DefaultListen            = "127.0.0.1:8080"
+	DefaultConnectTimeout    = Duration(5 * time.Second)
+	DefaultStatementTimeout  = Duration(10 * time.Second)
+	DefaultInterval          = Duration(time.Minute)
+	DefaultIdleSQLInterval   = Duration(6 * time.Hour)
+	DefaultRetention         = Duration(15 * 24 * time.Hour)
+	DefaultKeepNotifications = Duration(30 * 24 * time.Hour)
+	DefaultKeepHistory       = Duration(90 * 24 * time.Hour)
+	DefaultKeepIncidents     = Duration(400 * 24 * time.Hour)
+	DefaultWindow            = Duration(time.Hour)
+	DefaultAlarmPeriod       = Duration(5 * time.Minute)
+	DefaultChannelTimeout    = Duration(10 * time.Second)
+	DefaultConcurrency       = 4
+	DefaultMaxAge            = Duration(24 * time.Hour)
+	DefaultBackoff           = Duration(time.Second)
+	DefaultMaxBackoff        = Duration(5 * time.Minute)
+	DefaultCatchUp           = Duration(time.Hour)
+	DefaultJobTimeout        = Duration(2 * time.Hour)
+	DefaultCustomNamespace   = "Custom/DPC"
+	DefaultLeaseDuration     = Duration(4 * time.Hour)
+	ServerlessNamespace      = "AWS/Redshift-Serverless"
 )
 
 // pricePerRPUHour is the on-demand compute price of the regions whose
@@ -96,6 +99,9 @@ func (s *Spec) applyDefaults() {
 	setDuration(&s.Collect.Interval, DefaultInterval)
 	setDuration(&s.Collect.IdleSQLInterval, DefaultIdleSQLInterval)
 	setDuration(&s.Collect.Retention, DefaultRetention)
+	setDuration(&s.Store.Retention.Notifications, DefaultKeepNotifications)
+	setDuration(&s.Store.Retention.History, DefaultKeepHistory)
+	setDuration(&s.Store.Retention.Incidents, DefaultKeepIncidents)
 
 	for i := range s.Metrics {
 		m := &s.Metrics[i]

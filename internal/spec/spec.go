@@ -22,6 +22,7 @@ type Spec struct {
 	ELTDelay  ELTDelay  `yaml:"elt_delay"`
 	DBT       DBT       `yaml:"dbt"`
 	Collect   Collect   `yaml:"collect"`
+	Store     Store     `yaml:"store"`
 
 	Metrics  []Metric  `yaml:"metrics"`
 	Alarms   []Alarm   `yaml:"alarms"`
@@ -176,6 +177,28 @@ type Collect struct {
 	// Publish sends dpcops' computed metrics to CloudWatch (namespace
 	// Custom/DPC) so CloudWatch alarms can use them.
 	Publish bool `yaml:"publish"`
+}
+
+// Store configures dpcops' own state.
+type Store struct {
+	// Retention says how long finished records are kept; datapoints and
+	// log lines follow collect.retention.
+	Retention Retention `yaml:"retention"`
+}
+
+// Retention is how long each kind of finished record is kept. Nothing
+// unfinished is pruned: a pending delivery, an open incident, an open
+// lease or a running job stays whatever its age.
+type Retention struct {
+	// Notifications: delivered, failed and expired outbox rows and the
+	// inbox (default 30d).
+	Notifications Duration `yaml:"notifications"`
+	// History: alarm history, query-rule actions, maintenance runs and
+	// closed capacity leases with their events (default 90d).
+	History Duration `yaml:"history"`
+	// Incidents: closed incidents and their timelines (default 400d),
+	// kept longest, since post-incident reviews look back a year.
+	Incidents Duration `yaml:"incidents"`
 }
 
 // Metric is a logical metric: a name alarms and widgets refer to, bound to

@@ -181,6 +181,18 @@ func (c *checker) checkCollect() {
 	if col.Retention.D() < time.Hour {
 		c.errorf("collect.retention", "collect.retention must be at least 1h")
 	}
+	r := c.s.Store.Retention
+	for _, k := range []struct {
+		key string
+		d   Duration
+	}{{"notifications", r.Notifications}, {"history", r.History}, {"incidents", r.Incidents}} {
+		if k.d.D() < 24*time.Hour {
+			c.errorf("store.retention."+k.key, "store.retention.%s must be at least 1d, got %s", k.key, k.d)
+		}
+	}
+	if r.Incidents.D() < r.History.D() {
+		c.errorf("store.retention.incidents", "store.retention.incidents (%s) must be at least store.retention.history (%s): incidents are kept longest", r.Incidents, r.History)
+	}
 }
 
 func (c *checker) checkMetrics() {
