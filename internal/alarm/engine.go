@@ -81,7 +81,7 @@ type Engine struct {
 // store's alarm_state row is its durable copy.
 type memState struct {
 	state       State
-	episode     int64
+	episode     episodes
 	evaluatedAt int64 // Unix ms: end of the last period evaluated
 }
 
@@ -235,7 +235,7 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, st memState, t time.
 	}
 	reason, data := c.explain(t, window, d, st.state, true)
 	return &Transition{Alarm: c.name, Time: t, From: st.state, To: d.State, Reason: reason, ReasonData: data,
-		Episode: nextEpisode(st.episode, st.state, d.State)}, nil
+		Episode: st.episode.next(d.State).n}, nil
 }
 
 func (e *Engine) points(ctx context.Context, inp Input, from, to time.Time) (series, error) {

@@ -159,6 +159,34 @@ func TestEngineEpisodes(t *testing.T) {
 	}
 }
 
+// TestEngineEpisodeGoesOnThroughMissingData: an alarm breaching when its
+// data stops (the warehouse gone dark) and again when it comes back is one
+// episode, also across a restart in between; one OK in between ends it.
+func TestEngineEpisodeGoesOnThroughMissingData(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		st := openStore(t, t.TempDir())
+		e := newEngine(t, st, &recorder{}, nil)
+		// ALARM at 03:02; no data from 03:02 to 03:08: INSUFFICIENT_DATA at
+		// 03:06; breaching again at 03:09 and 03:10: ALARM at 03:11, the
+		// same episode. Then OK at 03:12, and ALARM at 03:15 is a new one.
+		put(t, st, 0, 20, 20)
+		put(t, st, 9, 20, 20, 1, 1, 20, 20)
+		var got []string
+		for m := 1; m <= 15; m++ {
+			if restart && m == 7 {
+				e = newEngine(t, st, &recorder{}, nil)
+			}
+			for _, tr := range evalAt(t, e, minute(m)) {
+				got = append(got, tr.Time.Format("15:04")+" "+string(tr.To)+" "+string(rune('0'+tr.Episode)))
+			}
+		}
+		want := "03:02 ALARM 1|03:06 INSUFFICIENT_DATA 1|03:11 ALARM 1|03:12 OK 1|03:15 ALARM 2"
+		if strings.Join(got, "|") != want {
+			t.Errorf("restart %v: transitions\n got %s\nwant %s", restart, strings.Join(got, "|"), want)
+		}
+	}
+}
+
 func TestEngineClockJumpingBackwards(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)

@@ -177,7 +177,7 @@ func everyPeriod(t *testing.T, s *spec.Spec, ds *Dataset, until time.Time) ([]Tr
 		last = until.Truncate(p)
 	}
 	var out []Transition
-	state, episode, count := InsufficientData, int64(0), 0
+	state, episode, count := InsufficientData, episodes{}, 0
 	for at := time.UnixMilli(data.earliest).Truncate(p).Add(p); !at.After(last); at = at.Add(p) {
 		count++
 		start := at.Add(-time.Duration(span) * p)
@@ -196,8 +196,8 @@ func everyPeriod(t *testing.T, s *spec.Spec, ds *Dataset, until time.Time) ([]Tr
 			continue
 		}
 		reason, rd := c.explain(at.UTC(), window, d, state, true)
-		episode = nextEpisode(episode, state, d.State)
-		out = append(out, Transition{Alarm: c.name, Time: at.UTC(), From: state, To: d.State, Reason: reason, ReasonData: rd, Episode: episode})
+		episode = episode.next(d.State)
+		out = append(out, Transition{Alarm: c.name, Time: at.UTC(), From: state, To: d.State, Reason: reason, ReasonData: rd, Episode: episode.n})
 		state = d.State
 	}
 	return out, count

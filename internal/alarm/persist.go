@@ -35,13 +35,18 @@ func (e *Engine) load(ctx context.Context) error {
 	for rows.Next() {
 		var name string
 		var st memState
-		if err := rows.Scan(&name, &st.state, &st.episode, &st.evaluatedAt); err != nil {
+		if err := rows.Scan(&name, &st.state, &st.episode.n, &st.evaluatedAt); err != nil {
 			return fmt.Errorf("load alarm states: %w", err)
 		}
+		st.episode.open = st.state == Alarm
 		states[name] = st
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load alarm states: %w", err)
+	}
+	rows.Close()
+	if err := e.loadOpenEpisodes(ctx, states); err != nil {
+		return err
 	}
 	for _, c := range e.alarms {
 		if _, ok := states[c.name]; !ok {
@@ -49,6 +54,25 @@ func (e *Engine) load(ctx context.Context) error {
 		}
 	}
 	e.states = states
+	return nil
+}
+
+// loadOpenEpisodes finds the alarms whose episode goes on through
+// INSUFFICIENT_DATA: those that came to it from ALARM.
+func (e *Engine) loadOpenEpisodes(ctx context.Context, states map[string]memState) error {
+	for name, st := range states {
+		if st.state != InsufficientData || st.episode.n == 0 {
+			continue
+		}
+		var from State
+		err := e.o.Store.Reader().QueryRowContext(ctx, `SELECT from_state FROM alarm_history
+			WHERE alarm = ? AND to_state = ? ORDER BY at DESC, id DESC LIMIT 1`, name, InsufficientData).Scan(&from)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("load alarm states: %w", err)
+		}
+		st.episode.open = from == Alarm
+		states[name] = st
+	}
 	return nil
 }
 
@@ -101,7 +125,7 @@ func (e *Engine) commit(ctx context.Context, tr *Transition) error {
 		tr.ID = 0
 		return fmt.Errorf("persist %s -> %s: %w", tr.From, tr.To, err)
 	}
-	e.states[tr.Alarm] = memState{state: tr.To, episode: tr.Episode, evaluatedAt: at}
+	e.states[tr.Alarm] = memState{state: tr.To, episode: e.states[tr.Alarm].episode.next(tr.To), evaluatedAt: at}
 	return nil
 }
 

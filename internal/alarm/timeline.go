@@ -64,7 +64,7 @@ type walk struct {
 	withData bool
 
 	state       State
-	episode     int64
+	episode     episodes
 	out         []Transition
 	evaluations int
 
@@ -193,7 +193,7 @@ func (w *walk) decide(e int64, window []float64) {
 	}
 	t := time.UnixMilli(e * w.p).UTC()
 	reason, data := c.explain(t, window, d, w.state, w.withData)
-	w.episode = nextEpisode(w.episode, w.state, d.State)
-	w.out = append(w.out, Transition{Alarm: c.name, Time: t, From: w.state, To: d.State, Reason: reason, ReasonData: data, Episode: w.episode})
+	w.episode = w.episode.next(d.State)
+	w.out = append(w.out, Transition{Alarm: c.name, Time: t, From: w.state, To: d.State, Reason: reason, ReasonData: data, Episode: w.episode.n})
 	w.state = d.State
 }

@@ -21,19 +21,34 @@ type Transition struct {
 	// ReasonData is a JSON ReasonData; nil in a replay unless
 	// ReplayOptions.ReasonData asks for it.
 	ReasonData json.RawMessage
-	// Episode counts the alarm's entries into ALARM, this one included: a
-	// transition to ALARM starts episode n, and the transitions that follow
-	// until the next entry into ALARM belong to it. Alarm name and episode
-	// identify one incident (the dedup key of its notifications).
+	// Episode counts the alarm's episodes: an episode starts when the
+	// alarm enters ALARM with no episode going on, goes on through
+	// INSUFFICIENT_DATA (a warehouse gone dark and back is not a new
+	// incident), and ends at OK. Alarm name and episode identify one
+	// incident (the dedup key of its notifications).
 	Episode int64
 }
 
-// next returns the episode after a transition from → to.
-func nextEpisode(episode int64, from, to State) int64 {
-	if to == Alarm && from != Alarm {
-		return episode + 1
+// episodes follows an alarm's episodes (see Transition.Episode).
+type episodes struct {
+	n int64
+	// open says an episode is going on: the alarm entered ALARM and has
+	// not been OK since.
+	open bool
+}
+
+// next returns the episodes after a transition to state to.
+func (e episodes) next(to State) episodes {
+	switch to {
+	case Alarm:
+		if !e.open {
+			e.n++
+			e.open = true
+		}
+	case OK:
+		e.open = false
 	}
-	return episode
+	return e
 }
 
 // jsonLine is a transition as `dpcops backtest` prints it.

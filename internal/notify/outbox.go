@@ -83,7 +83,8 @@ func (o *Outbox) wake() {
 // Enqueue writes the outbox rows a transition owes inside tx and returns
 // how many it wrote:
 //
-//   - to ALARM: a trigger for every routed channel;
+//   - to ALARM: a trigger for every routed channel not told of this
+//     episode already (an episode goes on through INSUFFICIENT_DATA);
 //   - to OK: for every routed channel with send_resolved (default true)
 //     that was told of an episode of this alarm and not of its end: a
 //     resolve per such episode on PagerDuty and OpsGenie (which close the
@@ -108,7 +109,15 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, t alarm.Transition) (i
 		var rows []row
 		switch t.To {
 		case alarm.Alarm:
-			rows = []row{{kind: KindTrigger, key: key}}
+			// An episode that went on through missing data (ALARM →
+			// INSUFFICIENT_DATA → ALARM) was paged already: no second page.
+			told, err := episodeOpen(ctx, tx, t.Alarm, r.channel.Name, key)
+			if err != nil {
+				return 0, err
+			}
+			if !told {
+				rows = []row{{kind: KindTrigger, key: key}}
+			}
 		case alarm.OK:
 			open, err := closeEpisodes(ctx, tx, t.Alarm, r.channel.Name)
 			if err != nil {
@@ -173,6 +182,18 @@ func insertRow(ctx context.Context, tx *sql.Tx, channel string, r row, m Message
 		}
 	}
 	return nil
+}
+
+// episodeOpen says whether the channel was told of the episode (a trigger
+// or repeat) and not yet of its end.
+func episodeOpen(ctx context.Context, tx *sql.Tx, alarmName, channel, key string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM notify_open WHERE alarm = ? AND channel = ? AND dedup_key = ?`,
+		alarmName, channel, key).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("open episodes of %s on %s: %w", alarmName, channel, err)
+	}
+	return n > 0, nil
 }
 
 // closeEpisodes returns the dedup keys of the alarm's episodes the

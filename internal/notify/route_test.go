@@ -83,6 +83,18 @@ func TestReturnToOK(t *testing.T) {
 				"pagerduty:resolve:" + key("Alert-ELT-Delay", 1), "pagerduty:resolve:" + key("Alert-ELT-Delay", 2)},
 		},
 		{
+			name: "an episode that goes on through missing data pages once",
+			steps: []step{{"Alert-ELT-Delay", ok, alm, 1}, {"Alert-ELT-Delay", alm, insuf, 1}, {"Alert-ELT-Delay", insuf, alm, 1}},
+			want:  nil,
+		},
+		{
+			name: "and resolves once",
+			steps: []step{{"Alert-ELT-Delay", ok, alm, 1}, {"Alert-ELT-Delay", alm, insuf, 1}, {"Alert-ELT-Delay", insuf, alm, 1},
+				{"Alert-ELT-Delay", alm, ok, 1}},
+			want: []string{"inbox:resolve:" + key("Alert-ELT-Delay", 1), "slack:resolve:" + key("Alert-ELT-Delay", 1),
+				"pagerduty:resolve:" + key("Alert-ELT-Delay", 1)},
+		},
+		{
 			name:  "INSUFFICIENT_DATA only to subscriptions that ask for it",
 			steps: []step{{"Alert-RPU-Spike", ok, alm, 1}, {"Alert-RPU-Spike", alm, insuf, 1}},
 			want:  []string{"hook:notice:" + key("Alert-RPU-Spike", 1)},
