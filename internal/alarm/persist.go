@@ -259,3 +259,29 @@ func fromMillis(ms int64) time.Time {
 	}
 	return store.FromMillis(ms)
 }
+
+// PruneHistory deletes the transitions recorded before before, in
+// batches, except those still needed:
+//   - each alarm's latest transition, the entry into its current state (a
+//     restart reads it to know whether an episode goes on through
+//     INSUFFICIENT_DATA);
+//   - a transition a delivery still refers to (outbox.transition_id is a
+//     foreign key; notify prunes its deliveries first);
+//   - a transition keep spares: one on a kept incident's timeline.
+func PruneHistory(ctx context.Context, st *store.Store, before time.Time, keep func(alarm string, at time.Time) bool) (store.Pruned, error) {
+	return st.PruneRows(ctx, store.Pruning{
+		Table: "alarm_history",
+		// An alarm's transitions have increasing times (commit refuses
+		// one not after the last evaluation), so "a later one exists"
+		// is one step of the (alarm, at) index.
+		Candidates: `SELECT h.id, h.alarm, h.at FROM alarm_history h
+			WHERE h.id > ?1 AND h.at < ?3
+			AND h.id < (SELECT max(id) FROM alarm_history)
+			AND EXISTS (SELECT 1 FROM alarm_history n WHERE n.alarm = h.alarm AND n.at > h.at)
+			AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.transition_id = h.id)
+			ORDER BY h.id LIMIT ?2`,
+		Args:    []any{store.Millis(before)},
+		Keep:    keep,
+		Deletes: []string{`DELETE FROM alarm_history WHERE id IN (%s)`},
+	})
+}

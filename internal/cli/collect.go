@@ -29,7 +29,9 @@ With --data the readings are also stored, and the state between cycles
 (counter baselines, load-error windows) is kept there, so that counters
 report their change from one run to the next. On Redshift Serverless the
 wake policy applies: SQL is sent only when the workgroup is busy, after a
-pipeline run, or once every collect.idle_sql_interval.`,
+pipeline run, or once every collect.idle_sql_interval. With --data it
+is refused beside a serve on the same directory, which collects already:
+the readings would be stored twice.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !once {
@@ -74,7 +76,9 @@ func (a *app) collector(cmd *cobra.Command, s *spec.Spec, data string) (*collect
 	opts := collect.Options{Spec: s, Logger: a.logger}
 	var cs closers
 	if data != "" {
-		st, err := store.Open(cmd.Context(), data, store.Options{})
+		// Exclusive: beside a running serve every datapoint would be
+		// stored twice (and counter baselines consumed twice).
+		st, err := store.Open(cmd.Context(), data, store.Options{Exclusive: true})
 		if err != nil {
 			return nil, nil, err
 		}

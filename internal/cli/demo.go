@@ -17,6 +17,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/pgcluster"
 	"github.com/dpc-learning/dpcops/internal/server"
 	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
 	"github.com/dpc-learning/dpcops/internal/web"
 )
 
@@ -39,6 +40,10 @@ is real.`,
 			defer stop()
 			// A spec the demo cannot run is refused before any server starts.
 			if _, err := a.demoSpec(demoDSNCheck, ""); err != nil {
+				return err
+			}
+			// So is a store another serve or demo holds.
+			if err := store.CheckNotInUse(data); err != nil {
 				return err
 			}
 			fmt.Fprintln(a.io.Stderr, "starting a throwaway PostgreSQL server...")

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dpc-learning/dpcops/internal/server"
+	"github.com/dpc-learning/dpcops/internal/store"
 )
 
 func (a *app) serveCommand() *cobra.Command {
@@ -17,11 +18,19 @@ func (a *app) serveCommand() *cobra.Command {
 		Long: `Run dpcops until interrupted. It keeps its state in --data (an SQLite
 database), serves /healthz, /readyz and /metrics (Prometheus) on --listen,
 and stops cleanly on SIGINT or SIGTERM. An unreachable warehouse does not
-stop it from starting: collectors report it in their health.`,
+stop it from starting: collectors report it in their health. One serve
+owns a --data directory: a second one exits 1 with "store in use by PID N
+on HOST"; the other commands still read and write beside it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, _, err := a.loadSpec(false)
 			if err != nil {
+				return err
+			}
+			// Refused before it listens: a second serve on the same
+			// --data most often asks for the same port too, and should
+			// hear who holds the store rather than that the port is busy.
+			if err := store.CheckNotInUse(data); err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)

@@ -100,3 +100,17 @@ func ReadActions(ctx context.Context, st *store.Store, limit int) ([]Action, err
 	}
 	return out, rows.Err()
 }
+
+// Prune deletes, in batches, the actions taken before before. An action
+// still being taken (acting) stays, and so does the newest, so that its id
+// is never handed to a new one: a notified action's id is in its
+// notification's dedup key.
+func Prune(ctx context.Context, st *store.Store, before time.Time) (store.Pruned, error) {
+	return st.PruneRows(ctx, store.Pruning{
+		Table: "qmr_actions",
+		Candidates: `SELECT id, '', 0 FROM qmr_actions WHERE id > ?1 AND outcome <> 'acting' AND +at < ?3
+			AND id < (SELECT max(id) FROM qmr_actions) ORDER BY id LIMIT ?2`,
+		Args:    []any{store.Millis(before)},
+		Deletes: []string{`DELETE FROM qmr_actions WHERE id IN (%s)`},
+	})
+}

@@ -61,7 +61,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	st, err := store.Open(ctx, o.DataDir, store.Options{})
+	// One serve per store: a second one is refused with the holder's PID
+	// and host (the lock goes with the process, however it ends).
+	st, err := store.Open(ctx, o.DataDir, store.Options{Exclusive: true})
 	if err != nil {
 		ln.Close()
 		return err
@@ -94,7 +96,7 @@ func Run(ctx context.Context, o Options) error {
 		Actions:       e.actions,
 		Logger:        logger.With("component", "web"),
 		Registry:      reg,
-		Ready:         st.Ping,
+		Ready:         e.well(),
 		Token:         token,
 		TokenFile:     tokenFile,
 	})
@@ -131,28 +133,6 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-// prune deletes datapoints and log lines older than the retention, hourly.
-func prune(ctx context.Context, st *store.Store, s *spec.Spec, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		before := time.Now().Add(-s.Collect.Retention.D())
-		if n, err := st.Prune(ctx, before); err != nil && ctx.Err() == nil {
-			logger.Warn("prune datapoints", "err", err)
-		} else if n > 0 {
-			logger.Info("pruned datapoints", "count", n, "before", before)
-		}
-		if err := st.PruneLogs(ctx, before); err != nil && ctx.Err() == nil {
-			logger.Warn("prune log lines", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // newHTTPServer bounds what one client can hold: the time to send its

@@ -183,11 +183,3 @@ func (s *Store) LatestLogs(ctx context.Context, limit int) ([]LogLine, error) {
 	}
 	return out, rows.Err()
 }
-
-// PruneLogs deletes log lines older than before.
-func (s *Store) PruneLogs(ctx context.Context, before time.Time) error {
-	return s.WriteTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM log_lines WHERE ts < ?`, Millis(before))
-		return err
-	})
-}

@@ -215,26 +215,6 @@ func (s *Store) Points(ctx context.Context, metric, dims string, from, to time.T
 	return out, rows.Err()
 }
 
-// Prune deletes datapoints older than before and returns how many.
-func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
-		// Per series, so that the delete walks the primary key instead of
-		// scanning the table: datapoints need no index on time alone.
-		res, err := tx.ExecContext(ctx, `DELETE FROM datapoints WHERE (series_id, ts) IN
-			(SELECT d.series_id, d.ts FROM series s JOIN datapoints d ON d.series_id = s.id AND d.ts < ?)`, Millis(before))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("prune datapoints: %w", err)
-	}
-	return n, nil
-}
-
 // CountDatapoints returns the number of stored datapoints.
 func (s *Store) CountDatapoints(ctx context.Context) (int64, error) {
 	var n int64

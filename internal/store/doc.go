@@ -9,4 +9,11 @@
 // open; a store written by a newer dpcops refuses to open rather than be
 // misread. Every commit is synchronous (synchronous=FULL): a write the
 // store has acknowledged survives a crash of the process or the machine.
+//
+// One process runs the engines on a store: serve (and demo, collect
+// --once) opens it with Options.Exclusive, a flock on dpcops.lock that the
+// kernel releases however the process ends; the CLI's other commands
+// open it beside serve without the lock. Each package that owns a table prunes it with
+// PruneRows, in batches of PruneBatch rows, each its own transaction, so
+// that a prune never holds the single writer for long.
 package store

@@ -33,6 +33,10 @@ type Store struct {
 	path   string
 	writer *sql.DB
 	reader *sql.DB
+	// lock is the held lock file of an exclusive store, else nil.
+	lock *os.File
+	// health follows whether writes go through.
+	health writeHealth
 
 	// seriesMu guards seriesIDs, a cache of series ids by metric and dims.
 	seriesMu  sync.Mutex
@@ -48,6 +52,14 @@ type Options struct {
 	ReadOnly bool
 	// Readers is the size of the read pool (default 4).
 	Readers int
+	// Exclusive takes the store's lock file (see LockFile) for as long as
+	// the store is open, and fails with an *InUseError if another process
+	// holds it. The processes that run engines on the store (serve, demo,
+	// collect --once) open it so: two of them would store every datapoint
+	// twice and fight over alarm state. Commands that read, or write what
+	// a running serve expects to be written beside it (a retry, a note),
+	// open without it.
+	Exclusive bool
 }
 
 // Open opens (creating it if need be) the store in dir and brings its
@@ -66,15 +78,23 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{path: path, seriesIDs: map[seriesKey]int64{}}
 	var err error
+	if opts.Exclusive && !opts.ReadOnly {
+		// Locked before the database is touched: a refused process
+		// migrates nothing.
+		if s.lock, err = lock(dir); err != nil {
+			return nil, err
+		}
+	}
 	if !opts.ReadOnly {
 		s.writer, err = openDB(path, false)
 		if err != nil {
+			s.Close()
 			return nil, err
 		}
 		// One writer connection serialises every write in the process.
 		s.writer.SetMaxOpenConns(1)
 		if err := s.migrate(ctx); err != nil {
-			s.writer.Close()
+			s.Close()
 			return nil, err
 		}
 	}
@@ -123,7 +143,8 @@ func openDB(path string, readOnly bool) (*sql.DB, error) {
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the store.
+// Close closes the store, and releases its lock last, once nothing of
+// this process writes to it any more.
 func (s *Store) Close() error {
 	var errs []error
 	if s.writer != nil {
@@ -131,6 +152,9 @@ func (s *Store) Close() error {
 	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -212,6 +236,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store migrations: %w", err)
 	}
+	// A store already up to date costs no write transaction.
 	have, err := s.version(ctx, s.writer)
 	if err != nil {
 		return err
@@ -220,21 +245,42 @@ func (s *Store) migrate(ctx context.Context) error {
 		return s.newerError(have, len(ms))
 	}
 	for _, m := range ms[have:] {
-		tx, err := s.writer.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migrate store to %s: %w", m.name, err)
+		if err := s.apply(ctx, m, len(ms)); err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate store to %s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate store to %s: %w", m.name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate store to %s: %w", m.name, err)
-		}
+	}
+	return nil
+}
+
+// apply runs one migration unless the store has it already. The version
+// is read inside the migration's write transaction, which BEGIN IMMEDIATE
+// (_txlock=immediate) starts with the write lock held: two processes
+// opening a fresh store at once take turns, and the second finds the
+// migration applied instead of applying it again.
+func (s *Store) apply(ctx context.Context, m migration, latest int) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate store to %s: %w", m.name, err)
+	}
+	defer tx.Rollback()
+	var have int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+		return fmt.Errorf("migrate store to %s: %w", m.name, err)
+	}
+	if have > latest {
+		return s.newerError(have, latest)
+	}
+	if have >= m.version {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return fmt.Errorf("migrate store to %s: %w", m.name, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
+		return fmt.Errorf("migrate store to %s: %w", m.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate store to %s: %w", m.name, err)
 	}
 	return nil
 }
@@ -246,6 +292,12 @@ func (s *Store) WriteTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if s.writer == nil {
 		return errors.New("store is open read-only")
 	}
+	err := s.writeTx(ctx, fn)
+	s.health.observe(err)
+	return err
+}
+
+func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -57,6 +58,43 @@ func TestOpenMigratesAndReopens(t *testing.T) {
 	s2 := openTest(t, dir)
 	if n, _ := s2.CountDatapoints(context.Background()); n != 10 {
 		t.Errorf("after reopen: %d datapoints, want 10", n)
+	}
+}
+
+// TestConcurrentOpensOfAFreshStore opens one fresh directory from several
+// goroutines at once, each with its own *Store as two processes would:
+// every open succeeds and the schema ends at the latest version, each
+// migration applied once.
+func TestConcurrentOpensOfAFreshStore(t *testing.T) {
+	const n = 8
+	for round := 0; round < 5; round++ {
+		dir := t.TempDir()
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				s, err := Open(context.Background(), dir, Options{})
+				if err == nil {
+					err = s.Close()
+				}
+				errs[i] = err
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: open %d: %v", round, i, err)
+			}
+		}
+		s := openTest(t, dir)
+		var v int
+		if err := s.Reader().QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != SchemaVersion() {
+			t.Fatalf("round %d: user_version %d, %v; want %d", round, v, err, SchemaVersion())
+		}
+		s.Close()
 	}
 }
 
@@ -168,9 +206,9 @@ func TestPointsDuplicatesAndPrune(t *testing.T) {
 	if pts, _ := s.Points(ctx, "M", "Environment=dev", t0, t0.Add(time.Hour)); pts != nil {
 		t.Errorf("another series' points: %v", pts)
 	}
-	n, err := s.Prune(ctx, t0.Add(30*time.Second))
-	if err != nil || n != 30 {
-		t.Fatalf("pruned %d, %v; want 30", n, err)
+	p, err := s.PruneDatapoints(ctx, t0.Add(30*time.Second))
+	if err != nil || p.Rows != 30 {
+		t.Fatalf("pruned %d, %v; want 30", p.Rows, err)
 	}
 	if c, _ := s.CountDatapoints(ctx); c != 31 {
 		t.Errorf("%d left, want 31", c)
