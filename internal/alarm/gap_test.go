@@ -28,6 +28,7 @@ func TestReplayCostFollowsRowsNotTimeSpan(t *testing.T) {
 			[]string{
 				"0000-01-01T00:01 Alert-RPU-Spike INSUFFICIENT_DATA>OK", "0000-01-01T00:05 Alert-COPY-Error INSUFFICIENT_DATA>OK",
 				"0000-01-01T00:05 Alert-Query-Failure INSUFFICIENT_DATA>OK", "0000-01-01T00:05 Alert-Capacity-Lease INSUFFICIENT_DATA>OK",
+				"0000-01-01T00:05 dpcops-Deliveries-Failing INSUFFICIENT_DATA>OK",
 				"0000-01-01T01:00 Review-Query-Failure-Rate INSUFFICIENT_DATA>OK"}},
 		// A spike in year 1 alarms; the silence after it is a gap that ends
 		// in 9999, and the alarm resolves near its start (once fewer than
@@ -39,7 +40,8 @@ func TestReplayCostFollowsRowsNotTimeSpan(t *testing.T) {
 			[]string{
 				"0001-06-01T00:01 Alert-RPU-Spike INSUFFICIENT_DATA>OK", "0001-06-01T00:05 Alert-COPY-Error INSUFFICIENT_DATA>OK",
 				"0001-06-01T00:05 Alert-RPU-Spike OK>ALARM", "0001-06-01T00:05 Alert-Query-Failure INSUFFICIENT_DATA>OK",
-				"0001-06-01T00:05 Alert-Capacity-Lease INSUFFICIENT_DATA>OK", "0001-06-01T00:08 Alert-RPU-Spike ALARM>OK",
+				"0001-06-01T00:05 Alert-Capacity-Lease INSUFFICIENT_DATA>OK", "0001-06-01T00:05 dpcops-Deliveries-Failing INSUFFICIENT_DATA>OK",
+				"0001-06-01T00:08 Alert-RPU-Spike ALARM>OK",
 				"0001-06-01T01:00 Review-Query-Failure-Rate INSUFFICIENT_DATA>OK"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

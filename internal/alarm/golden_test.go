@@ -40,6 +40,10 @@ var goldenScenarios = []struct {
 		"2026-11-30T23:00 INSUFFICIENT_DATA>OK", "2026-12-01T00:00 OK>ALARM", "2026-12-01T01:00 ALARM>OK"}},
 	{"capacity-lease", "Alert-Capacity-Lease", []string{
 		"2026-11-27T00:05 INSUFFICIENT_DATA>OK", "2026-11-27T01:15 OK>ALARM", "2026-11-27T01:30 ALARM>OK"}},
+	{"collector-failing", "dpcops-Collector-Failing", []string{
+		"2026-11-27T00:01 INSUFFICIENT_DATA>OK", "2026-11-27T00:23 OK>ALARM", "2026-11-27T00:27 ALARM>OK"}},
+	{"deliveries-failing", "dpcops-Deliveries-Failing", []string{
+		"2026-11-27T00:05 INSUFFICIENT_DATA>OK", "2026-11-27T00:35 OK>ALARM", "2026-11-27T00:50 ALARM>OK"}},
 }
 
 func readDataset(t testing.TB, path string) *Dataset {

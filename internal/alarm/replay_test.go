@@ -128,7 +128,7 @@ func TestReplayOrdersTransitionsByTimeThenSpec(t *testing.T) {
 	}
 	// Alarms with notBreaching become OK at their first period end; at one
 	// time the spec's order holds.
-	want := "03:01 Alert-RPU-Spike|03:05 Alert-COPY-Error|03:05 Alert-Query-Failure|03:05 Alert-Capacity-Lease|04:00 Review-Query-Failure-Rate"
+	want := "03:01 Alert-RPU-Spike|03:05 Alert-COPY-Error|03:05 Alert-Query-Failure|03:05 Alert-Capacity-Lease|03:05 dpcops-Deliveries-Failing|04:00 Review-Query-Failure-Rate"
 	if strings.Join(got, "|") != want {
 		t.Errorf("order\n got %s\nwant %s", strings.Join(got, "|"), want)
 	}

@@ -43,6 +43,7 @@ func TestBacktestEveryEnabledAlarmByDefault(t *testing.T) {
 		`{"time":"2026-11-27T00:05:00Z","alarm":"Alert-RPU-Spike","from":"OK","to":"ALARM","reason":"Threshold Crossed: 5 out of the last 5 datapoints [30.0 (27/11/26 00:04:00),`,
 		`{"time":"2026-11-27T00:05:00Z","alarm":"Alert-Query-Failure","from":"INSUFFICIENT_DATA","to":"OK",`,
 		`{"time":"2026-11-27T00:05:00Z","alarm":"Alert-Capacity-Lease","from":"INSUFFICIENT_DATA","to":"OK",`,
+		`{"time":"2026-11-27T00:05:00Z","alarm":"dpcops-Deliveries-Failing","from":"INSUFFICIENT_DATA","to":"OK",`,
 	}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if r.code != 0 || len(lines) != len(want) {

@@ -56,6 +56,8 @@ type Collector struct {
 	busy    []busySample
 	counts  []countSample
 	own     ownWork
+	// failures counts each collector's consecutive failed cycles.
+	failures map[string]int
 }
 
 // ownWork is what dpcops itself did to the warehouse in a cycle, so that
@@ -88,6 +90,10 @@ type Result struct {
 	Statements int
 	Wakeup     bool
 	Health     []store.Health
+	// Self are the readings of dpcops' own health (its collectors'
+	// consecutive failures), stored with the cycle but not counted among
+	// the platform's readings.
+	Self []Reading
 }
 
 // Cycle runs one collection cycle. With force every metric is due, else
@@ -106,9 +112,10 @@ func (c *Collector) Cycle(ctx context.Context, force bool) (*Result, error) {
 		cy.compute(m)
 	}
 	res := cy.result()
+	res.Self = c.selfReadings(cy.now, c.observeFailures(res.Health))
 	if c.o.Store != nil {
 		err := c.o.Store.WriteCycle(ctx, store.CycleWrite{
-			Datapoints: datapoints(res.Readings),
+			Datapoints: append(datapoints(res.Readings), datapoints(res.Self)...),
 			States:     cy.states,
 			Health:     res.Health,
 			Logs:       cy.logs,
@@ -118,7 +125,7 @@ func (c *Collector) Cycle(ctx context.Context, force bool) (*Result, error) {
 		}
 	}
 	c.commit(cy)
-	c.publish(ctx, res.Readings)
+	c.publish(ctx, append(res.Readings[:len(res.Readings):len(res.Readings)], res.Self...))
 	c.m.observe(res, c.now().Sub(cy.now))
 	return res, nil
 }
@@ -142,8 +149,10 @@ func (c *Collector) due(force bool) []spec.Metric {
 	now := c.now()
 	var out []spec.Metric
 	for _, m := range c.s.Metrics {
-		if m.Source == "capacity_lease" {
-			// The lease manager writes these readings.
+		if info, ok := spec.Source(m.Source); ok && info.External {
+			// Another part of dpcops writes these readings (the lease
+			// manager), or this collector after the cycle (its own
+			// failures).
 			continue
 		}
 		last, ok := c.lastRun[m.Name]

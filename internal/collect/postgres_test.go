@@ -1,7 +1,9 @@
 package collect_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -282,8 +284,8 @@ func TestStoredCycleHasDatapointsHealthAndState(t *testing.T) {
 		t.Fatalf("cycle %+v", r)
 	}
 	n, _ := e.st.CountDatapoints(e.ctx)
-	if n != int64(len(r.Readings)) {
-		t.Errorf("%d datapoints stored, %d readings", n, len(r.Readings))
+	if n != int64(len(r.Readings)+len(r.Self)) || len(r.Self) != 1 {
+		t.Errorf("%d datapoints stored, %d readings and %d of dpcops' own", n, len(r.Readings), len(r.Self))
 	}
 	h, err := e.st.HealthAll(e.ctx)
 	if err != nil || len(h) != 1 || h[0].Collector != "warehouse" || h[0].LastSuccess.IsZero() || h[0].Statements != int64(r.Statements) ||
@@ -334,9 +336,21 @@ func TestWarehouseDownAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	c := collect.New(collect.Options{Spec: s, Store: st, Warehouse: w})
-	if _, err := c.Cycle(ctx, true); err != nil {
+	var logs bytes.Buffer
+	c := collect.New(collect.Options{Spec: s, Store: st, Warehouse: w, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	first, err := c.Cycle(ctx, true)
+	if err != nil {
 		t.Fatal(err)
+	}
+	failed := func(r *collect.Result) float64 {
+		t.Helper()
+		if len(r.Self) != 1 || r.Self[0].Metric != "CollectorFailedCycles" {
+			t.Fatalf("self readings %+v", r.Self)
+		}
+		return r.Self[0].Value
+	}
+	if n := failed(first); n != 0 {
+		t.Errorf("failed cycles while up: %v", n)
 	}
 	if err := cl.Pause(ctx); err != nil {
 		t.Fatal(err)
@@ -347,6 +361,20 @@ func TestWarehouseDownAndBack(t *testing.T) {
 	}
 	if len(down.Readings) != 0 {
 		t.Errorf("while down: %d readings; missing data must be missing, not zero", len(down.Readings))
+	}
+	// dpcops counts its own failed cycles, and says so once.
+	for i := 1; i <= 3; i++ {
+		if i > 1 {
+			if down, err = c.Cycle(ctx, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := failed(down); n != float64(i) {
+			t.Errorf("cycle %d while down: %v failed cycles", i, n)
+		}
+	}
+	if got := strings.Count(logs.String(), "level=WARN msg=\"collector failing"); got != 1 {
+		t.Errorf("%d WARN lines for one outage:\n%s", got, logs.String())
 	}
 	if reason := skipReason(down, "CopyErrorCount"); !strings.Contains(reason, "warehouse unreachable") {
 		t.Errorf("skip reason %q", reason)
@@ -364,6 +392,13 @@ func TestWarehouseDownAndBack(t *testing.T) {
 	}
 	if len(values(up, "CopyErrorCount")) != 1 {
 		t.Errorf("after the warehouse is back: %v", up.Skipped)
+	}
+	if n := failed(up); n != 0 || !strings.Contains(logs.String(), "collector recovered") {
+		t.Errorf("after the warehouse is back: %v failed cycles; log:\n%s", n, logs.String())
+	}
+	pts, err := st.Points(ctx, "CollectorFailedCycles", "Environment=local", first.Time, up.Time.Add(time.Second))
+	if err != nil || len(pts) != 5 {
+		t.Errorf("stored self readings: %v %v", pts, err)
 	}
 }
 

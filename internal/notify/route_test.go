@@ -83,7 +83,7 @@ func TestReturnToOK(t *testing.T) {
 				"pagerduty:resolve:" + key("Alert-ELT-Delay", 1), "pagerduty:resolve:" + key("Alert-ELT-Delay", 2)},
 		},
 		{
-			name: "an episode that goes on through missing data pages once",
+			name:  "an episode that goes on through missing data pages once",
 			steps: []step{{"Alert-ELT-Delay", ok, alm, 1}, {"Alert-ELT-Delay", alm, insuf, 1}, {"Alert-ELT-Delay", insuf, alm, 1}},
 			want:  nil,
 		},

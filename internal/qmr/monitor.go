@@ -96,7 +96,7 @@ func (m *Monitor) Close() error {
 
 // Run checks every Interval until ctx ends.
 func (m *Monitor) Run(ctx context.Context) {
-	if len(m.rules) == 0 {
+	if m.Idle() {
 		return
 	}
 	t := time.NewTicker(m.o.Interval)
@@ -114,6 +114,9 @@ func (m *Monitor) Run(ctx context.Context) {
 		cancel()
 	}
 }
+
+// Idle reports a monitor without rules: Run returns at once.
+func (m *Monitor) Idle() bool { return len(m.rules) == 0 }
 
 // Check lists the running queries once and acts on each rule a query
 // breaks for the first time. It returns the actions taken. dpcops' own

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -196,5 +197,31 @@ func TestHTTPServerBoundsClients(t *testing.T) {
 	srv := newHTTPServer(nil, slog.New(slog.DiscardHandler))
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 || srv.MaxHeaderBytes > 1<<20 {
 		t.Errorf("unbounded: %+v", srv)
+	}
+}
+
+// TestWellMeansWritableAndRunning: serve is well (ready, heartbeat) only
+// while its store answers and takes writes and no engine has stopped.
+func TestWellMeansWritableAndRunning(t *testing.T) {
+	t.Parallel()
+	var pingErr, writeErr error
+	var r running
+	well := wellFunc(func(context.Context) error { return pingErr }, func() error { return writeErr }, &r)
+	if err := well(context.Background()); err != nil {
+		t.Fatalf("all well: %v", err)
+	}
+	writeErr = errors.New("the store refuses writes (3 in a row): database or disk is full")
+	if err := well(context.Background()); err == nil || !strings.Contains(err.Error(), "disk is full") {
+		t.Errorf("disk full: %v", err)
+	}
+	writeErr = nil
+	r.stop("alarm engine", errors.New("persist: boom"))
+	r.stop("collector", errors.New("returned"))
+	if err := well(context.Background()); err == nil || err.Error() != "engines stopped: alarm engine (persist: boom), collector (returned)" {
+		t.Errorf("engines stopped: %v", err)
+	}
+	pingErr = errors.New("database is closed")
+	if err := well(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "store: database is closed") {
+		t.Errorf("store gone: %v", err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/notify/channels"
 	"github.com/dpc-learning/dpcops/internal/qmr"
 	"github.com/dpc-learning/dpcops/internal/runbook"
+	"github.com/dpc-learning/dpcops/internal/selfmon"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 	"github.com/dpc-learning/dpcops/internal/web"
@@ -39,6 +40,8 @@ type engines struct {
 	maint     *maintenance
 	lease     *lease.Manager
 	actions   web.Actions
+	self      *selfmon.Monitor
+	running   running
 	closers   []func()
 }
 
@@ -86,6 +89,11 @@ func assemble(ctx context.Context, o Options, st *store.Store, reg prometheus.Re
 	if e.actor.Rerun == nil {
 		e.actor.Rerun = rerunner.Rerun
 	}
+	self := selfmon.Options{Spec: o.Spec, Store: st, Logger: logger.With("component", "selfmon"), Healthy: e.well()}
+	if p, ok := rerunner.SFN.(collect.Publisher); ok {
+		self.Publisher = p
+	}
+	e.self = selfmon.New(self)
 	return e, nil
 }
 
@@ -122,25 +130,46 @@ func (e *engines) start(ctx context.Context, wg *sync.WaitGroup) {
 	// Every warehouse session the engines open is noted under this
 	// context, so that query monitoring knows dpcops' own by process id.
 	ctx = pgwire.WithSessions(ctx, pgwire.NewSessions())
+	// Each engine runs until ctx ends; one that returns before is dead,
+	// logged at ERROR and reported by /readyz and the heartbeat.
 	logged := func(name string, run func(context.Context) error) func() {
 		return func() {
-			if err := run(ctx); err != nil && ctx.Err() == nil {
-				e.logger.Error(name+" stopped", "err", err)
+			err := run(ctx)
+			if ctx.Err() != nil {
+				return
 			}
+			if err == nil {
+				err = errors.New("returned")
+			}
+			e.logger.Error(name+" stopped", "err", err)
+			e.running.stop(name, err)
 		}
 	}
+	plain := func(run func(context.Context)) func(context.Context) error {
+		return func(ctx context.Context) error { run(ctx); return nil }
+	}
 	wg.Go(logged("notification worker", e.worker.Run))
-	wg.Go(func() { e.collector.Run(ctx) })
-	wg.Go(func() { prune(ctx, e.store, e.spec, e.logger.With("component", "store")) })
+	wg.Go(logged("collector", plain(e.collector.Run)))
+	wg.Go(logged("store pruning", plain(func(ctx context.Context) {
+		prune(ctx, e.store, e.spec, e.logger.With("component", "store"))
+	})))
 	wg.Go(logged("alarm engine", e.alarms.Run))
 	if e.maint != nil {
-		wg.Go(func() { e.maint.scheduler.Run(ctx) })
-		wg.Go(func() { e.maint.monitor.Run(ctx) })
+		wg.Go(logged("maintenance scheduler", plain(e.maint.scheduler.Run)))
+		if !e.maint.monitor.Idle() {
+			wg.Go(logged("query monitoring", plain(e.maint.monitor.Run)))
+		}
 	}
-	wg.Go(func() { e.actor.Run(ctx) })
+	wg.Go(logged("alarm actions", plain(e.actor.Run)))
 	if e.lease != nil {
-		wg.Go(func() { e.lease.Run(ctx, leaseCheckEvery) })
+		wg.Go(logged("capacity lease", plain(func(ctx context.Context) { e.lease.Run(ctx, leaseCheckEvery) })))
 	}
+	wg.Go(logged("self-monitoring", plain(e.self.Run)))
+}
+
+// well says whether this replica is well (see wellFunc).
+func (e *engines) well() func(context.Context) error {
+	return wellFunc(e.store.Ping, e.store.Writable, &e.running)
 }
 
 // leaseCheckEvery is how often serve looks at the capacity lease: a run

@@ -25,6 +25,8 @@ const (
 	DefaultMaxAge            = Duration(24 * time.Hour)
 	DefaultBackoff           = Duration(time.Second)
 	DefaultMaxBackoff        = Duration(5 * time.Minute)
+	DefaultFailingAttempts   = 5
+	DefaultHeartbeatInterval = Duration(time.Minute)
 	DefaultCatchUp           = Duration(time.Hour)
 	DefaultJobTimeout        = Duration(2 * time.Hour)
 	DefaultCustomNamespace   = "Custom/DPC"
@@ -147,6 +149,13 @@ func (s *Spec) applyDefaults() {
 	setDuration(&s.Notify.MaxAge, DefaultMaxAge)
 	setDuration(&s.Notify.Backoff, DefaultBackoff)
 	setDuration(&s.Notify.MaxBackoff, DefaultMaxBackoff)
+	if s.Notify.FailingAttempts == 0 {
+		s.Notify.FailingAttempts = DefaultFailingAttempts
+	}
+	if hb := s.Notify.Heartbeat; hb != nil {
+		setDuration(&hb.Interval, DefaultHeartbeatInterval)
+		setDuration(&hb.Timeout, DefaultChannelTimeout)
+	}
 
 	for i := range s.Maintenance {
 		j := &s.Maintenance[i]

@@ -58,6 +58,9 @@ type SourceInfo struct {
 	Unit string
 	// PerTable sources produce one series per table (dimension Table).
 	PerTable bool
+	// External sources are written by another part of dpcops (the lease
+	// manager, self-monitoring), not read by a collection cycle.
+	External bool
 	Doc      string
 }
 
@@ -85,8 +88,16 @@ var Sources = []SourceInfo{
 	{Name: "table_unsorted_percent", Engines: serverlessOnly, Unit: "Percent", PerTable: true, Doc: "SVV_TABLE_INFO.unsorted"},
 	{Name: "table_stats_off", Engines: bothEngines, Unit: "Percent", PerTable: true, Doc: "SVV_TABLE_INFO.stats_off (Redshift); rows modified since ANALYZE ÷ live rows (PostgreSQL)"},
 	{Name: "database_connections", Engines: bothEngines, Unit: "Count", Doc: "open connections"},
-	{Name: "capacity_lease", Engines: bothEngines, Unit: "Count", Doc: "1 while a capacity lease stays open past its end or the last lower failed, else 0 (written by the lease manager)"},
+	{Name: "capacity_lease", Engines: bothEngines, Unit: "Count", External: true, Doc: "1 while a capacity lease stays open past its end or the last lower failed, else 0 (written by the lease manager)"},
+	{Name: SourceCollectorFailures, Engines: bothEngines, Unit: "Count", External: true, Doc: "dpcops watching itself: consecutive failed collection cycles, the most of any of its collectors (warehouse, CloudWatch, Step Functions, log); 0 when all succeed"},
+	{Name: SourceDeliveriesFailing, Engines: bothEngines, Unit: "Count", External: true, Doc: "dpcops watching itself: deliveries that failed or expired in the last hour, or are still retrying after notify.failing_attempts attempts"},
 }
+
+// The sources of dpcops' own health.
+const (
+	SourceCollectorFailures = "self_collector_failures"
+	SourceDeliveriesFailing = "self_deliveries_failing"
+)
 
 // Source returns the catalog entry of a built-in source.
 func Source(name string) (SourceInfo, bool) {

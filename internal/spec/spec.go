@@ -342,6 +342,31 @@ type Notify struct {
 	// MaxBackoff (default 5m), with jitter.
 	Backoff    Duration `yaml:"backoff"`
 	MaxBackoff Duration `yaml:"max_backoff"`
+	// FailingAttempts is the number of attempts after which a delivery
+	// still retrying counts as failing for dpcops-Deliveries-Failing
+	// (default 5).
+	FailingAttempts int `yaml:"failing_attempts"`
+	// Heartbeat is the dead man's switch; nil: none.
+	Heartbeat *Heartbeat `yaml:"heartbeat"`
+}
+
+// Heartbeat pings a URL every interval while dpcops is well (its store
+// takes writes and its engines run), so that a service watching for the
+// pings (healthchecks.io, Dead Man's Snitch, Cronitor, a CloudWatch
+// alarm on the published Heartbeat metric) pages when they stop: when
+// dpcops or its host dies.
+type Heartbeat struct {
+	Enabled Enabled `yaml:"enabled"`
+	// URL is pinged with GET; it usually holds a token: a secret.
+	URL     Secret `yaml:"url"`
+	URLFile string `yaml:"url_file"`
+	// FailURL, when set, is pinged instead while dpcops is unwell (as
+	// healthchecks.io's URL/fail), so the watcher pages at once rather
+	// than after its grace time.
+	FailURL Secret `yaml:"fail_url"`
+	// Interval between pings (default 1m); Timeout of one (default 10s).
+	Interval Duration `yaml:"interval"`
+	Timeout  Duration `yaml:"timeout"`
 }
 
 // Maintenance actions.

@@ -95,6 +95,10 @@ func TestDefaultSpecIsTheSeed(t *testing.T) {
 		// Not in the seed: the capacity lease's own alarm (a raise left
 		// in place is a silent cost leak).
 		"Alert-Capacity-Lease": {"CapacityLeaseProblem", "", "Maximum", "GreaterThanThreshold", 0, 5 * time.Minute, 1, 1, []string{"inbox", "slack"}},
+		// dpcops watching itself: a blind dpcops pages, failing
+		// deliveries go by email too (Slack may be what fails).
+		"dpcops-Collector-Failing":  {"CollectorFailedCycles", "", "Maximum", "GreaterThanOrEqualToThreshold", 3, time.Minute, 1, 1, []string{"inbox", "slack", "pagerduty"}},
+		"dpcops-Deliveries-Failing": {"DeliveriesFailing", "", "Maximum", "GreaterThanThreshold", 0, 5 * time.Minute, 1, 1, []string{"inbox", "slack", "email"}},
 	}
 	if len(s.Alarms) != len(alerts) {
 		t.Errorf("want %d alarms, got %d", len(alerts), len(s.Alarms))
@@ -270,6 +274,12 @@ func TestErrors(t *testing.T) {
 			"x.yaml:10:85: error: unknown statistic \"p100\""},
 		{"allowed host with a scheme", base + "serve: {allowed_hosts: [ok.example.org, \"https://dpcops.example.org\"]}\n",
 			"x.yaml:9:41: error: allowed_hosts takes host names only (no scheme, port or path), such as dpcops.example.org, got \"https://dpcops.example.org\""},
+		{"heartbeat without a url", base + "notify: {heartbeat: {interval: 1m}}\n",
+			"x.yaml:9:21: error: heartbeat needs url (or url_file)"},
+		{"heartbeat url not http", base + "notify: {heartbeat: {url: \"ftp://hc.example/secret-uuid\"}}\n",
+			"x.yaml:9:27: error: heartbeat url must be an http:// or https:// address"},
+		{"heartbeat too often", base + "notify: {heartbeat: {url: \"https://hc.example/u\", interval: 5s}}\n",
+			"x.yaml:9:61: error: heartbeat interval must be at least 10s"},
 		{"short token", base + "serve: {token: short}\n",
 			"x.yaml:9:16: error: token must be at least 16 characters"},
 		{"external URL without a scheme", base + "serve: {external_url: dpcops.example.org}\n",

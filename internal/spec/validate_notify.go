@@ -214,6 +214,34 @@ func (c *checker) checkNotify() {
 	if n.MaxBackoff < n.Backoff {
 		c.errorf("notify.max_backoff", "max_backoff must be at least backoff")
 	}
+	if n.FailingAttempts < 1 {
+		c.errorf("notify.failing_attempts", "failing_attempts must be at least 1")
+	}
+	hb := n.Heartbeat
+	if hb == nil || !hb.Enabled.On() {
+		return
+	}
+	if !hb.URL.IsSet() {
+		c.errorf("notify.heartbeat", "heartbeat needs url (or url_file): the address the watcher expects pings at")
+	}
+	for _, u := range []struct {
+		key string
+		v   Secret
+	}{{"url", hb.URL}, {"fail_url", hb.FailURL}} {
+		if !u.v.IsSet() {
+			continue
+		}
+		if p, err := url.Parse(u.v.Reveal()); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			// The URL holds the watcher's token: never quote it.
+			c.errorf("notify.heartbeat."+u.key, "heartbeat %s must be an http:// or https:// address", u.key)
+		}
+	}
+	if hb.Interval.D() < 10*time.Second {
+		c.errorf("notify.heartbeat.interval", "heartbeat interval must be at least 10s")
+	}
+	if hb.Timeout.D() <= 0 || hb.Timeout.D() >= hb.Interval.D() {
+		c.errorf("notify.heartbeat.timeout", "heartbeat timeout must be more than 0 and less than its interval (%s)", hb.Interval)
+	}
 }
 
 // resolveFiles reads the *_file secrets of the enabled parts.
@@ -221,6 +249,9 @@ func (c *checker) resolveFiles() {
 	w := &c.s.Warehouse
 	c.readSecret("warehouse.dsn_file", w.DSNFile, &w.DSN)
 	c.readSecret("serve.token_file", c.s.Serve.TokenFile, &c.s.Serve.Token)
+	if hb := c.s.Notify.Heartbeat; hb != nil && hb.Enabled.On() {
+		c.readSecret("notify.heartbeat.url_file", hb.URLFile, &hb.URL)
+	}
 	for i := range c.s.Channels {
 		ch := &c.s.Channels[i]
 		if !ch.Enabled.On() {

@@ -377,3 +377,49 @@ resource "aws_cloudwatch_metric_alarm" "alert_capacity_lease" {
     ManagedBy = "dpcops"
   }
 }
+
+resource "aws_cloudwatch_metric_alarm" "dpcops_collector_failing" {
+  alarm_name          = "dpcops-Collector-Failing"
+  alarm_description   = "dpcops cannot see the platform, a collector (the warehouse above all) failed 3 cycles in a row. The Collectors page (/health) says which and why."
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 3
+  evaluation_periods  = 1
+  datapoints_to_alarm = 1
+  treat_missing_data  = "missing"
+  namespace           = "Custom/DPC"
+  metric_name         = "CollectorFailedCycles"
+  dimensions = {
+    Environment = "prod"
+  }
+  statistic     = "Maximum"
+  period        = 60
+  alarm_actions = [aws_sns_topic.dpc_alerts.arn]
+  ok_actions    = [aws_sns_topic.dpc_alerts.arn]
+  tags = {
+    Severity  = "critical"
+    ManagedBy = "dpcops"
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "dpcops_deliveries_failing" {
+  alarm_name          = "dpcops-Deliveries-Failing"
+  alarm_description   = "Notifications are not getting through. The Notifications page shows each failed delivery with the receiver's answer; retry them once the channel is fixed."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  evaluation_periods  = 1
+  datapoints_to_alarm = 1
+  treat_missing_data  = "notBreaching"
+  namespace           = "Custom/DPC"
+  metric_name         = "DeliveriesFailing"
+  dimensions = {
+    Environment = "prod"
+  }
+  statistic     = "Maximum"
+  period        = 300
+  alarm_actions = [aws_sns_topic.dpc_alerts.arn]
+  ok_actions    = [aws_sns_topic.dpc_alerts.arn]
+  tags = {
+    Severity  = "error"
+    ManagedBy = "dpcops"
+  }
+}

@@ -14,7 +14,7 @@ resource "aws_sns_topic_subscription" "dpc_alerts_pagerduty" {
   endpoint_auto_confirms = true
   filter_policy_scope    = "MessageBody"
   filter_policy = jsonencode({
-    AlarmName = ["Alert-ELT-Delay"]
+    AlarmName = ["Alert-ELT-Delay", "dpcops-Collector-Failing"]
   })
 }
 
@@ -36,7 +36,7 @@ resource "aws_sns_topic_subscription" "dpc_alerts_email" {
   endpoint            = each.value
   filter_policy_scope = "MessageBody"
   filter_policy = jsonencode({
-    AlarmName = ["Alert-Storage-High"]
+    AlarmName = ["Alert-Storage-High", "dpcops-Deliveries-Failing"]
   })
 }
 

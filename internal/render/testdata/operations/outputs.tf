@@ -20,6 +20,8 @@ output "alarm_arns" {
     "Review-Table-Skew"         = aws_cloudwatch_metric_alarm.review_table_skew.arn
     "Review-Usage-Limit"        = aws_cloudwatch_metric_alarm.review_usage_limit.arn
     "Alert-Capacity-Lease"      = aws_cloudwatch_metric_alarm.alert_capacity_lease.arn
+    "dpcops-Collector-Failing"  = aws_cloudwatch_metric_alarm.dpcops_collector_failing.arn
+    "dpcops-Deliveries-Failing" = aws_cloudwatch_metric_alarm.dpcops_deliveries_failing.arn
   }
 }
 
