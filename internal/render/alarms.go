@@ -62,6 +62,9 @@ func (r *renderer) planAlarms() {
 	if u := r.s.Capacity.UsageLimit; u != nil && !usageWatched {
 		r.alarms = append(r.alarms, r.usageAlarm(u))
 	}
+	if d := r.heartbeatAlarm(); d != nil {
+		r.alarms = append(r.alarms, d)
+	}
 }
 
 func (r *renderer) planAlarm(a *spec.Alarm, path string) (*alarmDef, bool) {
