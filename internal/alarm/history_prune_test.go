@@ -8,6 +8,7 @@ import (
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 // TestPruneHistory: old transitions go in transactions of at most
@@ -15,17 +16,13 @@ import (
 // refers to and one an incident holds stay, and every foreign key holds.
 func TestPruneHistory(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	old := now.Add(-100 * 24 * time.Hour)
 	recent := now.Add(-time.Hour)
 	held := old.Add(time.Hour)
 	var referenced int64
-	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
 		add := func(name string, at time.Time) (id int64) {
 			err := tx.QueryRowContext(ctx, `INSERT INTO alarm_history (alarm, at, from_state, to_state, reason, episode)
 				VALUES (?, ?, 'OK', 'ALARM', 'r', 1) RETURNING id`, name, store.Millis(at)).Scan(&id)
@@ -76,7 +73,5 @@ func TestPruneHistory(t *testing.T) {
 	if left["A"] != 1 || left["B"] != 1 || left["C"] != 2 || left["D"] != 2 {
 		t.Errorf("left per alarm %v, want A 1 (its latest), B 1, C 2 (one referenced), D 2 (one held)", left)
 	}
-	if bad, err := st.ForeignKeyCheck(ctx); err != nil || len(bad) > 0 {
-		t.Errorf("foreign keys: %v %v", bad, err)
-	}
+	storetest.ForeignKeysHold(t, st)
 }

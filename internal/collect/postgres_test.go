@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,10 +14,10 @@ import (
 	"github.com/dpc-learning/dpcops/examples"
 	"github.com/dpc-learning/dpcops/internal/backend"
 	"github.com/dpc-learning/dpcops/internal/collect"
-	"github.com/dpc-learning/dpcops/internal/pgcluster"
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Run(m) }
@@ -313,29 +312,15 @@ func TestStoredCycleHasDatapointsHealthAndState(t *testing.T) {
 }
 
 func TestWarehouseDownAndBack(t *testing.T) {
-	if os.Getenv(pgcluster.EnvDSN) != "" {
-		t.Skip("needs a server the harness starts (it stops it); CI starts its own")
-	}
 	ctx := context.Background()
-	cl, err := pgcluster.Start(ctx, pgcluster.Options{})
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("PostgreSQL not available: %v; with CI set this fails", err)
-		}
-		t.Fatal(err)
-	}
-	defer cl.Stop()
+	cl := pgtest.OwnCluster(t)
 	s := localSpec(t, cl.DSN, "")
 	w := collect.OpenWarehouse(s)
 	defer w.Close()
 	if err := w.(collect.Initializer).Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	var logs bytes.Buffer
 	c := collect.New(collect.Options{Spec: s, Store: st, Warehouse: w, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	first, err := c.Cycle(ctx, true)

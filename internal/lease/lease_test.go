@@ -18,6 +18,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Run(m) }
@@ -321,11 +322,7 @@ func TestLeaseClosesWhenTheLedgerRunFinishes(t *testing.T) {
 	if err := db.QueryRow(ctx, `INSERT INTO ops.pipeline_runs (pipeline) VALUES ('dpc-elt') RETURNING id`).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	runs, err := lease.RunsFor(s, w, nil)
 	if err != nil {
 		t.Fatal(err)

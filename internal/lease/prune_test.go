@@ -8,6 +8,7 @@ import (
 
 	"github.com/dpc-learning/dpcops/internal/lease"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 // TestPrune: leases closed before the cutoff go with their events, in
@@ -16,14 +17,10 @@ import (
 // holds.
 func TestPrune(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	old, recent := store.Millis(now.Add(-100*24*time.Hour)), store.Millis(now.Add(-time.Hour))
-	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
 		add := func(closed any) error {
 			var id int64
 			err := tx.QueryRow(`INSERT INTO capacity_leases (pipeline, raised_to, normal, started_at, expires_at, closed_at, asked_by)
@@ -72,7 +69,5 @@ func TestPrune(t *testing.T) {
 	if events != 6 {
 		t.Errorf("%d events left, want the kept leases' 6", events)
 	}
-	if bad, err := st.ForeignKeyCheck(ctx); err != nil || len(bad) > 0 {
-		t.Errorf("foreign keys: %v %v", bad, err)
-	}
+	storetest.ForeignKeysHold(t, st)
 }

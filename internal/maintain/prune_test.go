@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 // TestPruneRuns: old finished runs go with their compression reports, in
@@ -15,16 +16,12 @@ import (
 // and the newest stay, and every foreign key holds.
 func TestPruneRuns(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	old := now.Add(-100 * 24 * time.Hour)
 	held := old.Add(-time.Hour)
 	kept := map[string]int64{}
-	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
 		add := func(name, outcome string, started time.Time, finished any, report ...string) {
 			var id int64
 			err := tx.QueryRowContext(ctx, `INSERT INTO maintenance_runs (job, action, target, started_at, finished_at, outcome)
@@ -85,7 +82,5 @@ func TestPruneRuns(t *testing.T) {
 	if err != nil || len(report) != 1 || report[0].RunID != kept["latest report"] {
 		t.Errorf("compression report after the prune: %+v, %v", report, err)
 	}
-	if bad, err := st.ForeignKeyCheck(ctx); err != nil || len(bad) > 0 {
-		t.Errorf("foreign keys: %v %v", bad, err)
-	}
+	storetest.ForeignKeysHold(t, st)
 }

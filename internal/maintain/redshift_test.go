@@ -19,6 +19,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 func redshiftRig(t *testing.T, maintenance string) (*Runner, *pgx.Conn, *store.Store) {
@@ -195,11 +196,7 @@ func TestParseCompressionReport(t *testing.T) {
 
 func TestCompressionReportIsStoredAndRead(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	for i, pct := range []float64{10, 62.5} {
 		at := t0.Add(time.Duration(i) * time.Hour)
 		id, err := insertRun(ctx, st, Run{Job: "c", Action: spec.ActionAnalyzeCompression, Target: "raw.ef_lines", StartedAt: at, Outcome: OutcomeRunning})

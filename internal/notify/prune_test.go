@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 // TestPruneDeliveries: old finished deliveries go in transactions of at
@@ -16,20 +17,16 @@ import (
 // incident-held and newest ones stay, and every foreign key holds.
 func TestPruneDeliveries(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	before := now.Add(-30 * 24 * time.Hour)
 	old, recent := store.Millis(now.Add(-40*24*time.Hour)), store.Millis(now.Add(-24*time.Hour))
 	heldAt := now.Add(-50 * 24 * time.Hour)
 	kept := map[string]int64{}
-	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
 		add := func(name, alarm, state, key string, transition any, created, claimed, sent any) {
 			var id int64
-			err = tx.QueryRowContext(ctx, `INSERT INTO outbox (channel, kind, alarm, transition_id, dedup_key, payload, state,
+			err := tx.QueryRowContext(ctx, `INSERT INTO outbox (channel, kind, alarm, transition_id, dedup_key, payload, state,
 				next_attempt_at, created_at, claimed_at, sent_at) VALUES ('webhook', 'trigger', ?, ?, ?, '{}', ?, 0, ?, ?, ?) RETURNING id`,
 				alarm, transition, key, state, created, claimed, sent).Scan(&id)
 			if err != nil {
@@ -102,9 +99,7 @@ func TestPruneDeliveries(t *testing.T) {
 	if len(left) != len(kept) {
 		t.Errorf("%d deliveries left, want the %d kept ones", len(left), len(kept))
 	}
-	if bad, err := st.ForeignKeyCheck(ctx); err != nil || len(bad) > 0 {
-		t.Errorf("foreign keys: %v %v", bad, err)
-	}
+	storetest.ForeignKeysHold(t, st)
 	// Nothing is left to prune: a second pass deletes nothing.
 	if p, err := Prune(ctx, st, before, keep); err != nil || p.Rows != 0 || p.Batches != 1 {
 		t.Errorf("second pass: %+v, %v", p, err)

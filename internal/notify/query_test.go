@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/spec"
-	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 func TestQueryNotificationsReachTheChannelsButNeverPage(t *testing.T) {
@@ -25,14 +25,11 @@ func TestQueryNotificationsReachTheChannelsButNeverPage(t *testing.T) {
 	for i := range tp.Subscriptions {
 		tp.Subscriptions[i].Filter = nil
 	}
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	ob := NewOutbox(OutboxOptions{Spec: s})
 	var n int
-	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
+		var err error
 		n, err = ob.EnqueueQuery(ctx, tx, QueryEvent{Rule: "long-running-query", Topics: []string{"dpc-alerts"}, ID: 3,
 			Summary: "query 42 of analyst ran 650 s (> 600 s): notified", Metric: "execution_time", Value: 650, Threshold: 600, Time: time.Now()})
 		return err

@@ -8,20 +8,17 @@ import (
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 // TestPrune: old actions go in transactions of at most store.PruneBatch;
 // one still being taken, a recent one and the newest stay.
 func TestPrune(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	old, recent := store.Millis(now.Add(-100*24*time.Hour)), store.Millis(now.Add(-time.Hour))
-	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
 		n := 0
 		add := func(outcome string, at int64) error {
 			n++

@@ -11,6 +11,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/backend"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 // Text that would run in a wiki that renders inline HTML, or break a
@@ -36,16 +37,12 @@ func TestExportEscapesHTMLAndKeepsTables(t *testing.T) {
 		t.Fatal("the example spec has no Alert-ELT-Delay")
 	}
 	a.Description = "ELT is late " + scriptTag + " | see\nthe runbook & " + imgTag
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	in := NewIncidents(s, st)
 	t0 := time.Date(2026, 11, 27, 1, 5, 0, 0, time.UTC)
 	fire := alarm.Transition{Alarm: "Alert-ELT-Delay", Time: t0, From: alarm.OK, To: alarm.Alarm, Episode: 1,
 		Reason: "late | by\n95 minutes " + imgTag}
-	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`INSERT INTO alarm_history (alarm, at, from_state, to_state, reason, episode) VALUES (?, ?, ?, ?, ?, ?)`,
 			fire.Alarm, store.Millis(fire.Time), string(fire.From), string(fire.To), fire.Reason, fire.Episode)
 		if err != nil {

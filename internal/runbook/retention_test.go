@@ -12,6 +12,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/notify"
 	"github.com/dpc-learning/dpcops/internal/notify/inbox"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 const day = 24 * time.Hour
@@ -21,15 +22,11 @@ const day = 24 * time.Hour
 // incident (however old), a recently closed one and the newest stay.
 func TestPruneIncidents(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	in := NewIncidents(localSpec(t, "postgres://unused/db"), st)
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	old, recent := store.Millis(now.Add(-500*day)), store.Millis(now.Add(-day))
-	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
 		episode := 0
 		add := func(closed any) error {
 			episode++
@@ -67,9 +64,7 @@ func TestPruneIncidents(t *testing.T) {
 	if err != nil || len(list) != 3 || list[0].Episode != 1203 || !list[1].Open() && !list[2].Open() {
 		t.Errorf("left %+v (%v), want the open, the recently closed and the newest incident", list, err)
 	}
-	if bad, err := st.ForeignKeyCheck(ctx); err != nil || len(bad) > 0 {
-		t.Errorf("foreign keys: %v %v", bad, err)
-	}
+	storetest.ForeignKeysHold(t, st)
 }
 
 // TestOldIncidentExportsWholeAfterPrune: an incident closed 200 days ago
@@ -80,17 +75,13 @@ func TestPruneIncidents(t *testing.T) {
 // same records outside any incident are gone.
 func TestOldIncidentExportsWholeAfterPrune(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	s := localSpec(t, "postgres://unused/db")
 	in := NewIncidents(s, st)
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	opened := now.Add(-200 * day)
 	const name = "Alert-ELT-Delay"
-	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
 		transition := func(alarmName string, at time.Time, from, to alarm.State, episode int64, incident bool) {
 			tr := alarm.Transition{Alarm: alarmName, Time: at, From: from, To: to, Episode: episode, Reason: "r"}
 			err := tx.QueryRow(`INSERT INTO alarm_history (alarm, at, from_state, to_state, reason, episode) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -177,7 +168,5 @@ func TestOldIncidentExportsWholeAfterPrune(t *testing.T) {
 	if transitions != 1 || deliveries != 1 || runs != 0 {
 		t.Errorf("outside any incident: %d transitions, %d deliveries, %d runs left; want only the recent ones", transitions, deliveries, runs)
 	}
-	if bad, err := st.ForeignKeyCheck(ctx); err != nil || len(bad) > 0 {
-		t.Errorf("foreign keys: %v %v", bad, err)
-	}
+	storetest.ForeignKeysHold(t, st)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -67,11 +68,7 @@ func TestTriageNamesEachCause(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	incidents := NewIncidents(s, st)
 	engine, err := alarm.New(alarm.Options{Spec: s, Store: st, Delay: -1, OnTransition: incidents.OnTransition})
 	if err != nil {
@@ -155,11 +152,7 @@ func TestTriageNamesEachCause(t *testing.T) {
 func TestIncidentLifecycleAndExportGolden(t *testing.T) {
 	ctx := context.Background()
 	s := localSpec(t, "postgres://unused/db")
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	in := NewIncidents(s, st)
 	t0 := time.Date(2026, 11, 27, 1, 5, 0, 0, time.UTC)
 	fire := alarm.Transition{Alarm: "Alert-ELT-Delay", Time: t0, From: alarm.OK, To: alarm.Alarm, Episode: 4,
@@ -238,11 +231,7 @@ func TestActorRerunsOncePerEpisodeAfterThePage(t *testing.T) {
 	// the second from its own.
 	c, _ := s.Alarm("Alert-COPY-Error")
 	c.Actions = []string{"rerun-pipeline"}
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	in := NewIncidents(s, st)
 	page := func(tx *sql.Tx, tr alarm.Transition) error {
 		_, err := tx.Exec(`INSERT INTO outbox (channel, kind, alarm, transition_id, dedup_key, payload, state, next_attempt_at, created_at)

@@ -18,6 +18,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 var now = time.Date(2026, 12, 3, 3, 0, 0, 0, time.UTC)
@@ -40,11 +41,7 @@ func localSpec(t *testing.T, env map[string]string) *spec.Spec {
 func TestFailingDeliveriesAreMeasured(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	s := localSpec(t, nil)
 	m := New(Options{Spec: s, Store: st, Now: func() time.Time { return now }})
 	rows := []struct {
@@ -59,7 +56,7 @@ func TestFailingDeliveriesAreMeasured(t *testing.T) {
 		{"pending", 2, now.Add(-time.Minute)},      // early retry
 		{"sent", 7, now.Add(-time.Minute)},         // delivered
 	}
-	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
 		for _, r := range rows {
 			at := store.Millis(r.at)
 			if _, err := tx.Exec(`INSERT INTO outbox (channel, kind, dedup_key, payload, state, attempts, next_attempt_at, claimed_at, created_at)

@@ -6,13 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/dpc-learning/dpcops/internal/pgcluster"
+	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/server"
 	"github.com/dpc-learning/dpcops/internal/spec"
 )
@@ -102,18 +101,8 @@ func count(got []webhookBody, alarm, to string) int {
 // reach the threshold, and resolves once the warehouse is back; one page,
 // one resolve.
 func TestWarehouseOutagePagesOnce(t *testing.T) {
-	if os.Getenv(pgcluster.EnvDSN) != "" {
-		t.Skip("needs a server the harness starts (it stops it); CI starts its own")
-	}
 	ctx := context.Background()
-	cl, err := pgcluster.Start(ctx, pgcluster.Options{})
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("PostgreSQL not available: %v; with CI set this fails", err)
-		}
-		t.Fatal(err)
-	}
-	defer cl.Stop()
+	cl := pgtest.OwnCluster(t)
 	rcv := &receiver{seen: make(chan struct{}, 1)}
 	hook := httptest.NewServer(rcv)
 	defer hook.Close()

@@ -88,6 +88,29 @@ func DB(t testing.TB) string {
 	return dsn
 }
 
+// OwnCluster starts a throwaway server for this test alone, one it may
+// stop and start again (a warehouse outage), stopped when the test ends.
+// It skips the test when DPCOPS_TEST_PG_DSN points at a server the
+// harness did not start (it must not be stopped), and when no server can
+// be started, unless CI is set: then it fails.
+func OwnCluster(t testing.TB) *pgcluster.Cluster {
+	t.Helper()
+	if os.Getenv(pgcluster.EnvDSN) != "" {
+		t.Skip("needs a server the harness starts (it stops it); CI starts its own")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl, err := pgcluster.Start(ctx, pgcluster.Options{})
+	if err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("PostgreSQL not available: %v; with CI set this fails", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Stop() })
+	return cl
+}
+
 // Connect opens a connection to dsn for the test, closed when the test
 // and its cleanups end.
 func Connect(t testing.TB, dsn string) *pgx.Conn {
