@@ -4,6 +4,10 @@ BIN         := bin/dpcops
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The race detector is worth its cost on the packages with concurrency.
 RACE_PKGS   := ./internal/store/... ./internal/server/... ./internal/web/... ./internal/notify/... ./internal/alarm/... ./internal/collect/...
+# The packages whose tests open their stores through storetest run a second
+# time on PostgreSQL stores: the same tests, the same guarantees.
+STORE_PKGS  := ./internal/alarm/... ./internal/capacity/... ./internal/collect/... ./internal/lease/... ./internal/maintain/... \
+               ./internal/notify/... ./internal/qmr/... ./internal/runbook/... ./internal/selfmon/... ./internal/web/...
 
 .PHONY: all build run test test-unit lint fmt bench fuzz clean
 
@@ -25,6 +29,7 @@ test:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	DPCOPS_TEST_STORE=postgres $(GO) test -count=1 $(STORE_PKGS)
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
 lint:

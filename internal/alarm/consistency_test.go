@@ -3,6 +3,7 @@ package alarm
 import (
 	"bytes"
 	"context"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,7 +61,7 @@ func engineAgreesWithReplay(t *testing.T, full *spec.Spec, alarm string, ds *Dat
 	s := *full
 	a, _ := full.Alarm(alarm)
 	s.Alarms = append(s.Alarms[:0:0], *a)
-	st := openStore(t, t.TempDir())
+	st := storetest.Open(t)
 	var dps []store.Datapoint
 	var earliest, latest time.Time
 	for i, r := range ds.Rows {

@@ -118,12 +118,22 @@ func New(o Options) (*Engine, error) {
 // kept as the alarm's last error and tried again soon.
 func (e *Engine) Run(ctx context.Context) error {
 	e.log.Info("alarm engine started", "alarms", len(e.alarms), "delay", e.delay)
+	failing := false
 	for {
 		now := e.clock.Now()
 		_, err := e.EvaluateOnce(ctx, now)
 		if ctx.Err() != nil {
 			return nil
 		}
+		// Said once when evaluations start failing and once when they
+		// work again: the alarms' own health keeps the detail.
+		switch {
+		case err != nil && !failing:
+			e.log.Error("alarm evaluation failing", "err", err)
+		case err == nil && failing:
+			e.log.Info("alarm evaluation works again")
+		}
+		failing = err != nil
 		wait := e.nextWait(now)
 		if err != nil {
 			wait = min(wait, retryDelay)

@@ -3,6 +3,7 @@ package alarm
 import (
 	"context"
 	"database/sql"
+	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"sync"
 	"testing"
 	"time"
@@ -51,15 +52,7 @@ var t0 = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 
 func minute(n int) time.Time { return t0.Add(time.Duration(n) * time.Minute) }
 
-func openStore(t *testing.T, dir string) *store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
+func TestMain(m *testing.M) { pgtest.Run(m) }
 
 // loadSpec has one alarm: Load above 10 on 2 of 2 one-minute periods.
 const loadSpec = `

@@ -1,8 +1,11 @@
 package alarm
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +47,7 @@ func stateOf(t *testing.T, e *Engine, alarm string) Status {
 }
 
 func TestEngineCommitsTransitionWithHookWrites(t *testing.T) {
-	st := openStore(t, t.TempDir())
+	st := storetest.Open(t)
 	rec := &recorder{}
 	e := newEngine(t, st, rec, nil)
 	put(t, st, 0, 5, 12, 15)
@@ -83,7 +86,7 @@ func TestEngineCommitsTransitionWithHookWrites(t *testing.T) {
 }
 
 func TestEngineHookFailureRollsBackAndRetries(t *testing.T) {
-	st := openStore(t, t.TempDir())
+	st := storetest.Open(t)
 	rec := &recorder{fail: errors.New("outbox full")}
 	e := newEngine(t, st, rec, nil)
 	put(t, st, 0, 20, 20)
@@ -112,8 +115,8 @@ func TestEngineHookFailureRollsBackAndRetries(t *testing.T) {
 }
 
 func TestEngineResumesAfterRestartWithoutAnnouncingAgain(t *testing.T) {
-	dir := t.TempDir()
-	st := openStore(t, dir)
+	reopen := storetest.Opener(t)
+	st := reopen()
 	rec := &recorder{}
 	e := newEngine(t, st, rec, nil)
 	put(t, st, 0, 20, 20, 20, 20)
@@ -122,7 +125,7 @@ func TestEngineResumesAfterRestartWithoutAnnouncingAgain(t *testing.T) {
 	}
 	st.Close()
 
-	st2 := openStore(t, dir)
+	st2 := reopen()
 	rec2 := &recorder{}
 	e2 := newEngine(t, st2, rec2, nil)
 	// The same period again, then the next one: still ALARM, nothing new.
@@ -141,7 +144,7 @@ func TestEngineResumesAfterRestartWithoutAnnouncingAgain(t *testing.T) {
 }
 
 func TestEngineEpisodes(t *testing.T) {
-	st := openStore(t, t.TempDir())
+	st := storetest.Open(t)
 	e := newEngine(t, st, &recorder{}, nil)
 	// ALARM at 03:02, OK at 03:03, INSUFFICIENT_DATA once 4 periods lack
 	// data (03:08), ALARM again at 03:10.
@@ -164,7 +167,7 @@ func TestEngineEpisodes(t *testing.T) {
 // episode, also across a restart in between; one OK in between ends it.
 func TestEngineEpisodeGoesOnThroughMissingData(t *testing.T) {
 	for _, restart := range []bool{false, true} {
-		st := openStore(t, t.TempDir())
+		st := storetest.Open(t)
 		e := newEngine(t, st, &recorder{}, nil)
 		// ALARM at 03:02; no data from 03:02 to 03:08: INSUFFICIENT_DATA at
 		// 03:06; breaching again at 03:09 and 03:10: ALARM at 03:11, the
@@ -188,8 +191,8 @@ func TestEngineEpisodeGoesOnThroughMissingData(t *testing.T) {
 }
 
 func TestEngineClockJumpingBackwards(t *testing.T) {
-	dir := t.TempDir()
-	st := openStore(t, dir)
+	reopen := storetest.Opener(t)
+	st := reopen()
 	e := newEngine(t, st, &recorder{}, nil)
 	put(t, st, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)
 	evalAt(t, e, minute(10))
@@ -206,7 +209,7 @@ func TestEngineClockJumpingBackwards(t *testing.T) {
 	}
 	// Across a restart too: the store remembers the last period.
 	st.Close()
-	st2 := openStore(t, dir)
+	st2 := reopen()
 	e2 := newEngine(t, st2, &recorder{}, nil)
 	if ts := evalAt(t, e2, minute(5)); len(ts) != 0 {
 		t.Fatalf("after restart with the clock back: %+v", ts)
@@ -221,7 +224,7 @@ func TestEngineClockJumpingBackwards(t *testing.T) {
 }
 
 func TestEngineDelayCountsLateData(t *testing.T) {
-	st := openStore(t, t.TempDir())
+	st := storetest.Open(t)
 	e, err := New(Options{Spec: parseSpec(t, loadSpec), Store: st, Delay: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +243,7 @@ func TestEngineDelayCountsLateData(t *testing.T) {
 }
 
 func TestEngineStatesListsEverySpecAlarm(t *testing.T) {
-	st := openStore(t, t.TempDir())
+	st := storetest.Open(t)
 	e := newEngine(t, st, &recorder{}, nil)
 	states, err := e.States(context.Background())
 	if err != nil || len(states) != 2 {
@@ -261,7 +264,7 @@ func TestEngineStatesListsEverySpecAlarm(t *testing.T) {
 }
 
 func TestNewRejectsUnevaluableAlarms(t *testing.T) {
-	st := openStore(t, t.TempDir())
+	st := storetest.Open(t)
 	s := parseSpec(t, strings.Replace(loadSpec, "metric: Load\n", "expression: DIFF(2) + Load\n", 1))
 	if _, err := New(Options{Spec: s, Store: st}); err == nil || !strings.Contains(err.Error(), "DIFF needs a metric") {
 		t.Fatalf("got %v", err)
@@ -272,7 +275,7 @@ func TestNewRejectsUnevaluableAlarms(t *testing.T) {
 }
 
 func TestRunEvaluatesAtAlignedBoundariesPlusDelay(t *testing.T) {
-	st := openStore(t, t.TempDir())
+	st := storetest.Open(t)
 	rec := &recorder{}
 	clk := newFakeClock(minute(0).Add(5 * time.Second))
 	e, err := New(Options{Spec: parseSpec(t, loadSpec), Store: st, Clock: clk, Delay: 15 * time.Second, OnTransition: rec.hook})
@@ -312,5 +315,46 @@ func TestRunEvaluatesAtAlignedBoundariesPlusDelay(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run returned %v after cancel", err)
+	}
+}
+
+// TestRunSaysOnceWhenEvaluationFails: evaluations that keep failing (the
+// store refuses the transition) are logged once at ERROR, and their end
+// once, not every round.
+func TestRunSaysOnceWhenEvaluationFails(t *testing.T) {
+	st := storetest.Open(t)
+	rec := &recorder{fail: errors.New("the store refuses writes")}
+	clk := newFakeClock(minute(2).Add(5 * time.Second))
+	var logs bytes.Buffer
+	e, err := New(Options{Spec: parseSpec(t, loadSpec), Store: st, Clock: clk, Delay: 15 * time.Second, OnTransition: rec.hook,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, st, 0, 20, 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	for range 4 {
+		w := <-clk.waits
+		clk.set(w.until)
+		w.fire <- w.until
+	}
+	rec.mu.Lock()
+	rec.fail = nil
+	rec.mu.Unlock()
+	for range 2 {
+		w := <-clk.waits
+		clk.set(w.until)
+		w.fire <- w.until
+	}
+	<-clk.waits
+	cancel()
+	<-done
+	if n := strings.Count(logs.String(), "level=ERROR msg=\"alarm evaluation failing\""); n != 1 {
+		t.Errorf("%d ERROR lines for one spell of failures:\n%s", n, logs.String())
+	}
+	if n := strings.Count(logs.String(), "alarm evaluation works again"); n != 1 {
+		t.Errorf("%d lines for the recovery:\n%s", n, logs.String())
 	}
 }

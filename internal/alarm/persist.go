@@ -146,7 +146,8 @@ func (e *Engine) markEvaluated(ctx context.Context, evs []evaluated) error {
 	defer cancel()
 	err := e.o.Store.WriteTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO alarm_state (alarm, state, reason, evaluated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (alarm) DO UPDATE SET evaluated_at = max(alarm_state.evaluated_at, excluded.evaluated_at)`)
+			ON CONFLICT (alarm) DO UPDATE SET evaluated_at = CASE WHEN alarm_state.evaluated_at > excluded.evaluated_at
+				THEN alarm_state.evaluated_at ELSE excluded.evaluated_at END`)
 		if err != nil {
 			return err
 		}

@@ -52,7 +52,7 @@ workgroup, so it is off by default.`,
 			if err != nil {
 				return usageError("--month: %v", err)
 			}
-			st, err := store.Open(cmd.Context(), data, store.Options{ReadOnly: true})
+			st, err := a.openStore(cmd.Context(), data, store.Options{ReadOnly: true})
 			if err != nil {
 				return err
 			}

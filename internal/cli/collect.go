@@ -78,7 +78,7 @@ func (a *app) collector(cmd *cobra.Command, s *spec.Spec, data string) (*collect
 	if data != "" {
 		// Exclusive: beside a running serve every datapoint would be
 		// stored twice (and counter baselines consumed twice).
-		st, err := store.Open(cmd.Context(), data, store.Options{Exclusive: true})
+		st, err := a.openStore(cmd.Context(), data, store.Options{Exclusive: true})
 		if err != nil {
 			return nil, nil, err
 		}

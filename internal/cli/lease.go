@@ -50,7 +50,7 @@ func (a *app) openLease(ctx context.Context, data string) (*spec.Spec, *lease.Ma
 	if s.Capacity.Lease == nil {
 		return nil, nil, nil, usageError("the spec has no capacity.lease: add normal_max_rpu, batch_max_rpu, max_duration and pipelines (docs/capacity-lease.md)")
 	}
-	st, err := store.Open(ctx, data, store.Options{})
+	st, err := a.openStore(ctx, data, store.Options{})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -215,7 +215,7 @@ func (a *app) capacityLeasesCommand() *cobra.Command {
 				return usageError("--month: %v", err)
 			}
 			to := from.AddDate(0, 1, 0)
-			st, err := store.Open(cmd.Context(), data, store.Options{ReadOnly: true})
+			st, err := a.openStore(cmd.Context(), data, store.Options{ReadOnly: true})
 			if err != nil {
 				return err
 			}

@@ -185,7 +185,7 @@ func (a *app) maintenanceRunsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := store.Open(cmd.Context(), data, store.Options{ReadOnly: true})
+			st, err := a.openStore(cmd.Context(), data, store.Options{ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -216,7 +216,7 @@ analyze_compression jobs. PostgreSQL has no equivalent.`,
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			st, err := store.Open(cmd.Context(), data, store.Options{ReadOnly: true})
+			st, err := a.openStore(cmd.Context(), data, store.Options{ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -264,7 +264,7 @@ func (a *app) maintenanceRunner(ctx context.Context, s *spec.Spec, data string, 
 	}
 	var cs closers
 	if data != "" && (!readOnly || exists(filepath.Join(data, store.FileName))) {
-		st, err := store.Open(ctx, data, store.Options{ReadOnly: readOnly})
+		st, err := a.openStore(ctx, data, store.Options{ReadOnly: readOnly})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -70,7 +70,7 @@ func (a *app) notifyTest(ctx context.Context, s *spec.Spec, name, data string) e
 	}
 	opts := channels.Options{Spec: s}
 	if ch.Type == spec.ChannelInbox {
-		st, err := store.Open(ctx, data, store.Options{})
+		st, err := a.openStore(ctx, data, store.Options{})
 		if err != nil {
 			return err
 		}
@@ -126,7 +126,7 @@ until retried with 'dpcops notify retry ID'.`,
 			if state != "" && !slices.Contains(notify.DeliveryStates, state) {
 				return usageError("--state: want one of %s, got %q", strings.Join(notify.DeliveryStates, ", "), state)
 			}
-			st, err := store.Open(cmd.Context(), data, store.Options{ReadOnly: true})
+			st, err := a.openStore(cmd.Context(), data, store.Options{ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -170,7 +170,7 @@ delivery that is pending, in flight or sent cannot be retried.`,
 			if err != nil || id <= 0 {
 				return usageError("ID must be a delivery number, got %q", args[0])
 			}
-			st, err := store.Open(cmd.Context(), data, store.Options{})
+			st, err := a.openStore(cmd.Context(), data, store.Options{})
 			if err != nil {
 				return err
 			}

@@ -44,7 +44,7 @@ func (a *app) openRunbook(cmd *cobra.Command, data string, need runbookNeeds) (*
 		return nil, err
 	}
 	ctx := cmd.Context()
-	st, err := store.Open(ctx, data, store.Options{ReadOnly: !need.write})
+	st, err := a.openStore(ctx, data, store.Options{ReadOnly: !need.write})
 	if err != nil {
 		return nil, err
 	}

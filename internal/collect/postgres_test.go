@@ -74,11 +74,7 @@ func newEnv(t *testing.T, extra string) *env {
 	if err := w.(collect.Initializer).Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	db, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)

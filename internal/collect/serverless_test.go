@@ -17,6 +17,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 // serverlessEnv is the default spec (Redshift Serverless, Step Functions)
@@ -68,11 +69,7 @@ func newServerless(t *testing.T) *serverlessEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	w := collect.OpenWarehouse(s)
 	t.Cleanup(func() { w.Close() })
 	e := &serverlessEnv{t: t, ctx: ctx, now: time.Now().UTC().Truncate(time.Minute), fake: fake, st: st, s: s,

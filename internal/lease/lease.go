@@ -175,7 +175,7 @@ func (m *Manager) Raise(ctx context.Context, r Request) (Lease, string, error) {
 	}
 	if err := m.store(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE capacity_leases SET expires_at = ?, raised_to = ?, run = ?, shared = ? WHERE id = ?`,
-			store.Millis(l.Expires), l.RaisedTo, l.Run, l.Shared, l.ID)
+			store.Millis(l.Expires), l.RaisedTo, l.Run, boolInt(l.Shared), l.ID)
 		return err
 	}); err != nil {
 		return Lease{}, "", err
@@ -259,4 +259,13 @@ func (m *Manager) Lower(ctx context.Context, id int64, who, why string) (Lease, 
 	m.event(ctx, l.ID, now, "lowered", who, why+"; "+did)
 	m.log.Info("capacity lease lowered", "lease", l.ID, "why", why, "who", who)
 	return l, did, nil
+}
+
+// boolInt stores a flag as the 0 or 1 of an INTEGER column, as both
+// stores read it.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

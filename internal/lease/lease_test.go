@@ -50,11 +50,7 @@ func serverless(t *testing.T, runs lease.Runs) *rig {
 	t.Cleanup(fake.Close)
 	fake.SetWorkgroup("dpc-learning", awstest.WorkgroupState{Base: 8, Max: 8})
 	ws := workgroups(t, fake.URL)
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	c := &clock{t: time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)}
 	m, err := lease.New(lease.Options{Spec: s, Store: st, Capacity: ws, Runs: runs, Now: c.now})
 	if err != nil {

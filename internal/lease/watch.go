@@ -224,13 +224,9 @@ func (m *Manager) insert(ctx context.Context, l Lease) (int64, error) {
 		if open > 0 {
 			return errors.New("another lease opened meanwhile; ask again")
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO capacity_leases (pipeline, raised_to, normal, started_at, expires_at, run, asked_by, reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, l.Pipeline, l.RaisedTo, l.Normal, store.Millis(l.Started), store.Millis(l.Expires), l.Run, l.AskedBy, l.Reason)
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
-		return err
+		return tx.QueryRowContext(ctx, `INSERT INTO capacity_leases (pipeline, raised_to, normal, started_at, expires_at, run, asked_by, reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, l.Pipeline, l.RaisedTo, l.Normal, store.Millis(l.Started), store.Millis(l.Expires),
+			l.Run, l.AskedBy, l.Reason).Scan(&id)
 	})
 	return id, err
 }

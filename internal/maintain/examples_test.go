@@ -6,7 +6,7 @@ import (
 
 	"github.com/dpc-learning/dpcops/examples"
 	"github.com/dpc-learning/dpcops/internal/spec"
-	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 // The example specs' jobs all build: their schedules parse in their zones
@@ -20,11 +20,7 @@ func TestExampleSpecsSchedule(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatalf("spec: %v", diags.Errors())
 			}
-			st, err := store.Open(context.Background(), t.TempDir(), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := storetest.Open(t)
 			r, err := NewRunner(Options{Spec: s, Store: st})
 			if err != nil {
 				t.Fatal(err)

@@ -119,8 +119,10 @@ func finishRun(ctx context.Context, st *store.Store, r Run, report []Compression
 			return err
 		}
 		for _, c := range report {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO maintenance_compression
-				(run_id, table_name, column_name, encoding, est_reduction_pct) VALUES (?, ?, ?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO maintenance_compression
+				(run_id, table_name, column_name, encoding, est_reduction_pct) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (run_id, table_name, column_name) DO UPDATE
+				SET encoding = excluded.encoding, est_reduction_pct = excluded.est_reduction_pct`,
 				r.ID, c.Table, c.Column, c.Encoding, c.EstReductionPct); err != nil {
 				return err
 			}

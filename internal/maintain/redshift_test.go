@@ -54,11 +54,7 @@ maintenance:
 	if diags.HasErrors() {
 		t.Fatalf("spec: %v", diags.Errors())
 	}
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	clock := newFakeClock(t0)
 	r, err := NewRunner(Options{Spec: s, Store: st, Now: clock.Now, Sleep: clock.Sleep, Poll: time.Minute, VacuumWait: 5 * time.Minute})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Run(m) }
@@ -62,11 +63,7 @@ func newRig(t *testing.T, maintenance string, mod ...func(*Options)) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close(context.Background()) })
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	s := testSpec(t, dsn, maintenance)
 	o := Options{Spec: s, Store: st, Poll: 20 * time.Millisecond, PipelineWait: time.Second, VacuumWait: time.Second, LockTimeout: 200 * time.Millisecond}
 	for _, m := range mod {

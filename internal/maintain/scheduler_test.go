@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 // fakeRunner records the jobs the scheduler runs and reports pipeline
@@ -56,16 +57,13 @@ type schedRig struct {
 func newSchedRig(t *testing.T, jobs string, at time.Time, mod ...func(*SchedulerOptions)) *schedRig {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	g := &schedRig{t: t, ctx: ctx, st: st, clock: newFakeClock(at), run: &fakeRunner{}}
 	o := SchedulerOptions{Spec: testSpec(t, "postgres://nobody@127.0.0.1:1/none", jobs), Store: st, Runner: g.run, Now: g.clock.Now}
 	for _, m := range mod {
 		m(&o)
 	}
+	var err error
 	if g.s, err = NewScheduler(o); err != nil {
 		t.Fatal(err)
 	}
@@ -273,14 +271,10 @@ func TestSchedulerIgnoresManualJobsAndCapacityReviews(t *testing.T) {
 }
 
 func TestSchedulerRejectsAnInvalidCron(t *testing.T) {
-	st, err := store.Open(context.Background(), t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	s := testSpec(t, "postgres://nobody@127.0.0.1:1/none", weeklyTokyo)
 	s.Maintenance[0].Schedule = "61 4 * * SUN" // past validation, as a spec built in code could be
-	_, err = NewScheduler(SchedulerOptions{Spec: s, Store: st, Runner: &fakeRunner{}})
+	_, err := NewScheduler(SchedulerOptions{Spec: s, Store: st, Runner: &fakeRunner{}})
 	if err == nil || !strings.Contains(err.Error(), "maintenance job weekly-vacuum: invalid cron expression") {
 		t.Fatalf("err %v", err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/notify/notifytest"
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/spec"
-	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 // TestEndToEndOnPostgres runs the local example's design on a real
@@ -56,11 +56,7 @@ func TestEndToEndOnPostgres(t *testing.T) {
 	if err := w.(collect.Initializer).Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	col := collect.New(collect.Options{Spec: s, Store: st, Warehouse: w})
 
 	clock := notifytest.NewClock(time.Now())

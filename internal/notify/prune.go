@@ -33,8 +33,8 @@ func Prune(ctx context.Context, st *store.Store, before time.Time, keep func(ala
 		// query rules, tests) get '' and are never held.
 		Candidates: `SELECT o.id, coalesce(h.alarm, ''), coalesce(h.at, 0) FROM outbox o
 			LEFT JOIN alarm_history h ON h.id = o.transition_id
-			WHERE o.id > ?1 AND +o.state IN ('sent', 'failed', 'expired')
-			AND max(o.created_at, coalesce(o.claimed_at, 0), coalesce(o.sent_at, 0)) < ?3
+			WHERE o.id > ?1 AND (o.state || '') IN ('sent', 'failed', 'expired')
+			AND o.created_at < ?3 AND coalesce(o.claimed_at, 0) < ?3 AND coalesce(o.sent_at, 0) < ?3
 			AND o.id < (SELECT max(id) FROM outbox)
 			AND NOT EXISTS (SELECT 1 FROM notify_open n WHERE n.alarm = o.alarm AND n.dedup_key = o.dedup_key)
 			AND NOT EXISTS (SELECT 1 FROM inbox i WHERE i.outbox_id = o.id)

@@ -2,7 +2,6 @@ package qmr
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Run(m) }
@@ -79,11 +79,7 @@ func newRig(t *testing.T, rules string) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close(context.Background()) })
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	g := &rig{t: t, ctx: ctx, dsn: dsn, db: db, st: st, h: &hook{}}
 	g.m = g.monitor(testSpec(t, dsn, rules), nil)
 	return g
@@ -202,21 +198,13 @@ func (g *rig) exec(sql string, args ...any) {
 // cancels it.
 func TestAnActionThatCannotBeRecordedIsTriedAgain(t *testing.T) {
 	g := newRig(t, abortRule)
-	if err := g.st.WriteTx(g.ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`CREATE TABLE refuse (n INTEGER);
-			INSERT INTO refuse VALUES (1);
-			CREATE TRIGGER refuse_claim BEFORE INSERT ON qmr_actions WHEN EXISTS (SELECT 1 FROM refuse)
-			BEGIN SELECT RAISE(ABORT, 'store refused'); END`)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	lift := storetest.Refuse(t, g.st, "qmr_actions", "store refused")
 	long := g.sleep("tableau", 60)
 	g.runFor(long, 2200*time.Millisecond)
 	if _, err := g.m.Check(g.ctx, time.Now()); err == nil || !strings.Contains(err.Error(), "store refused") {
 		t.Fatalf("first check: %v", err)
 	}
-	g.st.WriteTx(g.ctx, func(tx *sql.Tx) error { _, err := tx.Exec(`DELETE FROM refuse`); return err })
+	lift()
 	actions, err := g.m.Check(g.ctx, time.Now())
 	if err != nil || len(actions) != 1 || actions[0].Outcome != OutcomeCancelled {
 		t.Fatalf("second check: %+v %v", actions, err)

@@ -43,12 +43,11 @@ func TestExportEscapesHTMLAndKeepsTables(t *testing.T) {
 	fire := alarm.Transition{Alarm: "Alert-ELT-Delay", Time: t0, From: alarm.OK, To: alarm.Alarm, Episode: 1,
 		Reason: "late | by\n95 minutes " + imgTag}
 	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`INSERT INTO alarm_history (alarm, at, from_state, to_state, reason, episode) VALUES (?, ?, ?, ?, ?, ?)`,
-			fire.Alarm, store.Millis(fire.Time), string(fire.From), string(fire.To), fire.Reason, fire.Episode)
-		if err != nil {
+		var id int64
+		if err := tx.QueryRow(`INSERT INTO alarm_history (alarm, at, from_state, to_state, reason, episode) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			fire.Alarm, store.Millis(fire.Time), string(fire.From), string(fire.To), fire.Reason, fire.Episode).Scan(&id); err != nil {
 			return err
 		}
-		id, _ := res.LastInsertId()
 		if _, err := tx.Exec(`INSERT INTO outbox (channel, kind, alarm, transition_id, dedup_key, payload, state, attempts, next_attempt_at, created_at, last_error)
 			VALUES ('webhook', 'trigger', ?, ?, 'Alert-ELT-Delay/1', '{}', 'failed', 3, 0, ?, ?)`,
 			fire.Alarm, id, store.Millis(t0.Add(time.Second)), "HTTP 400: "+scriptTag+" | bad\r\npayload \\|"); err != nil {

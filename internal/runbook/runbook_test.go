@@ -161,12 +161,11 @@ func TestIncidentLifecycleAndExportGolden(t *testing.T) {
 		Reason: "Threshold Crossed: 2 out of the last 2 datapoints [3.0, 1.0] were not greater than the threshold (90.0)."}
 	for i, tr := range []alarm.Transition{fire, resolve} {
 		err := st.WriteTx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.Exec(`INSERT INTO alarm_history (alarm, at, from_state, to_state, reason, episode) VALUES (?, ?, ?, ?, ?, ?)`,
-				tr.Alarm, store.Millis(tr.Time), string(tr.From), string(tr.To), tr.Reason, tr.Episode)
-			if err != nil {
+			var id int64
+			if err := tx.QueryRow(`INSERT INTO alarm_history (alarm, at, from_state, to_state, reason, episode) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+				tr.Alarm, store.Millis(tr.Time), string(tr.From), string(tr.To), tr.Reason, tr.Episode).Scan(&id); err != nil {
 				return err
 			}
-			id, _ := res.LastInsertId()
 			if i == 0 {
 				for j, ch := range []string{"slack", "pagerduty"} {
 					if _, err := tx.Exec(`INSERT INTO outbox (channel, kind, alarm, transition_id, dedup_key, payload, state, attempts, next_attempt_at, sent_at, created_at)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dpc-learning/dpcops/examples"
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
+	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 	"github.com/dpc-learning/dpcops/internal/store/storetest"
@@ -185,3 +186,5 @@ func TestHeartbeatOnlyWhileWell(t *testing.T) {
 		t.Errorf("%d log lines for one unwell spell:\n%s", n, logs.String())
 	}
 }
+
+func TestMain(m *testing.M) { pgtest.Run(m) }

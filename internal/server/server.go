@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -35,6 +34,9 @@ type Options struct {
 	Started func(addr string)
 	// Actions are the operator actions the API offers.
 	Actions web.Actions
+	// StoreDSN, when set, keeps the state in this PostgreSQL database
+	// (serve --store); else the spec's store.dsn, else DataDir's SQLite.
+	StoreDSN string
 	// Rerun, when set, replaces the spec's way of re-running the pipeline
 	// (the demo runs its own).
 	Rerun func(ctx context.Context) (string, error)
@@ -63,7 +65,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// One serve per store: a second one is refused with the holder's PID
 	// and host (the lock goes with the process, however it ends).
-	st, err := store.Open(ctx, o.DataDir, store.Options{Exclusive: true})
+	dsn := o.StoreDSN
+	if dsn == "" {
+		dsn = o.Spec.Store.DSN.Reveal()
+	}
+	st, err := store.Open(ctx, o.DataDir, store.Options{Exclusive: true, DSN: dsn})
 	if err != nil {
 		ln.Close()
 		return err
@@ -75,7 +81,7 @@ func Run(ctx context.Context, o Options) error {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo(o.Version),
 	)
-	token, tokenFile, err := actionToken(o.Spec, filepath.Dir(st.Path()))
+	token, tokenFile, err := actionToken(o.Spec, o.DataDir)
 	if err != nil {
 		ln.Close()
 		return err

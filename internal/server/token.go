@@ -29,6 +29,10 @@ func actionToken(s *spec.Spec, dir string) (token, file string, err error) {
 	if err != nil {
 		return "", "", err
 	}
+	// With a PostgreSQL store --data holds only this file.
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", "", fmt.Errorf("make the token file: %w", err)
+	}
 	token, err = readToken(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		token, err = makeToken(file)

@@ -15,15 +15,21 @@ import (
 // that a ${VAR} left empty was reported, or not, where it is expanded.
 func (c *checker) checkDSN() {
 	w := &c.s.Warehouse
-	if !w.DSN.IsSet() {
-		return
-	}
 	path := "warehouse.dsn"
 	if w.DSNFile != "" {
 		path = "warehouse.dsn_file"
 	}
-	if msg, ok := dsnProblem(w.DSN.Reveal()); !ok {
+	if msg, ok := dsnProblem(w.DSN.Reveal()); w.DSN.IsSet() && !ok {
 		c.errorf(path, "warehouse.dsn does not parse as a PostgreSQL connection string: %s", msg)
+	}
+	if st := &c.s.Store; st.DSN.IsSet() {
+		path := "store.dsn"
+		if st.DSNFile != "" {
+			path = "store.dsn_file"
+		}
+		if msg, ok := dsnProblem(st.DSN.Reveal()); !ok {
+			c.errorf(path, "store.dsn does not parse as a PostgreSQL connection string: %s", msg)
+		}
 	}
 }
 

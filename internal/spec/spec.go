@@ -181,6 +181,10 @@ type Collect struct {
 
 // Store configures dpcops' own state.
 type Store struct {
+	// DSN, when set, keeps the state in a PostgreSQL database (Amazon RDS
+	// or Aurora) instead of --data's SQLite file: a secret.
+	DSN     Secret `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
 	// Retention says how long finished records are kept; datapoints and
 	// log lines follow collect.retention.
 	Retention Retention `yaml:"retention"`

@@ -249,6 +249,7 @@ func (c *checker) resolveFiles() {
 	w := &c.s.Warehouse
 	c.readSecret("warehouse.dsn_file", w.DSNFile, &w.DSN)
 	c.readSecret("serve.token_file", c.s.Serve.TokenFile, &c.s.Serve.Token)
+	c.readSecret("store.dsn_file", c.s.Store.DSNFile, &c.s.Store.DSN)
 	if hb := c.s.Notify.Heartbeat; hb != nil && hb.Enabled.On() {
 		c.readSecret("notify.heartbeat.url_file", hb.URLFile, &hb.URL)
 	}

@@ -1,11 +1,15 @@
 package store
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 )
 
@@ -35,14 +39,30 @@ const (
 // storeFault reports whether err is the store refusing writes.
 func storeFault(err error) bool {
 	var se *sqlite.Error
-	if !errors.As(err, &se) {
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case codeBusy, codeReadOnly, codeIOErr, codeCorrupt, codeFull, codeCantOpen, codeNotADB:
+			return true
+		}
 		return false
 	}
-	switch se.Code() & 0xff {
-	case codeBusy, codeReadOnly, codeIOErr, codeCorrupt, codeFull, codeCantOpen, codeNotADB:
-		return true
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Insufficient resources (a full disk: 53100), system errors (58),
+		// the server shutting down or starting (57P), connection
+		// exceptions (08), and a read-only server (25006: a replica left
+		// behind by a failover).
+		for _, class := range []string{"53", "58", "57P", "08", "25006"} {
+			if strings.HasPrefix(pe.Code, class) {
+				return true
+			}
+		}
+		return false
 	}
-	return false
+	// A PostgreSQL store that cannot be reached at all.
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn)
 }
 
 // observe records the outcome of one write transaction.

@@ -7,8 +7,10 @@ import (
 	"time"
 )
 
-func TestPruneLogsInBatches(t *testing.T) {
-	s := openTest(t, t.TempDir())
+func TestPruneLogsInBatches(t *testing.T) { eachDialect(t, testPruneLogsInBatches) }
+
+func testPruneLogsInBatches(t *testing.T, open func() *Store) {
+	s := open()
 	ctx := context.Background()
 	var logs []LogLine
 	for i := range 1200 {
@@ -35,8 +37,10 @@ func TestPruneLogsInBatches(t *testing.T) {
 	}
 }
 
-func TestPruneDatapointsInBatches(t *testing.T) {
-	s := openTest(t, t.TempDir())
+func TestPruneDatapointsInBatches(t *testing.T) { eachDialect(t, testPruneDatapointsInBatches) }
+
+func testPruneDatapointsInBatches(t *testing.T, open func() *Store) {
+	s := open()
 	ctx := context.Background()
 	// 12 000 old datapoints over three series, and 30 recent ones.
 	for i := range 3 {
@@ -62,8 +66,10 @@ func TestPruneDatapointsInBatches(t *testing.T) {
 // TestPruneRowsKeepAndNewestRow: candidates that Keep spares stay, the
 // prune still moves on past them in bounded batches, and a candidate query
 // that spares the newest row leaves it whatever its age.
-func TestPruneRowsKeepAndNewestRow(t *testing.T) {
-	s := openTest(t, t.TempDir())
+func TestPruneRowsKeepAndNewestRow(t *testing.T) { eachDialect(t, testPruneRowsKeepAndNewestRow) }
+
+func testPruneRowsKeepAndNewestRow(t *testing.T, open func() *Store) {
+	s := open()
 	ctx := context.Background()
 	var logs []LogLine
 	for i := range 1200 {

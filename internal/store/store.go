@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // FileName is the database file inside the data directory.
@@ -30,11 +30,18 @@ var ErrNewerSchema = errors.New("store schema is newer than this dpcops")
 
 // Store is the embedded state database.
 type Store struct {
-	path   string
+	// path is the database file, or the PostgreSQL server and database
+	// (never the password), for messages.
+	path string
+	// pg says the store is a PostgreSQL database, not an SQLite file.
+	pg     bool
 	writer *sql.DB
 	reader *sql.DB
 	// lock is the held lock file of an exclusive store, else nil.
 	lock *os.File
+	// pgLock holds a PostgreSQL store's advisory lock: its own pool of
+	// one connection, whose session holds the lock until it closes.
+	pgLock *sql.DB
 	// health follows whether writes go through.
 	health writeHealth
 
@@ -60,11 +67,18 @@ type Options struct {
 	// a running serve expects to be written beside it (a retry, a note),
 	// open without it.
 	Exclusive bool
+	// DSN, when set, is a PostgreSQL database to keep the state in
+	// (spec store.dsn, serve --store) instead of dir's SQLite file; dir
+	// still holds what is the process's own (the token).
+	DSN string
 }
 
 // Open opens (creating it if need be) the store in dir and brings its
 // schema up to date.
 func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if opts.DSN != "" {
+		return openPostgres(ctx, opts)
+	}
 	if dir == "" {
 		return nil, errors.New("open store: no data directory given")
 	}
@@ -133,7 +147,19 @@ func openDB(path string, readOnly bool) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if err := db.Ping(); err != nil {
+	// The first connection applies the pragmas. Turning a fresh file to
+	// WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY at once
+	// rather than wait (waiting could deadlock) while another process
+	// does the same: two processes opening a fresh store take turns here.
+	for wait := 10 * time.Millisecond; ; wait *= 2 {
+		err = db.Ping()
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != codeBusy || wait > 2*time.Second {
+			break
+		}
+		time.Sleep(wait)
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -155,6 +181,9 @@ func (s *Store) Close() error {
 	}
 	if s.lock != nil {
 		errs = append(errs, s.lock.Close())
+	}
+	if s.pgLock != nil {
+		errs = append(errs, s.pgLock.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -204,85 +233,6 @@ func SchemaVersion() int {
 		return 0
 	}
 	return len(ms)
-}
-
-func (s *Store) version(ctx context.Context, db *sql.DB) (int, error) {
-	var v int
-	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return 0, fmt.Errorf("open store %s: %w", s.path, err)
-	}
-	return v, nil
-}
-
-func (s *Store) newerError(have, want int) error {
-	return fmt.Errorf("%w: %s has schema version %d, this dpcops knows up to %d; upgrade dpcops or use another --data directory", ErrNewerSchema, s.path, have, want)
-}
-
-func (s *Store) checkVersion(ctx context.Context) error {
-	have, err := s.version(ctx, s.reader)
-	if err != nil {
-		return err
-	}
-	if want := SchemaVersion(); have > want {
-		return s.newerError(have, want)
-	}
-	return nil
-}
-
-// migrate applies the migrations the store lacks, each in its own
-// transaction together with the version bump.
-func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations()
-	if err != nil {
-		return fmt.Errorf("store migrations: %w", err)
-	}
-	// A store already up to date costs no write transaction.
-	have, err := s.version(ctx, s.writer)
-	if err != nil {
-		return err
-	}
-	if have > len(ms) {
-		return s.newerError(have, len(ms))
-	}
-	for _, m := range ms[have:] {
-		if err := s.apply(ctx, m, len(ms)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// apply runs one migration unless the store has it already. The version
-// is read inside the migration's write transaction, which BEGIN IMMEDIATE
-// (_txlock=immediate) starts with the write lock held: two processes
-// opening a fresh store at once take turns, and the second finds the
-// migration applied instead of applying it again.
-func (s *Store) apply(ctx context.Context, m migration, latest int) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("migrate store to %s: %w", m.name, err)
-	}
-	defer tx.Rollback()
-	var have int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
-		return fmt.Errorf("migrate store to %s: %w", m.name, err)
-	}
-	if have > latest {
-		return s.newerError(have, latest)
-	}
-	if have >= m.version {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("migrate store to %s: %w", m.name, err)
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
-		return fmt.Errorf("migrate store to %s: %w", m.name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migrate store to %s: %w", m.name, err)
-	}
-	return nil
 }
 
 // WriteTx runs fn in one write transaction: all of it commits, or none.

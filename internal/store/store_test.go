@@ -133,7 +133,11 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestBatchIsAllOrNothing(t *testing.T) {
-	s := openTest(t, t.TempDir())
+	eachDialect(t, testBatchIsAllOrNothing)
+}
+
+func testBatchIsAllOrNothing(t *testing.T, open func() *Store) {
+	s := open()
 	ctx := context.Background()
 	if err := s.InsertDatapoints(ctx, batch("M", 0, 100)); err != nil {
 		t.Fatal(err)
@@ -151,13 +155,7 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 	}
 	// A cycle that fails inside its transaction, after its datapoints and
 	// their new series were written: a log line the trigger refuses.
-	if err := s.WriteTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON log_lines WHEN NEW.message = 'boom'
-			BEGIN SELECT RAISE(ABORT, 'refused'); END`)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	refuseLogLine(t, s)
 	err := s.WriteCycle(ctx, CycleWrite{Datapoints: batch("P", 0, 1000), Logs: []LogLine{{Time: t0, Source: "postgres", Severity: "ERROR", Message: "boom"}}})
 	if err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("want the trigger's refusal, got %v", err)
@@ -178,7 +176,11 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 }
 
 func TestPointsDuplicatesAndPrune(t *testing.T) {
-	s := openTest(t, t.TempDir())
+	eachDialect(t, testPointsDuplicatesAndPrune)
+}
+
+func testPointsDuplicatesAndPrune(t *testing.T, open func() *Store) {
+	s := open()
 	ctx := context.Background()
 	if err := s.InsertDatapoints(ctx, batch("M", 0, 60)); err != nil {
 		t.Fatal(err)
@@ -203,6 +205,17 @@ func TestPointsDuplicatesAndPrune(t *testing.T) {
 			t.Fatal("points not in time order")
 		}
 	}
+	// One batch with one time twice: the later of the two stands.
+	twice := []Datapoint{
+		{Metric: "M", Dims: "Environment=prod", Time: t0.Add(20 * time.Second), Value: 7},
+		{Metric: "M", Dims: "Environment=prod", Time: t0.Add(20 * time.Second), Value: 8},
+	}
+	if err := s.InsertDatapoints(ctx, twice); err != nil {
+		t.Fatal(err)
+	}
+	if pts, _ := s.Points(ctx, "M", "Environment=prod", t0.Add(20*time.Second), t0.Add(21*time.Second)); len(pts) != 1 || pts[0].Value != 8 {
+		t.Errorf("one time twice in a batch: %v", pts)
+	}
 	if pts, _ := s.Points(ctx, "M", "Environment=dev", t0, t0.Add(time.Hour)); pts != nil {
 		t.Errorf("another series' points: %v", pts)
 	}
@@ -216,7 +229,11 @@ func TestPointsDuplicatesAndPrune(t *testing.T) {
 }
 
 func TestWriteTxRollsBack(t *testing.T) {
-	s := openTest(t, t.TempDir())
+	eachDialect(t, testWriteTxRollsBack)
+}
+
+func testWriteTxRollsBack(t *testing.T, open func() *Store) {
+	s := open()
 	ctx := context.Background()
 	boom := errors.New("boom")
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {

@@ -16,11 +16,15 @@ import (
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/notify"
+	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/runbook"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 	"github.com/dpc-learning/dpcops/internal/web"
 )
+
+func TestMain(m *testing.M) { pgtest.Run(m) }
 
 var now = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 
@@ -57,11 +61,7 @@ func newFixture(t testing.TB, o options) *fixture {
 	}
 	s.Serve.AllowedHosts = o.allowedHosts
 	s.Serve.ExternalURL = o.externalURL
-	st, err := store.Open(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	var dps []store.Datapoint
 	for i := 0; i < 180; i++ {
 		at := now.Add(-time.Duration(180-i) * time.Minute)
@@ -73,7 +73,7 @@ func newFixture(t testing.TB, o options) *fixture {
 			store.Datapoint{Metric: "CopyErrorCount", Dims: "Environment=prod", Time: at, Value: 0},
 		)
 	}
-	err = st.WriteCycle(ctx, store.CycleWrite{Datapoints: dps, Logs: []store.LogLine{
+	err := st.WriteCycle(ctx, store.CycleWrite{Datapoints: dps, Logs: []store.LogLine{
 		{Time: now.Add(-2 * time.Minute), Source: "postgres", Severity: "ERROR", Message: `relation "mart.los_by_dpc" does not exist`},
 		{Time: now.Add(-time.Minute), Source: "postgres", Severity: "ERROR", Message: "division by zero <script>alert(1)</script>"},
 	}, Health: []store.Health{{Collector: "warehouse", LastRun: now, LastSuccess: now, Duration: 1500 * time.Millisecond, Statements: 7, Datapoints: 900}}})

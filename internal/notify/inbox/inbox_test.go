@@ -3,6 +3,7 @@ package inbox_test
 import (
 	"context"
 	"database/sql"
+	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"testing"
 	"time"
 
@@ -10,15 +11,14 @@ import (
 	"github.com/dpc-learning/dpcops/internal/notify/inbox"
 	"github.com/dpc-learning/dpcops/internal/notify/notifytest"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
+
+func TestMain(m *testing.M) { pgtest.Run(m) }
 
 func openStore(t *testing.T) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	return st
 }
 

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
+)
+
+// runWithStore runs dpcops with DPCOPS_STORE_DSN set.
+func runWithStore(ctx context.Context, t *testing.T, storeDSN string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := mainWithEnv(ctx, args, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}, "v-test",
+		func(k string) (string, bool) { return storeDSN, k == "DPCOPS_STORE_DSN" })
+	return result{code, out.String(), errb.String()}
+}
+
+// TestServeOnAPostgresStore: serve keeps its state in PostgreSQL (the
+// spec's store.dsn, or --store); a second serve on the same database is
+// refused naming the first; the other commands read the same store.
+func TestServeOnAPostgresStore(t *testing.T) {
+	dsn := pgtest.DB(t)
+	specFile := writeFile(t, "pg-store.yaml", strings.Replace(readFile(t, localSpec), "\nserve:", "\nstore:\n  dsn: ${DPCOPS_STORE_DSN}\nserve:", 1))
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan result, 1)
+	go func() {
+		done <- runWithStore(ctx, t, dsn, "serve", "--listen", addr, "--data", t.TempDir(), "-c", specFile)
+	}()
+	select {
+	case r := <-done:
+		cancel()
+		t.Fatalf("serve did not come up: %+v", r)
+	case up := <-serving(t, addr):
+		if !up {
+			cancel()
+			t.Fatalf("serve did not come up: %+v", <-done)
+		}
+	}
+	// A second serve, on another --data and port: the store is the same.
+	second := runWithStore(context.Background(), t, "", "serve", "--listen", freeAddr(t), "--data", t.TempDir(), "--store", dsn, "-c", localSpec)
+	if second.code != 1 || !strings.Contains(second.stderr, "store in use by PID") {
+		t.Errorf("a second serve on the store: %+v", second)
+	}
+	// The commands read the store serve writes.
+	if r := runWithStore(context.Background(), t, dsn, "incidents", "list", "-c", specFile); r.code != 0 {
+		t.Errorf("incidents list beside serve: %+v", r)
+	}
+	if r := runWithStore(context.Background(), t, dsn, "notify", "list", "-c", specFile); r.code != 0 {
+		t.Errorf("notify list beside serve: %+v", r)
+	}
+	cancel()
+	if r := <-done; r.code != 0 {
+		t.Fatalf("serve after cancel: %+v", r)
+	}
+	// Stopped, the store is free again.
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() {
+		done <- runWithStore(ctx, t, dsn, "serve", "--listen", addr, "--data", t.TempDir(), "-c", specFile)
+	}()
+	if up := <-serving(t, addr); !up {
+		cancel()
+		t.Fatalf("serve did not come up again: %+v", <-done)
+	}
+	cancel()
+	if r := <-done; r.code != 0 {
+		t.Errorf("second serve after cancel: %+v", r)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// openPostgres opens a store kept in a PostgreSQL database (Amazon RDS or
+// Aurora in production) and brings its schema up to date. Every package's
+// SQL runs on it unchanged: the connections rebind SQLite's placeholders,
+// and the migrations are translated (pgDDL).
+//
+// Writes go through one connection, as on SQLite: within a process they
+// are serialised, which the engines' guarantees rely on today.
+func openPostgres(ctx context.Context, opts Options) (*Store, error) {
+	cfg, err := pgx.ParseConfig(opts.DSN)
+	if err != nil {
+		// pgx's parse errors may quote the DSN, password included.
+		return nil, errors.New("open store: store.dsn does not parse as a PostgreSQL connection string")
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = "dpcops-store"
+	}
+	s := &Store{path: fmt.Sprintf("postgres://%s:%d/%s", cfg.Host, cfg.Port, cfg.Database), pg: true, seriesIDs: map[seriesKey]int64{}}
+	pool := func(n int) (*sql.DB, error) {
+		db := sql.OpenDB(pgConnector(cfg))
+		db.SetMaxOpenConns(n)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open store %s: %w", s.path, redactPassword(err, cfg.Password))
+		}
+		return db, nil
+	}
+	if opts.Exclusive && !opts.ReadOnly {
+		// Locked before anything is migrated: a refused process changes
+		// nothing.
+		if err := s.lockPostgres(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
+	readers := opts.Readers
+	if readers <= 0 {
+		readers = 4
+	}
+	if s.reader, err = pool(readers); err != nil {
+		return nil, err
+	}
+	if opts.ReadOnly {
+		if err := s.checkVersion(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+		return s, nil
+	}
+	if s.writer, err = pool(1); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// redactPassword keeps a password out of an error's text.
+func redactPassword(err error, password string) error {
+	if password == "" {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), password, "<redacted>"))
+}
+
+// Dialect names the store's database: "sqlite" or "postgres".
+func (s *Store) Dialect() string {
+	if s.pg {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// pgHolderLock is the advisory lock the one process that runs the
+// engines on a PostgreSQL store holds (as the lock file does on SQLite).
+const pgHolderLock = 0x64706370_686f6c64 // "dpcphold"
+
+// lockPostgres takes the store's advisory lock on a session of its own
+// and records who holds it; the server releases it when that session
+// ends, however the process ends. A second process gets an *InUseError
+// naming the holder.
+func (s *Store) lockPostgres(ctx context.Context, cfg *pgx.ConnConfig) error {
+	db := sql.OpenDB(pgConnector(cfg))
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	var got bool
+	if err := db.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, int64(pgHolderLock)).Scan(&got); err != nil {
+		db.Close()
+		return fmt.Errorf("lock store %s: %w", s.path, redactPassword(err, cfg.Password))
+	}
+	host, _ := os.Hostname()
+	if !got {
+		db.Close()
+		e := &InUseError{Lock: "advisory lock on " + s.path}
+		// The holder wrote its name; a store it never wrote to says less.
+		row := s.holderRow(ctx, cfg)
+		if row != nil {
+			e.PID, e.Host = row.pid, row.host
+		}
+		return e
+	}
+	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS dpcops_holder (pid BIGINT NOT NULL, host TEXT NOT NULL, since BIGINT NOT NULL);
+		DELETE FROM dpcops_holder; INSERT INTO dpcops_holder VALUES (`+fmt.Sprint(os.Getpid())+`, `+pgQuote(host)+`, `+fmt.Sprint(Millis(time.Now()))+`)`)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("lock store %s: %w", s.path, redactPassword(err, cfg.Password))
+	}
+	s.pgLock = db
+	return nil
+}
+
+type holderRow struct {
+	pid  int
+	host string
+}
+
+// holderRow reads who holds a PostgreSQL store, nil when it cannot tell.
+func (s *Store) holderRow(ctx context.Context, cfg *pgx.ConnConfig) *holderRow {
+	db := sql.OpenDB(pgConnector(cfg))
+	defer db.Close()
+	var r holderRow
+	err := db.QueryRowContext(ctx, `SELECT pid, host FROM dpcops_holder LIMIT 1`).Scan(&r.pid, &r.host)
+	if err != nil {
+		return nil
+	}
+	return &r
+}
+
+// pgQuote quotes a string literal for PostgreSQL (standard conforming).
+func pgQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
