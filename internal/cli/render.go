@@ -25,8 +25,8 @@ func (a *app) renderTerraformCommand() *cobra.Command {
 		Use:   "terraform --out DIR",
 		Short: "Write the spec as Terraform module modules/operations",
 		Long: `Write the spec as a Terraform module: versions.tf, variables.tf, alarms.tf,
-notifications.tf, capacity.tf, dashboard.tf, maintenance.tf,
-log_metric_filters.tf, main.tf, outputs.tf and a README.md with the steps
+notifications.tf, capacity.tf, dashboard.tf, maintenance.tf, main.tf,
+outputs.tf and a README.md with the steps
 (terraform init, plan, apply) and the choices made.
 
 The module is rendered in memory first: a spec item CloudWatch or

@@ -13,19 +13,16 @@ import (
 
 // CloudWatch's limits on metric alarms (aws-facts §6, alarm limits).
 const (
-	maxAlarmMetrics   = 10
-	maxAlarmName      = 255
-	maxDescription    = 1024
-	insightsLookback  = 3 * 3600
-	maxFilterCombos   = 150
-	maxScheduleName   = 64
-	maxChatbotConfig  = 128
-	maxDashboardName  = 255
-	maxSNSTopicName   = 256
-	maxLogFilterName  = 512
-	usageLimitType    = "serverless-compute"
-	errorLinesMetric  = "ErrorLogLines"
-	errorLinesPattern = "ERROR"
+	maxAlarmMetrics  = 10
+	maxAlarmName     = 255
+	maxDescription   = 1024
+	insightsLookback = 3 * 3600
+	maxFilterCombos  = 150
+	maxScheduleName  = 64
+	maxChatbotConfig = 128
+	maxDashboardName = 255
+	maxSNSTopicName  = 256
+	usageLimitType   = "serverless-compute"
 )
 
 // extendedStatRE is the percentile syntax CloudWatch accepts (pNN or
@@ -55,6 +52,9 @@ type queryBuilder struct {
 	metrics  int
 	insights int
 	n        map[string]int
+	// counts are the ids of sums of a count AWS publishes only for the
+	// periods that have something to count: for them no datapoint means 0.
+	counts map[string]bool
 }
 
 func (b *queryBuilder) id(prefix string) string {
@@ -86,6 +86,17 @@ func (b *queryBuilder) add(se series) (string, error) {
 // the alarm has none yet and the statistic sums, else one metric per
 // QueryType added up with SUM([...]).
 func (b *queryBuilder) addPerQueryType(se series) (string, error) {
+	id, err := b.addPerQueryTypeSum(se)
+	if _, counts := insightsFuncs[b.stat]; counts && err == nil {
+		if b.counts == nil {
+			b.counts = map[string]bool{}
+		}
+		b.counts[id] = true
+	}
+	return id, err
+}
+
+func (b *queryBuilder) addPerQueryTypeSum(se series) (string, error) {
 	if fn, ok := insightsFuncs[b.stat]; ok && b.insights == 0 {
 		return b.addInsights(se, fn)
 	}
@@ -138,9 +149,79 @@ func (b *queryBuilder) returning(id string) {
 // expression renders a spec expression over the series' ids.
 func (b *queryBuilder) expression(n metricmath.Node, ids map[string]string, label string) {
 	n = metricmath.Rename(unwrapSingle(n), func(name string) string { return ids[name] })
+	n = fillDivisors(n, b.counts)
 	id := b.id("e")
 	b.queries = append(b.queries, mquery{id: id, expression: lit(n.String()), label: label})
 	b.returning(id)
+}
+
+// fillDivisors reads the query counts in a divisor through FILL(x, 0).
+// Redshift publishes QueriesSucceeded and QueriesFailed only for the query
+// types and periods that had such queries, so in an hour in which every
+// query failed the succeeded side has no datapoint at all. CloudWatch's
+// metric math documents missing values as 0 in arithmetic but not what a
+// sum of series without any datapoint yields, and dpcops' own evaluator
+// makes such a result missing: the failure rate of an hour of 100 %
+// failures would be no data, which an alarm treating missing data as not
+// breaching never reports. FILL makes the divisor 0 where nothing was
+// counted, so that hour is 100 %, while a period with no queries at all
+// is still no data (0 / 0 is dropped). Numerators are left alone, and
+// FILL is only ever applied inside a divisor, so that a late datapoint is
+// never replaced by a filled 0 that would decide the alarm.
+func fillDivisors(n metricmath.Node, counts map[string]bool) metricmath.Node {
+	switch n := n.(type) {
+	case metricmath.Binary:
+		l, r := fillDivisors(n.L, counts), fillDivisors(n.R, counts)
+		if n.Op == '/' {
+			r = fillRefs(r, counts)
+		}
+		return metricmath.Binary{Op: n.Op, L: l, R: r}
+	case metricmath.Unary:
+		return metricmath.Unary{X: fillDivisors(n.X, counts)}
+	case metricmath.Call:
+		args := make([]metricmath.Node, len(n.Args))
+		for i, a := range n.Args {
+			args[i] = fillDivisors(a, counts)
+		}
+		return metricmath.Call{Fn: n.Fn, Args: args, Offset: n.Offset}
+	case metricmath.List:
+		items := make([]metricmath.Node, len(n.Items))
+		for i, a := range n.Items {
+			items[i] = fillDivisors(a, counts)
+		}
+		return metricmath.List{Items: items}
+	}
+	return n
+}
+
+// fillRefs wraps every reference to a count in FILL(x, 0).
+func fillRefs(n metricmath.Node, counts map[string]bool) metricmath.Node {
+	switch n := n.(type) {
+	case metricmath.Ref:
+		if counts[n.Name] {
+			return metricmath.Call{Fn: "FILL", Args: []metricmath.Node{n, metricmath.Num{Value: 0}}}
+		}
+	case metricmath.Binary:
+		return metricmath.Binary{Op: n.Op, L: fillRefs(n.L, counts), R: fillRefs(n.R, counts)}
+	case metricmath.Unary:
+		return metricmath.Unary{X: fillRefs(n.X, counts)}
+	case metricmath.Call:
+		if n.Fn == "FILL" {
+			return n
+		}
+		args := make([]metricmath.Node, len(n.Args))
+		for i, a := range n.Args {
+			args[i] = fillRefs(a, counts)
+		}
+		return metricmath.Call{Fn: n.Fn, Args: args, Offset: n.Offset}
+	case metricmath.List:
+		items := make([]metricmath.Node, len(n.Items))
+		for i, a := range n.Items {
+			items[i] = fillRefs(a, counts)
+		}
+		return metricmath.List{Items: items}
+	}
+	return n
 }
 
 // unwrapSingle replaces SUM(x), AVG(x), MIN(x) and MAX(x) of one series

@@ -250,12 +250,14 @@ func (r *renderer) logProps(w *spec.Widget, props obj, path, item string) (obj, 
 	}
 	q := w.Properties.Query
 	group := r.logGroup()
+	// source is the group the query reads, as the spec names it.
+	source := r.s.Warehouse.LogGroup
 	var query str
 	if m := sourceRE.FindStringSubmatch(q); m != nil && !strings.HasPrefix(m[1], "/aws/redshift-serverless/") {
 		if m[1] == r.s.Warehouse.LogGroup {
 			query = cat(lit("SOURCE '"), group, lit("' | "+q[len(m[0]):]))
 		} else {
-			query = lit(q)
+			query, source = lit(q), m[1]
 		}
 	} else {
 		if m != nil {
@@ -271,7 +273,37 @@ func (r *renderer) logProps(w *spec.Widget, props obj, path, item string) (obj, 
 	if view == "" {
 		view = "table"
 	}
+	if userActivityLogRE.MatchString(source) {
+		props = withTitleNote(props, w.Properties.Title, userActivityNote)
+	}
 	return append(props, field{"region", reg}, field{"view", lit(view)}, field{"query", query}), true
+}
+
+// userActivityLogRE matches the user activity log Redshift Serverless
+// exports for a namespace.
+var userActivityLogRE = regexp.MustCompile(`^/aws/redshift/[^/]+/useractivitylog$`)
+
+// userActivityNote is added to the title of a log widget that reads a user
+// activity log. Redshift writes each statement there before it runs, so
+// its lines are query texts: a widget titled "Latest errors" that filters
+// them for ERROR shows statements that mention ERROR, not failed queries
+// or rejected COPY rows, and its title must not say otherwise.
+const userActivityNote = "user activity log: statements as submitted, not failed queries"
+
+// withTitleNote sets the widget's title to title (note), or to the note
+// alone when the widget has no title.
+func withTitleNote(props obj, title, note string) obj {
+	t := note
+	if title != "" {
+		t = title + " (" + note + ")"
+	}
+	for i, f := range props {
+		if f.key == "title" {
+			props[i].v = lit(t)
+			return props
+		}
+	}
+	return append(obj{{"title", lit(t)}}, props...)
 }
 
 // logGroup returns warehouse.log_group, written with var.namespace_name

@@ -97,7 +97,7 @@ func TestDashboardBodyStructure(t *testing.T) {
 	if q := ws[4].Properties["query"]; q != "SOURCE '/aws/redshift/dpc-learning/useractivitylog' | fields @timestamp, @message | filter @message like 'ERROR' | sort @timestamp desc | limit 20" {
 		t.Errorf("log widget query %q", q)
 	}
-	if !strings.Contains(string(body), `SUM(SEARCH('{AWS/Redshift-Serverless,QueryType,Workgroup} MetricName=\"QueriesFailed\" Workgroup=\"dpc-learning\"', 'Sum', 300))`) {
+	if !strings.Contains(string(body), `SUM(SEARCH('{\"AWS/Redshift-Serverless\",QueryType,Workgroup} MetricName=\"QueriesFailed\" Workgroup=\"dpc-learning\"', 'Sum', 300))`) {
 		t.Error("QueriesFailed, published only per QueryType, must be summed over QueryType")
 	}
 }

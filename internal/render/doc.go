@@ -1,7 +1,7 @@
 // Package render turns the ops spec into its AWS-native form: a Terraform
 // module (CloudWatch dashboard and alarms, SNS topics and subscriptions,
 // the workgroup's capacity settings and usage limit, EventBridge Scheduler
-// schedules for maintenance, a log metric filter) and the CloudWatch
+// schedules for maintenance) and the CloudWatch
 // dashboard body as JSON.
 //
 // Rendering happens wholly in memory: a spec item CloudWatch or

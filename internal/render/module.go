@@ -11,11 +11,17 @@ const (
 	awsProviderVersion = ">= 5.61.0, < 7.0.0"
 )
 
+// writeVersions writes versions.tf. The module always asks for the
+// aws.chatbot configuration, Slack channel or not: a rendering that drops
+// the last Slack channel must still find the provider that destroys its
+// Chatbot configuration, and the caller's wiring never changes with the
+// spec.
 func writeVersions(body *hclwrite.Body) {
 	t := body.AppendNewBlock("terraform", nil).Body()
 	set(t, "required_version", lit(terraformVersion))
 	p := t.AppendNewBlock("required_providers", nil).Body()
-	set(p, "aws", obj{{"source", lit("hashicorp/aws")}, {"version", lit(awsProviderVersion)}})
+	set(p, "aws", obj{{"source", lit("hashicorp/aws")}, {"version", lit(awsProviderVersion)},
+		{"configuration_aliases", list{expr(chatbotProvider)}}})
 }
 
 // writeMain writes main.tf: the check that the provider's credentials are
@@ -35,32 +41,6 @@ func (r *renderer) writeDashboard(body *hclwrite.Body) {
 	b := body.AppendNewBlock("resource", []string{"aws_cloudwatch_dashboard", "this"}).Body()
 	set(b, "dashboard_name", lit(r.s.Dashboard.Name))
 	set(b, "dashboard_body", call{"jsonencode", []val{r.dashboard}})
-}
-
-// writeLogFilters writes the metric filter that counts ERROR lines in the
-// warehouse's log group.
-func (r *renderer) writeLogFilters(body *hclwrite.Body) {
-	comment(body, "Counts log lines with ERROR in the warehouse's log group (the seed's error log widget, as a metric).")
-	b := body.AppendNewBlock("resource", []string{"aws_cloudwatch_log_metric_filter", "error_lines"}).Body()
-	set(b, "name", lit(awsName(r.s.Platform)+"-error-lines"))
-	set(b, "log_group_name", r.logGroup())
-	set(b, "pattern", lit(errorLinesPattern))
-	m := b.AppendNewBlock("metric_transformation", nil).Body()
-	set(m, "name", lit(errorLinesMetric))
-	set(m, "namespace", lit(r.customNamespace()))
-	set(m, "value", lit("1"))
-	set(m, "default_value", lit("0"))
-	set(m, "unit", lit("Count"))
-}
-
-// customNamespace is where dpcops' own metrics go.
-func (r *renderer) customNamespace() string {
-	for _, m := range r.s.Metrics {
-		if m.Namespace != "" && m.Namespace != "AWS/Redshift-Serverless" {
-			return m.Namespace
-		}
-	}
-	return "Custom/DPC"
 }
 
 func (r *renderer) writeOutputs(body *hclwrite.Body) {

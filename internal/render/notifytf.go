@@ -1,12 +1,43 @@
 package render
 
 import (
+	"strings"
+
 	"github.com/hashicorp/hcl/v2/hclwrite"
 )
 
 // chatbotPolicy is what Chatbot may read to draw alarm graphs in Slack,
 // and the most any channel member may do through it.
 const chatbotPolicy = "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"
+
+// chatbotProvider is the provider configuration the module's Chatbot
+// resources use. AWS Chatbot's API is served from a few regions only
+// (chatbotRegions), so a configuration created through a provider in
+// another one, such as ap-northeast-1, fails at apply. The AWS provider
+// 5.x has no per-resource region argument (6.x adds one), so the module
+// takes a second provider configuration from its caller, which sets that
+// one's region: the Terraform way for a module whose resources live in two
+// regions.
+const chatbotProvider = "aws.chatbot"
+
+// chatbotRegions are the regions that serve the AWS Chatbot (Amazon Q
+// Developer in chat applications) API. A configuration may subscribe to
+// SNS topics of any region.
+var chatbotRegions = []string{"us-east-2", "us-west-2", "eu-west-1", "ap-southeast-1"}
+
+// nearestChatbotRegion suggests the Chatbot region for a deployment in
+// region, for the README.
+func nearestChatbotRegion(region string) string {
+	switch {
+	case strings.HasPrefix(region, "ap-"):
+		return "ap-southeast-1"
+	case strings.HasPrefix(region, "eu-"), strings.HasPrefix(region, "me-"), strings.HasPrefix(region, "af-"), strings.HasPrefix(region, "il-"):
+		return "eu-west-1"
+	case strings.HasPrefix(region, "us-west-"), strings.HasPrefix(region, "ca-west-"):
+		return "us-west-2"
+	}
+	return "us-east-2"
+}
 
 // writeNotifications writes notifications.tf: topics, subscriptions and
 // the Slack configurations.
@@ -36,9 +67,14 @@ func (r *renderer) writeNotifications(body *hclwrite.Body) {
 	}
 	sep()
 	writeChatbotRole(body, r.s.Platform)
+	body.AppendNewline()
+	comment(body, "The region of the aws.chatbot provider, which must serve the Chatbot API.")
+	d := body.AppendNewBlock("data", []string{"aws_region", "chatbot"}).Body()
+	set(d, "provider", expr(chatbotProvider))
 	for _, cb := range r.chatbots {
 		body.AppendNewline()
 		b := body.AppendNewBlock("resource", []string{"aws_chatbot_slack_channel_configuration", cb.id}).Body()
+		set(b, "provider", expr(chatbotProvider))
 		set(b, "configuration_name", lit(cb.name))
 		set(b, "iam_role_arn", expr("aws_iam_role.chatbot.arn"))
 		set(b, "slack_team_id", expr("var."+cb.teamVar))
@@ -46,6 +82,10 @@ func (r *renderer) writeNotifications(body *hclwrite.Body) {
 		set(b, "sns_topic_arns", strList(cb.topics))
 		set(b, "guardrail_policy_arns", list{lit(chatbotPolicy)})
 		set(b, "tags", obj{{"ManagedBy", lit("dpcops")}})
+		lc := b.AppendNewBlock("lifecycle", nil).Body()
+		pc := lc.AppendNewBlock("precondition", nil).Body()
+		set(pc, "condition", call{"contains", []val{strings2list(chatbotRegions), expr("data.aws_region.chatbot.name")}})
+		set(pc, "error_message", lit("AWS Chatbot's API is served from "+strings.Join(chatbotRegions, ", ")+" only: give the module an aws.chatbot provider in one of them (its configurations may subscribe to topics of any region)."))
 	}
 }
 

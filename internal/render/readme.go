@@ -7,17 +7,16 @@ import (
 
 // fileRoles says what each file of the module holds.
 var fileRoles = map[string]string{
-	"versions.tf":           "Terraform and AWS provider versions.",
-	"variables.tf":          "The inputs: names, capacity, the maintenance target, and each channel's endpoint or Slack ids.",
-	"main.tf":               "A check that the credentials are for the spec's account.",
-	"alarms.tf":             "One `aws_cloudwatch_metric_alarm` per enabled spec alarm (and the usage limit alarm when no spec alarm watches the limit).",
-	"notifications.tf":      "The SNS topics, their https and email subscriptions with filter policies, and the Slack (AWS Chatbot) configurations.",
-	"capacity.tf":           "The workgroup's capacity and query limits (managed, or read as it is) and the usage limit.",
-	"dashboard.tf":          "The CloudWatch dashboard.",
-	"maintenance.tf":        "EventBridge Scheduler schedules of the automatic maintenance jobs.",
-	"log_metric_filters.tf": "A metric filter counting ERROR lines of the warehouse's log group.",
-	"outputs.tf":            "ARNs of the topics, alarms, dashboard, workgroup, usage limit and schedules.",
-	"README.md":             "This file.",
+	"versions.tf":      "Terraform and AWS provider versions.",
+	"variables.tf":     "The inputs: names, capacity, the maintenance target, and each channel's endpoint or Slack ids.",
+	"main.tf":          "A check that the credentials are for the spec's account.",
+	"alarms.tf":        "One `aws_cloudwatch_metric_alarm` per enabled spec alarm (and the usage limit alarm when no spec alarm watches the limit).",
+	"notifications.tf": "The SNS topics, their https and email subscriptions with filter policies, and the Slack (AWS Chatbot) configurations.",
+	"capacity.tf":      "The workgroup's capacity and query limits (managed, or read as it is) and the usage limit.",
+	"dashboard.tf":     "The CloudWatch dashboard.",
+	"maintenance.tf":   "EventBridge Scheduler schedules of the automatic maintenance jobs.",
+	"outputs.tf":       "ARNs of the topics, alarms, dashboard, workgroup, usage limit and schedules.",
+	"README.md":        "This file.",
 }
 
 // readme returns the module's README: the user's steps, and every choice
@@ -53,9 +52,10 @@ func (r *renderer) readme(files []string) string {
 
 func (r *renderer) readmeSteps(w func(string, ...any)) {
 	w("## Use it\n\n")
-	w("1. Credentials: the AWS provider takes them as usual (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, SSO, or the role of the CI runner) and needs rights on CloudWatch, SNS, Redshift Serverless, EventBridge Scheduler, CloudWatch Logs, IAM (the Chatbot role) and AWS Chatbot. The module has no provider block: the root configuration sets the region, which must be `var.region` (%s).\n", codeOr(r.s.AWS.Region))
+	chatbot := nearestChatbotRegion(r.s.AWS.Region)
+	w("1. Credentials: the AWS provider takes them as usual (`AWS_PROFILE`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, SSO, or the role of the CI runner) and needs rights on CloudWatch, SNS, Redshift Serverless, EventBridge Scheduler, IAM (the Chatbot role) and AWS Chatbot. The module has no provider block: the root configuration sets the region, which must be `var.region` (%s), and passes a second configuration, `aws.chatbot`, in a region that serves the AWS Chatbot API (%s; `%s` is the nearest), through which the module creates its Slack configurations.\n", codeOr(r.s.AWS.Region), strings.Join(chatbotRegions, ", "), chatbot)
 	w("2. Call the module from your root configuration, with the secrets from a `*.tfvars` file kept out of git or from `TF_VAR_*` variables:\n\n")
-	w("   ```hcl\n   provider \"aws\" {\n     region = %q\n   }\n\n   module \"operations\" {\n     source = \"./modules/operations\"\n", r.s.AWS.Region)
+	w("   ```hcl\n   provider \"aws\" {\n     region = %q\n   }\n\n   provider \"aws\" {\n     alias  = \"chatbot\"\n     region = %q\n   }\n\n   module \"operations\" {\n     source = \"./modules/operations\"\n     providers = {\n       aws         = aws\n       aws.chatbot = aws.chatbot\n     }\n\n", r.s.AWS.Region, chatbot)
 	var inputs []string
 	if len(r.schedules) > 0 {
 		inputs = append(inputs, "maintenance_target_arn", "maintenance_role_arn")
@@ -103,17 +103,17 @@ func (r *renderer) readmeNotifications(w func(string, ...any)) {
 	w("- **Routing per alarm.** dpcops routes with SNS-style filters over the attributes alarm, severity and state. CloudWatch's notifications to SNS carry no message attributes, so an attribute filter policy would drop every one of them. The module filters on the message body instead (`filter_policy_scope = \"MessageBody\"`): the notification is JSON with `AlarmName` and `NewStateValue`, so a filter on alarm becomes `AlarmName`, a filter on severity becomes the names of the alarms with that severity, and a filter on state (or `send_resolved: false`) becomes `NewStateValue`.\n")
 	w("- **PagerDuty and OpsGenie** subscribe over https to their integration URLs for Amazon CloudWatch / SNS (create the integration in the service; the URL carries its key, so it is a sensitive variable). They read the CloudWatch alarm payload and open and resolve incidents from ALARM and OK.\n")
 	w("- **Email** subscribes each address given in the channel's variable.\n")
-	w("- **Slack goes through AWS Chatbot** (Amazon Q Developer in chat applications). SNS cannot post to a Slack webhook (an https subscription would send the SNS envelope, which Slack rejects), so the choice is Chatbot or a forwarding Lambda. Chatbot is AWS's own, needs no code or webhook secret in the state, and formats CloudWatch alarms with their graphs. Before `apply`, authorise the Slack workspace once in the Chatbot console and invite `@aws` to the channel; the variables take the workspace id and the channel id. Chatbot subscribes to whole topics, so a filtered Slack subscription gets a route topic of its own, which only the matching alarms notify. If your provider's region has no Chatbot API endpoint, give these resources a provider in one that has.\n")
+	w("- **Slack goes through AWS Chatbot** (Amazon Q Developer in chat applications). SNS cannot post to a Slack webhook (an https subscription would send the SNS envelope, which Slack rejects), so the choice is Chatbot or a forwarding Lambda. Chatbot is AWS's own, needs no code or webhook secret in the state, and formats CloudWatch alarms with their graphs. Before `apply`, authorise the Slack workspace once in the Chatbot console and invite `@aws` to the channel; the variables take the workspace id and the channel id. Chatbot subscribes to whole topics, so a filtered Slack subscription gets a route topic of its own, which only the matching alarms notify. Chatbot's API is served from %s only, so the configurations are created through the `aws.chatbot` provider the root configuration passes (the AWS provider 5.x has no region per resource); a precondition fails the plan when that provider's region is not one of them. A configuration may subscribe to topics of any region.\n", strings.Join(chatbotRegions, ", "))
 	w("- Channels of type `inbox` and `webhook` are served by the running dpcops only; a channel of type `sns` is added to the actions of the alarms that reach it.\n\n")
 }
 
 func (r *renderer) readmeMetrics(w func(string, ...any)) {
 	w("## Metrics\n\n")
-	w("- **Metrics AWS publishes only per QueryType** (QueriesSucceeded, QueriesFailed, QueriesRunning) are summed over QueryType. SEARCH is not allowed in alarms, so an alarm sums them with one Metrics Insights query (`SELECT SUM(...) FROM SCHEMA(...)`; one per alarm, evaluated over the last 3 hours), and a second such metric in the same alarm as one metric per QueryType added up with `SUM([...])` (each counts towards the 10 metrics of a math alarm). The dashboard uses `SUM(SEARCH(...))`.\n")
+	w("- **Metrics AWS publishes only per QueryType** (QueriesSucceeded, QueriesFailed, QueriesRunning) are summed over QueryType. SEARCH is not allowed in alarms, so an alarm sums them with one Metrics Insights query (`SELECT SUM(...) FROM SCHEMA(...)`; one per alarm, evaluated over the last 3 hours), and a second such metric in the same alarm as one metric per QueryType added up with `SUM([...])` (each counts towards the 10 metrics of a math alarm). The dashboard uses `SUM(SEARCH(...))`. AWS publishes these counts only for the periods and query types that had such queries, so where such a sum is a divisor it is read as `FILL(x, 0)`: an hour in which every query failed is a failure rate of 100 %%, not missing data, while an hour without queries stays without data.\n")
 	if u := r.s.Capacity.UsageLimit; u != nil {
 		w("- **The usage limit** has no percentage alert of its own: its alarm reads `UsageLimitConsumed` of this module's usage limit with a Metrics Insights query and compares `100 × consumed ÷ %s` RPU-hours with %s %%.\n", fmtNum(u.RPUHours), fmtNum(u.NotifyAtPercent))
 	}
-	w("- The log metric filter counts lines with ERROR in the warehouse's log group as `%s` (%s). Redshift Serverless exports its logs there only when the namespace's log exports include the user activity log (and the workgroup's `enable_user_activity_logging` is on); the group must exist before `apply`.\n", errorLinesMetric, r.customNamespace())
+	w("- **Failed queries are `QueriesFailed`.** The module has no log metric filter: the user activity log records each statement before it runs, so its lines are query texts, not errors, and a filter on it would count statements that mention ERROR. A dashboard log widget that reads a user activity log says so in its title.\n")
 	if len(r.published) == 0 {
 		w("\n")
 		return
@@ -151,7 +151,7 @@ func (r *renderer) readmeMaintenance(w func(string, ...any)) {
 	if len(r.schedules) == 0 {
 		return
 	}
-	w("## Maintenance\n\nEventBridge Scheduler invokes `var.maintenance_target_arn` with the input `{\"job\": \"<name>\"}`; the target runs `dpcops maintenance run --job <name>`. The spec's five-field cron becomes EventBridge's six fields (`?` in the day field left open, days of the week as names), in the job's time zone.\n\n| job | spec | EventBridge | time zone |\n|---|---|---|---|\n")
+	w("## Maintenance\n\nEventBridge Scheduler invokes `var.maintenance_target_arn`, a Lambda function or a Step Functions state machine, with the input `{\"job\": \"<name>\"}`; the target runs `dpcops maintenance run --job <name>`. An ECS task is refused at plan time: it would need `ecs_parameters` (task definition, network), which the module does not render. The spec's five-field cron becomes EventBridge's six fields (`?` in the day field left open, days of the week as names), in the job's time zone.\n\n| job | spec | EventBridge | time zone |\n|---|---|---|---|\n")
 	for _, s := range r.schedules {
 		w("| %s | `%s` | `%s` | %s |\n", cell(s.job), cell(s.cron), s.expr, cell(s.tz))
 	}

@@ -130,9 +130,6 @@ func (r *renderer) files() (Files, error) {
 	if len(r.schedules) > 0 {
 		tf["maintenance.tf"] = r.writeMaintenance
 	}
-	if r.s.Warehouse.LogGroup != "" {
-		tf["log_metric_filters.tf"] = r.writeLogFilters
-	}
 	// Variables last: the other files declare what they use.
 	names := sortedKeys(tf)
 	tf["variables.tf"] = r.writeVariables

@@ -191,7 +191,11 @@ func (r *renderer) searchExpr(se series, stat string, period int64) str {
 		all = append(all, d.name)
 	}
 	sort.Strings(all)
-	q := lit(fn + `(SEARCH('{` + se.namespace + "," + strings.Join(all, ",") + `} MetricName="` + se.metric + `"`)
+	schema := []string{searchName(se.namespace)}
+	for _, name := range all {
+		schema = append(schema, searchName(name))
+	}
+	q := lit(fn + `(SEARCH('{` + strings.Join(schema, ",") + `} MetricName="` + se.metric + `"`)
 	for _, d := range ds {
 		q = cat(q, lit(" "+d.name+`="`), d.value, lit(`"`))
 	}
@@ -200,4 +204,17 @@ func (r *renderer) searchExpr(se series, stat string, period int64) str {
 		q = cat(lit("100 * "), q, lit(" / "+fmtNum(r.s.Capacity.UsageLimit.RPUHours)))
 	}
 	return q
+}
+
+// searchName writes a namespace or dimension name for the metric schema
+// of a SEARCH expression. CloudWatch's search expression syntax wants a
+// name that holds anything but letters and digits (AWS/Redshift-Serverless
+// has a slash and a hyphen) in double quotes; other names stay bare.
+func searchName(name string) string {
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return `"` + name + `"`
+		}
+	}
+	return name
 }

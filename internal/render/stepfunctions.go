@@ -22,6 +22,26 @@ const (
 // redshift-serverless UpdateWorkgroup.
 const updateWorkgroup = "arn:aws:states:::aws-sdk:redshiftserverless:updateWorkgroup"
 
+// updateWorkgroupRetryable are the errors the Redshift Serverless API
+// model (2021-04-21) lists for UpdateWorkgroup that are worth a retry with
+// backoff: a fault on AWS's side, or capacity that may free up. The others
+// it lists (ResourceNotFound, Validation, Ipv6CidrBlockNotFound) fail the
+// same way every time, and Conflict has its own retrier.
+var updateWorkgroupRetryable = []string{"InternalServerException", "InsufficientCapacityException"}
+
+// sdkError returns the name Step Functions gives a modeled Redshift
+// Serverless error: an AWS SDK integration's error is the service name and
+// the modeled error name, both in PascalCase.
+func sdkError(name string) string { return "RedshiftServerless." + name }
+
+func mapStrings(ss []string, fn func(string) string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fn(s)
+	}
+	return out
+}
+
 // StepFunctionsOptions shape the fragment.
 type StepFunctionsOptions struct {
 	// Next is the state the fragment goes on to after a successful run;
@@ -51,14 +71,17 @@ func StepFunctions(s *spec.Spec, o StepFunctionsOptions) ([]byte, error) {
 		after = StateDone
 	}
 	// UpdateWorkgroup answers ConflictException while the workgroup is
-	// MODIFYING: wait and try again, as dpcops does.
+	// MODIFYING: wait and try again, as dpcops does. The other retrier
+	// takes the transient errors the API model lists for UpdateWorkgroup
+	// (updateWorkgroupRetryable); an error it does not model, such as
+	// ThrottlingException, never reaches a state machine under that name.
 	retry := list{
 		obj{
-			{"ErrorEquals", list{lit("RedshiftServerless.ConflictException")}},
+			{"ErrorEquals", list{lit(sdkError("ConflictException"))}},
 			{"IntervalSeconds", num(15)}, {"MaxAttempts", num(20)}, {"BackoffRate", num(1.5)}, {"MaxDelaySeconds", num(60)},
 		},
 		obj{
-			{"ErrorEquals", list{lit("RedshiftServerless.ThrottlingException"), lit("RedshiftServerless.InternalServerException")}},
+			{"ErrorEquals", strings2list(mapStrings(updateWorkgroupRetryable, sdkError))},
 			{"IntervalSeconds", num(2)}, {"MaxAttempts", num(6)}, {"BackoffRate", num(2)}, {"JitterStrategy", lit("FULL")},
 		},
 	}

@@ -15,7 +15,23 @@ type variable struct {
 	// def is the default; nil makes the variable required.
 	def       val
 	sensitive bool
+	// validation, when set, is a condition Terraform checks at plan time.
+	validation *validation
 }
+
+// validation is a variable's validation block.
+type validation struct {
+	condition val
+	message   string
+}
+
+// maintenanceTargetRE matches the targets that can run a maintenance job
+// from EventBridge Scheduler's input alone: a Lambda function (optionally
+// a version or alias) or a Step Functions state machine. An ECS task
+// would need ecs_parameters (task definition, network) that the module
+// does not render, so it is refused at plan time rather than at the first
+// run.
+const maintenanceTargetRE = `^arn:aws[a-z-]*:(lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?|states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]+)$`
 
 // variables lists the module's inputs. Names and capacity default to the
 // spec's values; endpoints and Slack ids have no default, because they
@@ -40,7 +56,9 @@ func (r *renderer) variables() []variable {
 	}
 	if len(r.schedules) > 0 {
 		vs = append(vs,
-			variable{name: "maintenance_target_arn", typ: "string", desc: "ARN of the target that runs `dpcops maintenance run --job <job>` (a Lambda function, Step Functions state machine or ECS cluster); it receives {\"job\": \"<name>\"}."},
+			variable{name: "maintenance_target_arn", typ: "string", desc: "ARN of the Lambda function or Step Functions state machine that runs `dpcops maintenance run --job <job>`; it receives {\"job\": \"<name>\"}.",
+				validation: &validation{condition: call{"can", []val{call{"regex", []val{lit(maintenanceTargetRE), expr("var.maintenance_target_arn")}}}},
+					message: "maintenance_target_arn must be a Lambda function or Step Functions state machine ARN: the schedules pass the job as input only, and an ECS task would need ecs_parameters the module does not render."}},
 			variable{name: "maintenance_role_arn", typ: "string", desc: "Role EventBridge Scheduler assumes to invoke the maintenance target."})
 	}
 	for _, cv := range r.channelVars {
@@ -86,6 +104,11 @@ func (r *renderer) writeVariables(body *hclwrite.Body) {
 		}
 		if v.sensitive {
 			set(b, "sensitive", boolean(true))
+		}
+		if v.validation != nil {
+			vb := b.AppendNewBlock("validation", nil).Body()
+			set(vb, "condition", v.validation.condition)
+			set(vb, "error_message", lit(v.validation.message))
 		}
 	}
 }

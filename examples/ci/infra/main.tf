@@ -18,6 +18,31 @@ provider "aws" {
   region = "ap-northeast-1" # the spec's aws.region
 }
 
+# AWS Chatbot's API is served from us-east-2, us-west-2, eu-west-1 and
+# ap-southeast-1 only, and the AWS provider 5.x has no region per resource:
+# the module creates its Slack configurations through this provider. They
+# subscribe to the SNS topics in ap-northeast-1 all the same.
+provider "aws" {
+  alias  = "chatbot"
+  region = var.chatbot_region
+}
+
+variable "chatbot_region" {
+  type        = string
+  description = "Region of the AWS Chatbot API the Slack configurations are created through."
+  default     = "ap-southeast-1" # the nearest to ap-northeast-1
+  validation {
+    condition     = contains(["us-east-2", "us-west-2", "eu-west-1", "ap-southeast-1"], var.chatbot_region)
+    error_message = "AWS Chatbot's API is served from us-east-2, us-west-2, eu-west-1 and ap-southeast-1 only."
+  }
+}
+
+variable "manage_workgroup" {
+  type        = bool
+  description = "Let the module own the workgroup's capacity settings (import the workgroup first)."
+  default     = false
+}
+
 variable "pagerduty_integration_url" {
   type      = string
   sensitive = true
@@ -41,7 +66,8 @@ variable "slack_channel_id" {
 }
 
 variable "maintenance_target_arn" {
-  type = string
+  type        = string
+  description = "The Lambda function or Step Functions state machine that runs dpcops maintenance."
 }
 
 variable "maintenance_role_arn" {
@@ -50,7 +76,12 @@ variable "maintenance_role_arn" {
 
 module "operations" {
   source = "../modules/operations"
+  providers = {
+    aws         = aws
+    aws.chatbot = aws.chatbot
+  }
 
+  manage_workgroup          = var.manage_workgroup
   pagerduty_integration_url = var.pagerduty_integration_url
   opsgenie_integration_url  = var.opsgenie_integration_url
   email_addresses           = var.email_addresses

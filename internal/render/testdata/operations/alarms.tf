@@ -274,7 +274,7 @@ resource "aws_cloudwatch_metric_alarm" "review_query_failure_rate" {
   }
   metric_query {
     id          = "e1"
-    expression  = "(100 * q1) / (q1 + s1)"
+    expression  = "(100 * q1) / (FILL(q1, 0) + FILL(s1, 0))"
     label       = "100 * QueriesFailed / (QueriesFailed + QueriesSucceeded)"
     return_data = true
   }

@@ -37,14 +37,14 @@ resource "aws_cloudwatch_dashboard" "this" {
           metrics = [
             [
               {
-                expression = "SUM(SEARCH('{AWS/Redshift-Serverless,QueryType,Workgroup} MetricName=\"QueriesSucceeded\" Workgroup=\"${var.workgroup_name}\"', 'Sum', 300))"
+                expression = "SUM(SEARCH('{\"AWS/Redshift-Serverless\",QueryType,Workgroup} MetricName=\"QueriesSucceeded\" Workgroup=\"${var.workgroup_name}\"', 'Sum', 300))"
                 id         = "r1"
                 label      = "QueriesSucceeded"
               },
             ],
             [
               {
-                expression = "SUM(SEARCH('{AWS/Redshift-Serverless,QueryType,Workgroup} MetricName=\"QueriesFailed\" Workgroup=\"${var.workgroup_name}\"', 'Sum', 300))"
+                expression = "SUM(SEARCH('{\"AWS/Redshift-Serverless\",QueryType,Workgroup} MetricName=\"QueriesFailed\" Workgroup=\"${var.workgroup_name}\"', 'Sum', 300))"
                 id         = "r2"
                 label      = "QueriesFailed"
               },
@@ -93,7 +93,7 @@ resource "aws_cloudwatch_dashboard" "this" {
         width  = 24
         height = 6
         properties = {
-          title  = "Latest errors"
+          title  = "Latest errors (user activity log: statements as submitted, not failed queries)"
           region = var.region
           view   = "table"
           query  = "SOURCE '/aws/redshift/${var.namespace_name}/useractivitylog' | fields @timestamp, @message | filter @message like 'ERROR' | sort @timestamp desc | limit 20"

@@ -62,7 +62,13 @@ resource "aws_iam_role_policy_attachment" "chatbot" {
   policy_arn = "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"
 }
 
+# The region of the aws.chatbot provider, which must serve the Chatbot API.
+data "aws_region" "chatbot" {
+  provider = aws.chatbot
+}
+
 resource "aws_chatbot_slack_channel_configuration" "slack" {
+  provider              = aws.chatbot
   configuration_name    = "dpc-learning-slack"
   iam_role_arn          = aws_iam_role.chatbot.arn
   slack_team_id         = var.slack_team_id
@@ -71,5 +77,11 @@ resource "aws_chatbot_slack_channel_configuration" "slack" {
   guardrail_policy_arns = ["arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"]
   tags = {
     ManagedBy = "dpcops"
+  }
+  lifecycle {
+    precondition {
+      condition     = contains(["us-east-2", "us-west-2", "eu-west-1", "ap-southeast-1"], data.aws_region.chatbot.name)
+      error_message = "AWS Chatbot's API is served from us-east-2, us-west-2, eu-west-1, ap-southeast-1 only: give the module an aws.chatbot provider in one of them (its configurations may subscribe to topics of any region)."
+    }
   }
 }

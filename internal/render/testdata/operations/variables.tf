@@ -56,7 +56,11 @@ variable "workgroup_security_group_ids" {
 
 variable "maintenance_target_arn" {
   type        = string
-  description = "ARN of the target that runs `dpcops maintenance run --job <job>` (a Lambda function, Step Functions state machine or ECS cluster); it receives {\"job\": \"<name>\"}."
+  description = "ARN of the Lambda function or Step Functions state machine that runs `dpcops maintenance run --job <job>`; it receives {\"job\": \"<name>\"}."
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:(lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?|states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]+)$", var.maintenance_target_arn))
+    error_message = "maintenance_target_arn must be a Lambda function or Step Functions state machine ARN: the schedules pass the job as input only, and an ECS task would need ecs_parameters the module does not render."
+  }
 }
 
 variable "maintenance_role_arn" {

@@ -4,8 +4,9 @@ terraform {
   required_version = ">= 1.5.0"
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.61.0, < 7.0.0"
+      source                = "hashicorp/aws"
+      version               = ">= 5.61.0, < 7.0.0"
+      configuration_aliases = [aws.chatbot]
     }
   }
 }
