@@ -3,9 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 )
@@ -20,8 +22,9 @@ func runWithStore(ctx context.Context, t *testing.T, storeDSN string, args ...st
 }
 
 // TestServeOnAPostgresStore: serve keeps its state in PostgreSQL (the
-// spec's store.dsn, or --store); a second serve on the same database is
-// refused naming the first; the other commands read the same store.
+// spec's store.dsn, or --store) and leads; a second serve on the same
+// database follows; collect --once is refused beside the leader; the
+// other commands read the same store.
 func TestServeOnAPostgresStore(t *testing.T) {
 	dsn := pgtest.DB(t)
 	specFile := writeFile(t, "pg-store.yaml", strings.Replace(readFile(t, localSpec), "\nserve:", "\nstore:\n  dsn: ${DPCOPS_STORE_DSN}\nserve:", 1))
@@ -41,10 +44,29 @@ func TestServeOnAPostgresStore(t *testing.T) {
 			t.Fatalf("serve did not come up: %+v", <-done)
 		}
 	}
-	// A second serve, on another --data and port: the store is the same.
-	second := runWithStore(context.Background(), t, "", "serve", "--listen", freeAddr(t), "--data", t.TempDir(), "--store", dsn, "-c", localSpec)
-	if second.code != 1 || !strings.Contains(second.stderr, "store in use by PID") {
-		t.Errorf("a second serve on the store: %+v", second)
+	waitUntil(t, 30*time.Second, "serve leads", func() bool { l, _ := replicaStatus(addr); return l })
+	// A second serve on the same store (another --data and port, the
+	// store given by --store) follows: it answers, and says who leads.
+	addr2 := freeAddr(t)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	done2 := make(chan result, 1)
+	go func() {
+		done2 <- runWithStore(ctx2, t, "", "serve", "--listen", addr2, "--data", t.TempDir(), "--store", dsn, "-c", localSpec)
+	}()
+	if up := <-serving(t, addr2); !up {
+		cancel2()
+		t.Fatalf("a second serve did not come up: %+v", <-done2)
+	}
+	if leading, leader := replicaStatus(addr2); leading || !strings.HasPrefix(leader, fmt.Sprintf("%s:%d/", hostname(), os.Getpid())) {
+		t.Errorf("the second serve: leading %v, leader %q", leading, leader)
+	}
+	// collect --once would collect beside the leader: refused, naming it.
+	if r := runWithStore(context.Background(), t, dsn, "collect", "--once", "--data", t.TempDir(), "-c", specFile); r.code != 1 || !strings.Contains(r.stderr, "store in use by serve") {
+		t.Errorf("collect --once beside a leading serve: %+v", r)
+	}
+	cancel2()
+	if r := <-done2; r.code != 0 {
+		t.Errorf("the follower after cancel: %+v", r)
 	}
 	// The commands read the store serve writes.
 	if r := runWithStore(context.Background(), t, dsn, "incidents", "list", "-c", specFile); r.code != 0 {

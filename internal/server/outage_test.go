@@ -197,14 +197,16 @@ func waitHealthy(t *testing.T, base string) {
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(base + "/api/v1/health")
 		if err == nil {
-			var hs []struct {
-				Collector   string  `json:"collector"`
-				LastSuccess *string `json:"last_success"`
-				LastError   string  `json:"last_error"`
+			var health struct {
+				Collectors []struct {
+					Collector   string  `json:"collector"`
+					LastSuccess *string `json:"last_success"`
+					LastError   string  `json:"last_error"`
+				} `json:"collectors"`
 			}
-			json.NewDecoder(resp.Body).Decode(&hs)
+			json.NewDecoder(resp.Body).Decode(&health)
 			resp.Body.Close()
-			for _, h := range hs {
+			for _, h := range health.Collectors {
 				if h.Collector == "warehouse" && h.LastSuccess != nil && h.LastError == "" {
 					return
 				}

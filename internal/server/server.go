@@ -63,13 +63,14 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	// One serve per store: a second one is refused with the holder's PID
-	// and host (the lock goes with the process, however it ends).
+	// One serve per SQLite store: a second one is refused with the
+	// holder's PID and host (the lock goes with the process, however it
+	// ends). Serves that share a PostgreSQL store elect a leader instead.
 	dsn := o.StoreDSN
 	if dsn == "" {
 		dsn = o.Spec.Store.DSN.Reveal()
 	}
-	st, err := store.Open(ctx, o.DataDir, store.Options{Exclusive: true, DSN: dsn})
+	st, err := store.Open(ctx, o.DataDir, store.Options{Exclusive: dsn == "", DSN: dsn})
 	if err != nil {
 		ln.Close()
 		return err
@@ -92,7 +93,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer e.close()
+	rep := newReplica(st, o, logger)
 	handler, err := web.New(web.Options{
+		Replica:       rep.status,
 		Spec:          o.Spec,
 		Store:         st,
 		Alarms:        e.alarms,
@@ -119,17 +122,20 @@ func Run(ctx context.Context, o Options) error {
 		stopBackground()
 		wg.Wait()
 	}()
-	e.start(bg, &wg)
+	lost := make(chan error, 1)
+	rep.run(bg, &wg, e, lost)
 	logger.Info("dpcops serving", "addr", "http://"+ln.Addr().String(), "data", st.Path(),
-		"spec", o.Spec.File(), "engine", o.Spec.Warehouse.Engine)
+		"spec", o.Spec.File(), "engine", o.Spec.Warehouse.Engine, "replica", rep.id)
 	announceAccess(logger, ln.Addr(), tokenFile)
 	if o.Started != nil {
 		o.Started(ln.Addr().String())
 	}
 
+	var stopErr error
 	select {
 	case err := <-served:
 		return fmt.Errorf("http server: %w", err)
+	case stopErr = <-lost:
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
@@ -138,7 +144,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	return nil
+	return stopErr
 }
 
 // newHTTPServer bounds what one client can hold: the time to send its

@@ -26,6 +26,7 @@ const (
 	DefaultBackoff           = Duration(time.Second)
 	DefaultMaxBackoff        = Duration(5 * time.Minute)
 	DefaultFailingAttempts   = 5
+	DefaultLeaderLease       = Duration(10 * time.Second)
 	DefaultHeartbeatInterval = Duration(time.Minute)
 	DefaultCatchUp           = Duration(time.Hour)
 	DefaultJobTimeout        = Duration(2 * time.Hour)
@@ -101,6 +102,7 @@ func (s *Spec) applyDefaults() {
 	setDuration(&s.Collect.Interval, DefaultInterval)
 	setDuration(&s.Collect.IdleSQLInterval, DefaultIdleSQLInterval)
 	setDuration(&s.Collect.Retention, DefaultRetention)
+	setDuration(&s.Store.LeaderLease, DefaultLeaderLease)
 	setDuration(&s.Store.Retention.Notifications, DefaultKeepNotifications)
 	setDuration(&s.Store.Retention.History, DefaultKeepHistory)
 	setDuration(&s.Store.Retention.Incidents, DefaultKeepIncidents)

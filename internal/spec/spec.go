@@ -65,6 +65,10 @@ type Warehouse struct {
 	// protocol). It is a secret: take it from the environment.
 	DSN     Secret `yaml:"dsn"`
 	DSNFile string `yaml:"dsn_file"`
+	// LeaderLease is the lease the leading serve renews on a PostgreSQL
+	// store (default 10s): a follower takes over within it and a poll
+	// (a fifth of it) of the leader's death.
+	LeaderLease Duration `yaml:"leader_lease"`
 	// ConnectTimeout bounds each connection attempt (default 5s).
 	ConnectTimeout Duration `yaml:"connect_timeout"`
 	// StatementTimeout bounds each monitoring query (default 10s).
@@ -185,6 +189,10 @@ type Store struct {
 	// or Aurora) instead of --data's SQLite file: a secret.
 	DSN     Secret `yaml:"dsn"`
 	DSNFile string `yaml:"dsn_file"`
+	// LeaderLease is the lease the leading serve renews on a PostgreSQL
+	// store (default 10s): a follower takes over within it and a poll
+	// (a fifth of it) of the leader's death.
+	LeaderLease Duration `yaml:"leader_lease"`
 	// Retention says how long finished records are kept; datapoints and
 	// log lines follow collect.retention.
 	Retention Retention `yaml:"retention"`

@@ -181,6 +181,9 @@ func (c *checker) checkCollect() {
 	if col.Retention.D() < time.Hour {
 		c.errorf("collect.retention", "collect.retention must be at least 1h")
 	}
+	if l := c.s.Store.LeaderLease.D(); l < 3*time.Second || l > 5*time.Minute {
+		c.errorf("store.leader_lease", "store.leader_lease must be from 3s to 5m, got %s", c.s.Store.LeaderLease)
+	}
 	r := c.s.Store.Retention
 	for _, k := range []struct {
 		key string

@@ -29,10 +29,17 @@ type InUseError struct {
 }
 
 func (e *InUseError) Error() string {
-	if e.PID == 0 {
-		return fmt.Sprintf("store in use by another process (lock file %s)", e.Lock)
+	where := "lock file " + e.Lock
+	if strings.HasPrefix(e.Lock, "postgres://") {
+		where = "store " + e.Lock
 	}
-	return fmt.Sprintf("store in use by PID %d on %s (lock file %s)", e.PID, e.Host, e.Lock)
+	switch {
+	case e.PID != 0:
+		return fmt.Sprintf("store in use by PID %d on %s (%s)", e.PID, e.Host, where)
+	case e.Host != "":
+		return fmt.Sprintf("store in use by serve %s, which leads it (%s)", e.Host, where)
+	}
+	return fmt.Sprintf("store in use by another process (%s)", where)
 }
 
 // lockTries bounds how often an exclusive lock is tried before the store

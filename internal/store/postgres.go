@@ -110,9 +110,20 @@ func (s *Store) lockPostgres(ctx context.Context, cfg *pgx.ConnConfig) error {
 		return fmt.Errorf("lock store %s: %w", s.path, redactPassword(err, cfg.Password))
 	}
 	host, _ := os.Hostname()
+	if got {
+		// Serves that share the store elect a leader rather than take
+		// this lock: a live lease is a serve running the engines.
+		var leader string
+		err := db.QueryRowContext(ctx, `SELECT holder FROM leader_lease WHERE to_regclass('leader_lease') IS NOT NULL
+			AND id = 1 AND expires_at >= (extract(epoch FROM clock_timestamp()) * 1000)::bigint`).Scan(&leader)
+		if err == nil {
+			db.Close()
+			return &InUseError{Host: leader, Lock: s.path}
+		}
+	}
 	if !got {
 		db.Close()
-		e := &InUseError{Lock: "advisory lock on " + s.path}
+		e := &InUseError{Lock: s.path}
 		// The holder wrote its name; a store it never wrote to says less.
 		row := s.holderRow(ctx, cfg)
 		if row != nil {

@@ -252,6 +252,10 @@ func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	if err := s.fence(ctx, tx); err != nil {
+		tx.Rollback()
+		return err
+	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err

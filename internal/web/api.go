@@ -286,7 +286,32 @@ func (h *handler) apiHealth(w http.ResponseWriter, r *http.Request) {
 		out[i] = Health{Collector: x.Collector, LastRun: x.LastRun, LastSuccess: optionalTime(x.LastSuccess), LastError: x.LastError,
 			LastErrorAt: optionalTime(x.LastErrorAt), DurationMS: x.Duration.Milliseconds(), Statements: x.Statements, Wakeups: x.Wakeups, Datapoints: x.Datapoints}
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, struct {
+		Replica
+		Collectors []Health `json:"collectors"`
+	}{h.replica(), out})
+}
+
+// Replica is which serve answers and which leads, as /api/v1/health and
+// the Collectors page show it.
+type Replica struct {
+	// Replica names this serve (host:pid).
+	Replica string `json:"replica"`
+	// Store is sqlite or postgres.
+	Store string `json:"store"`
+	// Leader names the serve that runs the engines ("" while none does);
+	// Leading says it is this one; Epoch is its term.
+	Leader  string `json:"leader"`
+	Leading bool   `json:"leading"`
+	Epoch   int64  `json:"epoch"`
+}
+
+// replica reads the replica's status; a single serve leads always.
+func (h *handler) replica() Replica {
+	if h.o.Replica != nil {
+		return h.o.Replica()
+	}
+	return Replica{Store: h.o.Store.Dialect(), Leading: true}
 }
 
 // Health is a collector's health, as /api/v1/health answers it; the

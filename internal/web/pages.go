@@ -251,5 +251,5 @@ func (h *handler) pageHealth(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	h.render(w, r, "health", "health", hs)
+	h.render(w, r, "health", "health", map[string]any{"Collectors": hs, "Replica": h.replica()})
 }

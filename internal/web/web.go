@@ -58,6 +58,9 @@ type Options struct {
 	// TokenFile is where an operator finds the token serve made, shown
 	// on the sign-in page; empty when the token comes from the spec.
 	TokenFile string
+	// Replica says which serve this is and which leads; nil: the one
+	// serve of an SQLite store, which always leads.
+	Replica func() Replica
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

@@ -340,9 +340,16 @@ func TestLogsAndHealthAPIsSpeakSnakeCase(t *testing.T) {
 		t.Errorf("logs: %d %s", code, body)
 	}
 	code, body, _ = f.get("/api/v1/health")
-	var hs []map[string]any
-	if code != 200 || json.Unmarshal([]byte(body), &hs) != nil || len(hs) != 1 ||
-		hs[0]["collector"] != "warehouse" || hs[0]["duration_ms"] != 1500.0 || hs[0]["datapoints"] != 900.0 || hs[0]["last_error_at"] != nil {
+	var health struct {
+		Store      string           `json:"store"`
+		Leading    bool             `json:"leading"`
+		Collectors []map[string]any `json:"collectors"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &health) != nil || !health.Leading || health.Store == "" {
+		t.Errorf("health: %d %s", code, body)
+	}
+	hs := health.Collectors
+	if len(hs) != 1 || hs[0]["collector"] != "warehouse" || hs[0]["duration_ms"] != 1500.0 || hs[0]["datapoints"] != 900.0 || hs[0]["last_error_at"] != nil {
 		t.Errorf("health: %d %s", code, body)
 	}
 }

@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
+)
+
+// failoverSpec: two replicas on one PostgreSQL store watch a knob in the
+// warehouse; its alarm pages a webhook.
+const failoverSpec = `platform: failover
+environment: test
+warehouse: {engine: postgres, dsn: "${FO_WAREHOUSE}", connect_timeout: 1s, statement_timeout: 2s}
+store: {dsn: "${FO_STORE}", leader_lease: 3s}
+collect: {interval: 1s}
+metrics:
+  - {name: Knob, source: sql, sql: "SELECT value FROM knob"}
+alarms:
+  - {name: Knob-High, metric: Knob, statistic: Maximum, period: 10s, comparison: GreaterThanThreshold, threshold: 0, severity: critical, topics: [ops]}
+topics:
+  ops: {subscriptions: [hook]}
+channels:
+  hook: {type: webhook, url: "${FO_HOOK}"}
+serve: {token: "failover-test-token-0123456789"}
+`
+
+// hookLog is a webhook receiver that counts the distinct deliveries each
+// episode got, as a receiver that deduplicates by delivery id does: a
+// delivery sent again after a crash (resend: true, same id) is one.
+type hookLog struct {
+	mu  sync.Mutex
+	got map[string]map[int64]bool // "1 trigger" → delivery ids
+}
+
+func (h *hookLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		ID       int64  `json:"id"`
+		Kind     string `json:"kind"`
+		DedupKey string `json:"dedup_key"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	key := b.DedupKey[strings.LastIndex(b.DedupKey, ":")+1:] + " " + b.Kind
+	if h.got[key] == nil {
+		h.got[key] = map[int64]bool{}
+	}
+	h.got[key][b.ID] = true
+}
+
+func (h *hookLog) count(key string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.got[key])
+}
+
+// replicaStatus reads /api/v1/health's replica part.
+func replicaStatus(addr string) (leading bool, leader string) {
+	resp, err := http.Get("http://" + addr + "/api/v1/health")
+	if err != nil {
+		return false, ""
+	}
+	defer resp.Body.Close()
+	var s struct {
+		Leading bool   `json:"leading"`
+		Leader  string `json:"leader"`
+	}
+	json.NewDecoder(resp.Body).Decode(&s)
+	return s.Leading, s.Leader
+}
+
+func waitUntil(t *testing.T, limit time.Duration, what string, ok func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < limit {
+		if ok() {
+			return time.Since(start)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s", what, limit)
+	return 0
+}
+
+// TestFailoverPagesOnce: two serves on one PostgreSQL store; the leader
+// pages, and is SIGKILLed right after; the follower takes over within the
+// lease; the receiver has one trigger for the episode, and the resolve
+// and a new episode that happen after the kill arrive exactly once.
+func TestFailoverPagesOnce(t *testing.T) {
+	if os.Getenv("DPCOPS_FAILOVER_CHILD") != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		defer stop()
+		var out, errb strings.Builder
+		code := mainWithEnv(ctx, []string{"serve", "--listen", os.Getenv("FO_ADDR"), "--data", os.Getenv("FO_DATA"), "-c", os.Getenv("FO_SPEC")},
+			IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}, "v-test", os.LookupEnv)
+		fmt.Fprint(os.Stderr, errb.String())
+		os.Exit(code)
+	}
+	wh, st := pgtest.DB(t), pgtest.DB(t)
+	db := pgtest.Connect(t, wh)
+	if _, err := db.Exec(context.Background(), `CREATE TABLE knob (value int); INSERT INTO knob VALUES (0)`); err != nil {
+		t.Fatal(err)
+	}
+	knob := func(v int) {
+		t.Helper()
+		if _, err := db.Exec(context.Background(), `UPDATE knob SET value = $1`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hook := &hookLog{got: map[string]map[int64]bool{}}
+	srv := httptest.NewServer(hook)
+	defer srv.Close()
+	spec := writeFile(t, "failover.yaml", failoverSpec)
+	start := func() (*exec.Cmd, string, chan error) {
+		addr := freeAddr(t)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestFailoverPagesOnce$")
+		cmd.Env = append(os.Environ(), "DPCOPS_FAILOVER_CHILD=1", "FO_ADDR="+addr, "FO_DATA="+t.TempDir(), "FO_SPEC="+spec,
+			"FO_WAREHOUSE="+wh, "FO_STORE="+st, "FO_HOOK="+srv.URL)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		t.Cleanup(func() { cmd.Process.Kill(); <-exited; exited <- nil })
+		if up := <-serving(t, addr); !up {
+			t.Fatal("a replica did not come up")
+		}
+		return cmd, addr, exited
+	}
+	a, addrA, exitedA := start()
+	waitUntil(t, 30*time.Second, "the first replica leads", func() bool { l, _ := replicaStatus(addrA); return l })
+	_, addrB, _ := start()
+	time.Sleep(2 * time.Second)
+	if leading, leader := replicaStatus(addrB); leading || !strings.HasPrefix(leader, fmt.Sprintf("%s:%d/", hostname(), a.Process.Pid)) {
+		t.Fatalf("the second replica: leading %v, leader %q", leading, leader)
+	}
+
+	knob(1)
+	waitUntil(t, 40*time.Second, "the page", func() bool { return hook.count("1 trigger") > 0 })
+	if err := a.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-exitedA
+	exitedA <- nil
+	took := waitUntil(t, 30*time.Second, "the follower takes over", func() bool { l, _ := replicaStatus(addrB); return l })
+	t.Logf("takeover %s after SIGKILL (lease 3s)", took.Round(100*time.Millisecond))
+	if took > 15*time.Second {
+		t.Errorf("takeover took %s, over 15 s", took)
+	}
+	knob(0)
+	waitUntil(t, 40*time.Second, "the resolve after the kill", func() bool { return hook.count("1 resolve") > 0 })
+	knob(1)
+	waitUntil(t, 40*time.Second, "a new episode after the kill", func() bool { return hook.count("2 trigger") > 0 })
+	time.Sleep(3 * time.Second) // let any duplicate arrive
+	for key, want := range map[string]int{"1 trigger": 1, "1 resolve": 1, "2 trigger": 1} {
+		if n := hook.count(key); n != want {
+			t.Errorf("%s: %d deliveries, want %d", key, n, want)
+		}
+	}
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}

@@ -1,0 +1,235 @@
+// Package leader elects, among the serve replicas that share one
+// PostgreSQL store, the one that runs the engines that must run once
+// (collection, alarm evaluation and actions, notification delivery,
+// maintenance, query monitoring, the capacity lease, pruning,
+// self-monitoring). The others serve the web UI and API.
+//
+// The election is a lease row in the store (leader_lease), renewed by the
+// leader every TTL/3 and taken over by a follower once it has expired by
+// the database server's clock, so that the replicas' clocks do not
+// matter and a leader whose host vanished (no TCP reset, no session end)
+// is replaced within TTL and a poll. Each new leader gets a higher
+// epoch; the engines' writes carry it (store.WithFence), so that a
+// deposed leader's late write is refused rather than interleaved with
+// its successor's. A leader that cannot renew in time stops leading
+// before its lease can expire for the others.
+//
+// The database is the consensus: dpcops adds none of its own.
+package leader
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+// Options configure an Elector.
+type Options struct {
+	Store *store.Store
+	// ID names this replica (host and PID); unique among the replicas.
+	ID string
+	// TTL is the lease (default 10s): a follower takes over within TTL
+	// and one Poll of the leader's death.
+	TTL time.Duration
+	// Poll is how often a follower looks at the lease (default TTL/5).
+	Poll   time.Duration
+	Logger *slog.Logger
+}
+
+// Status is who leads.
+type Status struct {
+	// Leader is the leading replica's ID; "" when none holds a live
+	// lease.
+	Leader string `json:"leader"`
+	Epoch  int64  `json:"epoch"`
+	// Self says this replica leads.
+	Self bool `json:"self"`
+}
+
+// Elector campaigns for one replica.
+type Elector struct {
+	o   Options
+	log *slog.Logger
+
+	mu     sync.Mutex
+	status Status
+}
+
+// New returns an elector.
+func New(o Options) *Elector {
+	if o.TTL <= 0 {
+		o.TTL = 10 * time.Second
+	}
+	if o.Poll <= 0 {
+		o.Poll = o.TTL / 5
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Elector{o: o, log: o.Logger}
+}
+
+// ErrLost says this replica led and no longer does.
+var ErrLost = errors.New("leadership lost")
+
+// nowMS is the database server's clock in Unix milliseconds.
+const nowMS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`
+
+// Run campaigns until it wins, then calls lead with a context that ends
+// when the lease is lost, and renews the lease while lead runs. It
+// returns nil when ctx ends (having handed the lease back), or ErrLost
+// once it led and lost the lease: serve then exits, and its supervisor
+// starts it again as a follower with nothing of the old term in memory.
+func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, epoch int64)) error {
+	var epoch int64
+	for epoch == 0 {
+		var err error
+		if epoch, err = e.acquire(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("leader election: cannot read the lease", "err", err)
+		}
+		if epoch != 0 {
+			break
+		}
+		e.refresh(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(e.o.Poll):
+		}
+	}
+	e.set(Status{Leader: e.o.ID, Epoch: epoch, Self: true})
+	e.log.Info("leading", "replica", e.o.ID, "epoch", epoch)
+	lctx, stop := context.WithCancel(store.WithFence(ctx, epoch))
+	defer stop()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lead(lctx, epoch)
+	}()
+	err := e.hold(lctx, epoch)
+	stop()
+	<-done
+	if ctx.Err() != nil {
+		e.release(epoch)
+		return nil
+	}
+	e.set(Status{})
+	e.log.Error("leadership lost: stopping, so as to start again as a follower", "epoch", epoch, "err", err)
+	return fmt.Errorf("%w (epoch %d): %v", ErrLost, epoch, err)
+}
+
+// hold renews the lease every TTL/3 until ctx ends, or returns why it
+// was lost: taken over, or not renewed for two thirds of the TTL, when
+// the others may soon see it expire.
+func (e *Elector) hold(ctx context.Context, epoch int64) error {
+	every := e.o.TTL / 3
+	renewed := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(every):
+		}
+		ok, err := e.renew(ctx, epoch)
+		switch {
+		case err == nil && !ok:
+			return errors.New("another replica holds the lease")
+		case err == nil:
+			renewed = time.Now()
+		case time.Since(renewed) > 2*e.o.TTL/3:
+			return fmt.Errorf("the lease could not be renewed for %s: %w", time.Since(renewed).Round(time.Millisecond), err)
+		default:
+			e.log.Warn("leader election: renewal failed, retrying", "err", err)
+		}
+	}
+}
+
+// acquire takes the lease if it is free or expired and returns the new
+// epoch; 0 when another replica holds it.
+func (e *Elector) acquire(ctx context.Context) (int64, error) {
+	var epoch int64
+	err := e.o.Store.WriteTx(ctx, func(tx *sql.Tx) error {
+		ttl := e.o.TTL.Milliseconds()
+		return tx.QueryRowContext(ctx, `INSERT INTO leader_lease (id, holder, epoch, expires_at, renewed_at)
+			VALUES (1, $1, 1, `+nowMS+` + $2, `+nowMS+`)
+			ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, epoch = leader_lease.epoch + 1,
+				expires_at = excluded.expires_at, renewed_at = excluded.renewed_at
+			WHERE leader_lease.expires_at < `+nowMS+`
+			RETURNING epoch`, e.o.ID, ttl).Scan(&epoch)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return epoch, err
+}
+
+// renew extends the lease; false when this replica no longer holds it.
+func (e *Elector) renew(ctx context.Context, epoch int64) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.o.TTL/3)
+	defer cancel()
+	var n int64
+	err := e.o.Store.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE leader_lease SET expires_at = `+nowMS+` + $1, renewed_at = `+nowMS+`
+			WHERE id = 1 AND holder = $2 AND epoch = $3`, e.o.TTL.Milliseconds(), e.o.ID, epoch)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n == 1, err
+}
+
+// release hands the lease back on a clean stop, so that a follower need
+// not wait for it to expire.
+func (e *Elector) release(epoch int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := e.o.Store.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE leader_lease SET expires_at = 0 WHERE id = 1 AND holder = $1 AND epoch = $2`, e.o.ID, epoch)
+		return err
+	})
+	if err != nil {
+		e.log.Warn("leader election: could not hand the lease back; it expires on its own", "err", err)
+	}
+	e.set(Status{})
+}
+
+// refresh reads who leads, for the status a follower shows.
+func (e *Elector) refresh(ctx context.Context) {
+	st, err := Read(ctx, e.o.Store)
+	if err != nil {
+		return
+	}
+	st.Self = st.Leader == e.o.ID
+	e.set(st)
+}
+
+// Read returns who holds a live lease on the store.
+func Read(ctx context.Context, st *store.Store) (Status, error) {
+	var s Status
+	err := st.Reader().QueryRowContext(ctx, `SELECT holder, epoch FROM leader_lease WHERE id = 1 AND expires_at >= `+nowMS).Scan(&s.Leader, &s.Epoch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Status{}, nil
+	}
+	return s, err
+}
+
+func (e *Elector) set(s Status) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.status = s
+}
+
+// Status returns who leads, as this replica last saw it.
+func (e *Elector) Status() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.status
+}

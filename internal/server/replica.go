@@ -1,0 +1,80 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/leader"
+	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/web"
+)
+
+// replica is this serve among those that share a store. On SQLite it is
+// the only one and leads from the start; on PostgreSQL it campaigns, runs
+// the engines while it leads, and stops (exit 1, for its supervisor to
+// start it again as a follower) if it loses the lead: nothing of a lost
+// term stays in memory to be mistaken for the truth.
+type replica struct {
+	id      string
+	st      *store.Store
+	elector *leader.Elector // nil on SQLite
+	log     *slog.Logger
+}
+
+func newReplica(st *store.Store, o Options, logger *slog.Logger) *replica {
+	host, _ := os.Hostname()
+	// host:pid says where to look; the random part keeps two serves of
+	// one process (tests, an embedding program) apart.
+	tag := make([]byte, 3)
+	rand.Read(tag)
+	r := &replica{id: fmt.Sprintf("%s:%d/%x", host, os.Getpid(), tag), st: st, log: logger.With("component", "leader")}
+	if st.Dialect() == "postgres" {
+		r.elector = leader.New(leader.Options{Store: st, ID: r.id, TTL: o.Spec.Store.LeaderLease.D(), Logger: r.log})
+	}
+	return r
+}
+
+// run starts the engines now (SQLite) or whenever this replica wins the
+// lead (PostgreSQL), under wg. A lost lead is sent on lost.
+func (r *replica) run(ctx context.Context, wg *sync.WaitGroup, e *engines, lost chan<- error) {
+	if r.elector == nil {
+		e.start(ctx, wg)
+		return
+	}
+	wg.Go(func() {
+		err := r.elector.Run(ctx, func(ctx context.Context, epoch int64) {
+			var term sync.WaitGroup
+			e.start(ctx, &term)
+			<-ctx.Done()
+			term.Wait()
+		})
+		if err != nil {
+			lost <- err
+		}
+	})
+}
+
+// status is what /api/v1/health and the Collectors page show.
+func (r *replica) status() web.Replica {
+	out := web.Replica{Replica: r.id, Store: r.st.Dialect(), Leader: r.id, Leading: true}
+	if r.elector == nil {
+		return out
+	}
+	s := r.elector.Status()
+	if !s.Self {
+		// A follower reads the lease itself: its own view is as old as
+		// its last poll.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if live, err := leader.Read(ctx, r.st); err == nil {
+			s = live
+		}
+	}
+	out.Leader, out.Leading, out.Epoch = s.Leader, s.Self, s.Epoch
+	return out
+}
