@@ -16,6 +16,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/notify/channels"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 const benchSpec = `platform: dpc-learning
@@ -46,11 +47,7 @@ func benchRig(b *testing.B, arrived func()) (*spec.Spec, *store.Store, *notify.O
 	if diags.HasErrors() {
 		b.Fatal(diags.Errors())
 	}
-	st, err := store.Open(context.Background(), b.TempDir(), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	st := storetest.Open(b)
 	ob := notify.NewOutbox(notify.OutboxOptions{Spec: s})
 	ns, err := channels.Build(context.Background(), channels.Options{Spec: s, Store: st})
 	if err != nil {
