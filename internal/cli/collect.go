@@ -75,6 +75,11 @@ the readings would be stored twice.`,
 func (a *app) collector(cmd *cobra.Command, s *spec.Spec, data string) (*collect.Collector, func(), error) {
 	opts := collect.Options{Spec: s, Logger: a.logger}
 	var cs closers
+	if data != "" && s.Store.DSN.IsSet() {
+		// Serves that share a PostgreSQL store may start and lead at any
+		// moment; a one-off collection beside them would store twice.
+		return nil, nil, &exitError{code: exitFail, err: errors.New("collect --once does not write to a PostgreSQL store (store.dsn): its leading serve collects; leave out --data to print one cycle's readings")}
+	}
 	if data != "" {
 		// Exclusive: beside a running serve every datapoint would be
 		// stored twice (and counter baselines consumed twice).

@@ -44,6 +44,12 @@ serve: {token: "failover-test-token-0123456789"}
 type hookLog struct {
 	mu  sync.Mutex
 	got map[string]map[int64]bool // "1 trigger" → delivery ids
+	// posts counts every request; resends those marked resend: a
+	// delivery a dead leader may have sent, sent again with its id.
+	posts, resends int
+	// unmarked counts a second request for a delivery id that does not
+	// say it is a resend: a duplicate no receiver could tell.
+	unmarked int
 }
 
 func (h *hookLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -51,6 +57,7 @@ func (h *hookLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ID       int64  `json:"id"`
 		Kind     string `json:"kind"`
 		DedupKey string `json:"dedup_key"`
+		Resend   bool   `json:"resend"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
 		http.Error(w, err.Error(), 400)
@@ -61,6 +68,12 @@ func (h *hookLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := b.DedupKey[strings.LastIndex(b.DedupKey, ":")+1:] + " " + b.Kind
 	if h.got[key] == nil {
 		h.got[key] = map[int64]bool{}
+	}
+	h.posts++
+	if b.Resend {
+		h.resends++
+	} else if h.got[key][b.ID] {
+		h.unmarked++
 	}
 	h.got[key][b.ID] = true
 }
@@ -193,10 +206,16 @@ func TestFailoverPagesOnce(t *testing.T) {
 	if n := hook.count(fmt.Sprintf("%d trigger", kills+1)); n != 1 {
 		t.Errorf("episode %d trigger: %d deliveries, want 1", kills+1, n)
 	}
+	hook.mu.Lock()
+	posts, resends, unmarked := hook.posts, hook.resends, hook.unmarked
+	hook.mu.Unlock()
+	if unmarked > 0 {
+		t.Errorf("%d deliveries arrived twice without saying they were resent", unmarked)
+	}
 	slices.Sort(takeovers)
 	p := func(q float64) time.Duration { return takeovers[int(q*float64(len(takeovers)-1)+0.5)] }
-	t.Logf("kills %d, takeover after SIGKILL (lease 3s): p50 %s, p99 %s, max %s; lost 0, duplicate 0 unless reported above",
-		kills, p(0.5).Round(100*time.Millisecond), p(0.99).Round(100*time.Millisecond), takeovers[len(takeovers)-1].Round(100*time.Millisecond))
+	t.Logf("kills %d, takeover after SIGKILL (lease 3s): p50 %s, p99 %s, max %s; %d requests, %d of them resends marked as such; lost 0 unless reported above",
+		kills, p(0.5).Round(100*time.Millisecond), p(0.99).Round(100*time.Millisecond), takeovers[len(takeovers)-1].Round(100*time.Millisecond), posts, resends)
 	if worst := takeovers[len(takeovers)-1]; worst > 15*time.Second {
 		t.Errorf("a takeover took %s, over 15 s", worst)
 	}

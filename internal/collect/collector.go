@@ -226,6 +226,7 @@ func Publish(ctx context.Context, p Publisher, s *spec.Spec, rs []Reading, log *
 // ends.
 func (c *Collector) Run(ctx context.Context) {
 	every := c.s.Collect.Interval.D()
+	storeFailing := false
 	for {
 		next := c.now().Truncate(every).Add(every)
 		select {
@@ -241,11 +242,14 @@ func (c *Collector) Run(ctx context.Context) {
 		switch {
 		case ctx.Err() != nil:
 			return
-		case err != nil:
-			c.log.Error("collection cycle not stored", "err", err)
-		default:
+		case err != nil && !storeFailing:
+			c.log.Error("collection cycles not stored; trying every cycle", "err", err)
+		case err == nil && storeFailing:
+			c.log.Info("collection cycles stored again")
+		case err == nil:
 			c.log.Debug("collected", "readings", len(res.Readings), "skipped", len(res.Skipped), "statements", res.Statements)
 		}
+		storeFailing = err != nil
 	}
 }
 

@@ -59,6 +59,11 @@ type Elector struct {
 
 	mu     sync.Mutex
 	status Status
+	// acquiredAt is when the winning acquisition started.
+	acquiredAt time.Time
+	// readErr remembers that reading the lease failed, so that a database
+	// that stays away is logged once, not every poll.
+	readErr bool
 }
 
 // New returns an elector.
@@ -90,9 +95,14 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, epoch 
 	var epoch int64
 	for epoch == 0 {
 		var err error
-		if epoch, err = e.acquire(ctx); err != nil && ctx.Err() == nil {
-			e.log.Warn("leader election: cannot read the lease", "err", err)
+		epoch, err = e.acquire(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !e.readErr:
+			e.log.Warn("leader election: cannot reach the lease; trying again", "err", err)
+		case err == nil && e.readErr:
+			e.log.Info("leader election: the lease is readable again")
 		}
+		e.readErr = err != nil
 		if epoch != 0 {
 			break
 		}
@@ -105,7 +115,7 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, epoch 
 	}
 	e.set(Status{Leader: e.o.ID, Epoch: epoch, Self: true})
 	e.log.Info("leading", "replica", e.o.ID, "epoch", epoch)
-	lctx, stop := context.WithCancel(store.WithFence(ctx, epoch))
+	lctx, stop := context.WithCancel(store.WithFence(ctx, epoch, e.o.ID))
 	defer stop()
 	done := make(chan struct{})
 	go func() {
@@ -125,64 +135,84 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, epoch 
 }
 
 // hold renews the lease every TTL/3 until ctx ends, or returns why it
-// was lost: taken over, or not renewed for two thirds of the TTL, when
-// the others may soon see it expire.
+// was lost: taken over, or not renewed in time. The lease it holds ends,
+// by this replica's count, TTL after the start of its last successful
+// renewal (or of the acquisition); a little before that it stops, renewed
+// or not, so that it never acts once the others may see the lease
+// expire. The database's clock, which the others read, can only be
+// later than that start.
 func (e *Elector) hold(ctx context.Context, epoch int64) error {
+	margin := e.o.TTL / 10
 	every := e.o.TTL / 3
-	renewed := time.Now()
+	deadline := e.acquiredAt.Add(e.o.TTL - margin)
 	for {
+		wait := min(every, time.Until(deadline))
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(every):
+		case <-time.After(wait):
 		}
-		ok, err := e.renew(ctx, epoch)
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("the lease could not be renewed within %s", e.o.TTL-margin)
+		}
+		start := time.Now()
+		rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		ok, err := e.renew(rctx, epoch)
+		cancel()
 		switch {
 		case err == nil && !ok:
 			return errors.New("another replica holds the lease")
 		case err == nil:
-			renewed = time.Now()
-		case time.Since(renewed) > 2*e.o.TTL/3:
-			return fmt.Errorf("the lease could not be renewed for %s: %w", time.Since(renewed).Round(time.Millisecond), err)
+			deadline = start.Add(e.o.TTL - margin)
 		default:
-			e.log.Warn("leader election: renewal failed, retrying", "err", err)
+			e.log.Warn("leader election: renewal failed, retrying until the lease ends", "err", err, "ends_in", time.Until(deadline).Round(time.Millisecond))
 		}
 	}
 }
 
+// db is the election's own connection.
+func (e *Elector) db() *sql.DB { return e.o.Store.Coordination() }
+
 // acquire takes the lease if it is free or expired and returns the new
-// epoch; 0 when another replica holds it.
+// epoch; 0 when another replica holds it. It reads the lease first, and
+// writes only to an expired one: a write to a live lease would lock its
+// row and hold up the leader's fenced writes at every poll.
 func (e *Elector) acquire(ctx context.Context) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.o.Poll)
+	defer cancel()
+	var live bool
+	err := e.db().QueryRowContext(ctx, `SELECT expires_at >= `+nowMS+` FROM leader_lease WHERE id = 1`).Scan(&live)
+	switch {
+	case err == nil && live:
+		return 0, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return 0, err
+	}
+	start := time.Now()
 	var epoch int64
-	err := e.o.Store.WriteTx(ctx, func(tx *sql.Tx) error {
-		ttl := e.o.TTL.Milliseconds()
-		return tx.QueryRowContext(ctx, `INSERT INTO leader_lease (id, holder, epoch, expires_at, renewed_at)
-			VALUES (1, $1, 1, `+nowMS+` + $2, `+nowMS+`)
-			ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, epoch = leader_lease.epoch + 1,
-				expires_at = excluded.expires_at, renewed_at = excluded.renewed_at
-			WHERE leader_lease.expires_at < `+nowMS+`
-			RETURNING epoch`, e.o.ID, ttl).Scan(&epoch)
-	})
+	err = e.db().QueryRowContext(ctx, `INSERT INTO leader_lease (id, holder, epoch, expires_at, renewed_at)
+		VALUES (1, $1, 1, `+nowMS+` + $2, `+nowMS+`)
+		ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, epoch = leader_lease.epoch + 1,
+			expires_at = excluded.expires_at, renewed_at = excluded.renewed_at
+		WHERE leader_lease.expires_at < `+nowMS+`
+		RETURNING epoch`, e.o.ID, e.o.TTL.Milliseconds()).Scan(&epoch)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
+	}
+	if err == nil {
+		e.acquiredAt = start
 	}
 	return epoch, err
 }
 
 // renew extends the lease; false when this replica no longer holds it.
 func (e *Elector) renew(ctx context.Context, epoch int64) (bool, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.o.TTL/3)
-	defer cancel()
-	var n int64
-	err := e.o.Store.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE leader_lease SET expires_at = `+nowMS+` + $1, renewed_at = `+nowMS+`
-			WHERE id = 1 AND holder = $2 AND epoch = $3`, e.o.TTL.Milliseconds(), e.o.ID, epoch)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	res, err := e.db().ExecContext(ctx, `UPDATE leader_lease SET expires_at = `+nowMS+` + $1, renewed_at = `+nowMS+`
+		WHERE id = 1 AND holder = $2 AND epoch = $3`, e.o.TTL.Milliseconds(), e.o.ID, epoch)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
 	return n == 1, err
 }
 
@@ -191,10 +221,7 @@ func (e *Elector) renew(ctx context.Context, epoch int64) (bool, error) {
 func (e *Elector) release(epoch int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := e.o.Store.WriteTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE leader_lease SET expires_at = 0 WHERE id = 1 AND holder = $1 AND epoch = $2`, e.o.ID, epoch)
-		return err
-	})
+	_, err := e.db().ExecContext(ctx, `UPDATE leader_lease SET expires_at = 0 WHERE id = 1 AND holder = $1 AND epoch = $2`, e.o.ID, epoch)
 	if err != nil {
 		e.log.Warn("leader election: could not hand the lease back; it expires on its own", "err", err)
 	}

@@ -71,8 +71,11 @@ type Worker struct {
 	wg      sync.WaitGroup
 
 	// The fields below belong to the goroutine in Run or DeliverDue.
-	inflight        map[string]int
-	held            map[int64]bool
+	inflight map[string]int
+	held     map[int64]bool
+	// claimFailing remembers that claiming failed, so that the failure
+	// is logged once, not every pass.
+	claimFailing    bool
 	unmarked        []result
 	nextRepeatCheck time.Time
 	repeating       []*spec.Alarm // repeatingAlarms of the spec
@@ -180,7 +183,7 @@ func (w *Worker) Kick() {
 // Only one Run or DeliverDue may run at a time.
 func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("notification worker started", "channels", len(w.ns), "poll", w.poll)
-	defer w.drain()
+	defer w.drain(ctx)
 	kicked := false
 	for ctx.Err() == nil {
 		next, _ := w.pass(ctx, kicked)
@@ -213,7 +216,7 @@ func (w *Worker) DeliverDue(ctx context.Context) (Stats, error) {
 		}
 		select {
 		case <-ctx.Done():
-			w.drain()
+			w.drain(ctx)
 			return w.stats, ctx.Err()
 		case r := <-w.results:
 			w.collect(r)
@@ -233,9 +236,13 @@ func (w *Worker) pass(ctx context.Context, kicked bool) (time.Time, int) {
 		w.log.Error("repeat notifications", "err", err)
 	}
 	claims, next, err := w.claim(ctx, now, kicked)
-	if err != nil && ctx.Err() == nil {
-		w.log.Error("cannot mark or claim deliveries; will try again", "err", err)
+	switch {
+	case err != nil && ctx.Err() == nil && !w.claimFailing:
+		w.log.Error("cannot mark or claim deliveries; trying again every pass", "err", err)
+	case err == nil && w.claimFailing:
+		w.log.Info("deliveries are claimed again")
 	}
+	w.claimFailing = err != nil && ctx.Err() == nil
 	for _, c := range claims {
 		w.start(ctx, c)
 	}
@@ -300,12 +307,14 @@ func (w *Worker) collect(r result) {
 // drain waits for the attempts in flight and marks them, with a context
 // of its own: it runs when the caller's has ended. The results channel
 // has room for every attempt, so no sender blocks while it waits.
-func (w *Worker) drain() {
+func (w *Worker) drain(parent context.Context) {
 	w.wg.Wait()
 	for w.inFlight() > 0 {
 		w.collect(<-w.results)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	// WithoutCancel keeps what the caller's context carries (the
+	// leader's fence) but not its end.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), storeTimeout)
 	defer cancel()
 	if err := w.markAll(ctx); err != nil {
 		w.log.Error("cannot mark deliveries at shutdown; they will be sent again after the lease", "err", err)

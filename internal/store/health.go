@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -57,6 +58,10 @@ func storeFault(err error) bool {
 				return true
 			}
 		}
+		return false
+	}
+	// A caller's own deadline or cancel says nothing of the store.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	// A PostgreSQL store that cannot be reached at all.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // openPostgres opens a store kept in a PostgreSQL database (Amazon RDS or
@@ -31,11 +32,25 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "dpcops-store"
 	}
+	// dpcops never idles inside a transaction: a session that does (its
+	// host gone mid-transaction) must not hold its locks, the leader
+	// lease's above all, until TCP keepalive notices.
+	if cfg.RuntimeParams["idle_in_transaction_session_timeout"] == "" {
+		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "10s"
+	}
+	// After a failover of the database (RDS Multi-AZ, Aurora), connect to
+	// the node that takes writes, not to a stale address now read-only.
+	if !strings.Contains(opts.DSN, "target_session_attrs") {
+		cfg.ValidateConnect = pgconn.ValidateConnectTargetSessionAttrsReadWrite
+	}
 	s := &Store{path: fmt.Sprintf("postgres://%s:%d/%s", cfg.Host, cfg.Port, cfg.Database), pg: true, seriesIDs: map[seriesKey]int64{}}
 	pool := func(n int) (*sql.DB, error) {
 		db := sql.OpenDB(pgConnector(cfg))
 		db.SetMaxOpenConns(n)
 		db.SetConnMaxIdleTime(5 * time.Minute)
+		// Connections are renewed now and then, so that one left on a
+		// node that stopped taking writes does not stay for ever.
+		db.SetConnMaxLifetime(10 * time.Minute)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open store %s: %w", s.path, redactPassword(err, cfg.Password))
@@ -64,6 +79,10 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 		return s, nil
 	}
 	if s.writer, err = pool(1); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.coord, err = pool(1); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -160,3 +179,9 @@ func (s *Store) holderRow(ctx context.Context, cfg *pgx.ConnConfig) *holderRow {
 
 // pgQuote quotes a string literal for PostgreSQL (standard conforming).
 func pgQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
+
+// Coordination returns a PostgreSQL store's pool of one connection of its
+// own, for leader election: its statements never queue behind the
+// engines' writes, which go through the one writer connection. Nil on
+// SQLite, and on a store opened read-only.
+func (s *Store) Coordination() *sql.DB { return s.coord }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -150,5 +151,10 @@ func TestStoreFaults(t *testing.T) {
 	}
 	if storeFault(errors.New("boom")) {
 		t.Error("a plain error is not the store's")
+	}
+	// A caller's deadline (queued behind a slow write, say) is not the
+	// store refusing writes, though it answers net.Error's Timeout.
+	if storeFault(fmt.Errorf("insert: %w", context.DeadlineExceeded)) || storeFault(context.Canceled) {
+		t.Error("a caller's deadline or cancel is not the store's fault")
 	}
 }

@@ -42,6 +42,8 @@ type Store struct {
 	// pgLock holds a PostgreSQL store's advisory lock: its own pool of
 	// one connection, whose session holds the lock until it closes.
 	pgLock *sql.DB
+	// coord is a PostgreSQL store's connection for leader election.
+	coord *sql.DB
 	// health follows whether writes go through.
 	health writeHealth
 
@@ -184,6 +186,9 @@ func (s *Store) Close() error {
 	}
 	if s.pgLock != nil {
 		errs = append(errs, s.pgLock.Close())
+	}
+	if s.coord != nil {
+		errs = append(errs, s.coord.Close())
 	}
 	return errors.Join(errs...)
 }
