@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/spec"
@@ -75,6 +76,29 @@ type Engine struct {
 
 	healthMu sync.Mutex
 	health   map[string]string // the last evaluation error per alarm
+
+	// lastRound is the Unix nanoseconds of Run's last round without
+	// error: serve's readiness sees an engine that is stuck.
+	lastRound atomic.Int64
+}
+
+// LastRound returns when Run last evaluated without error (zero before
+// its first round).
+func (e *Engine) LastRound() time.Time {
+	if n := e.lastRound.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// Cadence is the longest Run waits between rounds: the shortest alarm
+// period, plus the delay.
+func (e *Engine) Cadence() time.Duration {
+	shortest := 24 * time.Hour
+	for _, c := range e.alarms {
+		shortest = min(shortest, c.period)
+	}
+	return shortest + e.delay
 }
 
 // memState is what the engine remembers of an alarm between rounds; the
@@ -134,6 +158,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.log.Info("alarm evaluation works again")
 		}
 		failing = err != nil
+		if err == nil {
+			e.lastRound.Store(time.Now().UnixNano())
+		}
 		wait := e.nextWait(now)
 		if err != nil {
 			wait = min(wait, retryDelay)

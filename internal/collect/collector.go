@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,6 +59,18 @@ type Collector struct {
 	own     ownWork
 	// failures counts each collector's consecutive failed cycles.
 	failures map[string]int
+	// lastStored is the Unix nanoseconds of Run's last stored cycle:
+	// serve's readiness sees a collector that is stuck.
+	lastStored atomic.Int64
+}
+
+// LastCycle returns when Run last stored a cycle (zero before its
+// first).
+func (c *Collector) LastCycle() time.Time {
+	if n := c.lastStored.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // ownWork is what dpcops itself did to the warehouse in a cycle, so that
@@ -250,6 +263,9 @@ func (c *Collector) Run(ctx context.Context) {
 			c.log.Debug("collected", "readings", len(res.Readings), "skipped", len(res.Skipped), "statements", res.Statements)
 		}
 		storeFailing = err != nil
+		if err == nil {
+			c.lastStored.Store(time.Now().UnixNano())
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,6 +70,10 @@ type Worker struct {
 	kick    chan struct{}
 	results chan result
 	wg      sync.WaitGroup
+
+	// lastPass is the Unix nanoseconds of the last pass that claimed
+	// without error: serve's readiness sees a worker that is stuck.
+	lastPass atomic.Int64
 
 	// The fields below belong to the goroutine in Run or DeliverDue.
 	inflight map[string]int
@@ -204,6 +209,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
+// LastPass returns when the worker last claimed without error (zero
+// before its first pass).
+func (w *Worker) LastPass() time.Time {
+	if n := w.lastPass.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// PollInterval is how often the worker looks for due deliveries.
+func (w *Worker) PollInterval() time.Duration { return w.poll }
+
 // DeliverDue makes every attempt that is due now and waits for them, as
 // many rounds as it takes until nothing is due: for tests and one-shot
 // commands. It returns what it did.
@@ -243,6 +260,9 @@ func (w *Worker) pass(ctx context.Context, kicked bool) (time.Time, int) {
 		w.log.Info("deliveries are claimed again")
 	}
 	w.claimFailing = err != nil && ctx.Err() == nil
+	if err == nil {
+		w.lastPass.Store(time.Now().UnixNano())
+	}
 	for _, c := range claims {
 		w.start(ctx, c)
 	}

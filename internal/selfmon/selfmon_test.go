@@ -55,6 +55,8 @@ func TestFailingDeliveriesAreMeasured(t *testing.T) {
 		{"expired", 9, now.Add(-30 * time.Minute)}, // counts
 		{"pending", 5, now.Add(-time.Minute)},      // retrying past 5: counts
 		{"pending", 2, now.Add(-time.Minute)},      // early retry
+		{"pending", 0, now.Add(-20 * time.Minute)}, // overdue, never tried: counts
+		{"pending", 0, now.Add(-time.Minute)},      // just due
 		{"sent", 7, now.Add(-time.Minute)},         // delivered
 	}
 	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
@@ -74,8 +76,8 @@ func TestFailingDeliveriesAreMeasured(t *testing.T) {
 		t.Fatal(err)
 	}
 	pts, err := st.Points(ctx, spec.MetricDeliveriesFailing, "Environment=local", now.Add(-time.Second), now.Add(time.Second))
-	if err != nil || len(pts) != 1 || pts[0].Value != 3 {
-		t.Errorf("failing deliveries: %+v %v, want one reading of 3", pts, err)
+	if err != nil || len(pts) != 1 || pts[0].Value != 4 {
+		t.Errorf("failing deliveries: %+v %v, want one reading of 4", pts, err)
 	}
 }
 

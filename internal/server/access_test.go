@@ -220,6 +220,23 @@ func TestWellMeansWritableAndRunning(t *testing.T) {
 	if err := well(context.Background()); err == nil || err.Error() != "engines stopped: alarm engine (persist: boom), collector (returned)" {
 		t.Errorf("engines stopped: %v", err)
 	}
+	// A running engine that makes no progress is stuck.
+	var stuck running
+	stuckWell := wellFunc(func(context.Context) error { return nil }, func() error { return nil }, &stuck)
+	lastRound := time.Now()
+	stuck.watch(progress{"alarm engine", func() time.Time { return lastRound }, time.Minute})
+	if err := stuckWell(context.Background()); err != nil {
+		t.Errorf("an engine that progresses: %v", err)
+	}
+	stuck.since = time.Now().Add(-time.Hour)
+	lastRound = time.Now().Add(-10 * time.Minute)
+	if err := stuckWell(context.Background()); err == nil || !strings.Contains(err.Error(), "alarm engine has made no progress for 10m0s") {
+		t.Errorf("a stuck engine: %v", err)
+	}
+	lastRound = time.Time{} // never a good round since it started an hour ago
+	if err := stuckWell(context.Background()); err == nil || !strings.Contains(err.Error(), "no progress for 1h") {
+		t.Errorf("an engine with no good round: %v", err)
+	}
 	pingErr = errors.New("database is closed")
 	if err := well(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "store: database is closed") {
 		t.Errorf("store gone: %v", err)

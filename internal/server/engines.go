@@ -165,6 +165,14 @@ func (e *engines) start(ctx context.Context, wg *sync.WaitGroup) {
 		wg.Go(logged("capacity lease", plain(func(ctx context.Context) { e.lease.Run(ctx, leaseCheckEvery) })))
 	}
 	wg.Go(logged("self-monitoring", plain(e.self.Run)))
+	// A running engine that makes no progress is stuck, not well: the
+	// readiness and the heartbeat say so, so that someone is paged.
+	every := e.spec.Collect.Interval.D()
+	e.running.watch(
+		progress{"collector", e.collector.LastCycle, 3*every + 30*time.Second},
+		progress{"alarm engine", e.alarms.LastRound, 2*e.alarms.Cadence() + 30*time.Second},
+		progress{"notification worker", e.worker.LastPass, 10*e.worker.PollInterval() + 30*time.Second},
+	)
 }
 
 // well says whether this replica is well (see wellFunc).

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // running tracks the engines this replica owns: each is running from its
@@ -15,6 +16,27 @@ import (
 type running struct {
 	mu      sync.Mutex
 	stopped map[string]error
+	// since is when the engines started; watched are the engines whose
+	// rounds are watched for progress.
+	since   time.Time
+	watched []progress
+}
+
+// progress is an engine that reports its last good round: one still
+// running whose last good round is older than within (or, before its
+// first, whose start is) is stuck, as a stopped one is dead.
+type progress struct {
+	name   string
+	last   func() time.Time
+	within time.Duration
+}
+
+// watch starts watching engines' progress from now.
+func (r *running) watch(ps ...progress) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.since = time.Now()
+	r.watched = append(r.watched, ps...)
 }
 
 // stop records that an engine stopped with err.
@@ -31,15 +53,31 @@ func (r *running) stop(name string, err error) {
 func (r *running) err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.stopped) == 0 {
+	var problems []string
+	if len(r.stopped) > 0 {
+		names := make([]string, 0, len(r.stopped))
+		for n, e := range r.stopped {
+			names = append(names, n+" ("+e.Error()+")")
+		}
+		sort.Strings(names)
+		problems = append(problems, "engines stopped: "+strings.Join(names, ", "))
+	}
+	for _, p := range r.watched {
+		if _, dead := r.stopped[p.name]; dead {
+			continue
+		}
+		last := p.last()
+		if last.Before(r.since) {
+			last = r.since
+		}
+		if idle := time.Since(last); idle > p.within {
+			problems = append(problems, fmt.Sprintf("%s has made no progress for %s", p.name, idle.Round(time.Second)))
+		}
+	}
+	if len(problems) == 0 {
 		return nil
 	}
-	names := make([]string, 0, len(r.stopped))
-	for n, e := range r.stopped {
-		names = append(names, n+" ("+e.Error()+")")
-	}
-	sort.Strings(names)
-	return fmt.Errorf("engines stopped: %s", strings.Join(names, ", "))
+	return errors.New(strings.Join(problems, "; "))
 }
 
 // wellFunc says whether dpcops is well: its store answers and takes

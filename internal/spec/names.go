@@ -90,7 +90,7 @@ var Sources = []SourceInfo{
 	{Name: "database_connections", Engines: bothEngines, Unit: "Count", Doc: "open connections"},
 	{Name: "capacity_lease", Engines: bothEngines, Unit: "Count", External: true, Doc: "1 while a capacity lease stays open past its end or the last lower failed, else 0 (written by the lease manager)"},
 	{Name: SourceCollectorFailures, Engines: bothEngines, Unit: "Count", External: true, Doc: "dpcops watching itself: consecutive failed collection cycles, the most of any of its collectors (warehouse, CloudWatch, Step Functions, log); 0 when all succeed"},
-	{Name: SourceDeliveriesFailing, Engines: bothEngines, Unit: "Count", External: true, Doc: "dpcops watching itself: deliveries that failed or expired in the last hour, or are still retrying after notify.failing_attempts attempts"},
+	{Name: SourceDeliveriesFailing, Engines: bothEngines, Unit: "Count", External: true, Doc: "dpcops watching itself: deliveries that failed or expired in the last hour, are still retrying after notify.failing_attempts attempts, or have been due for 5 minutes without an attempt"},
 }
 
 // The sources of dpcops' own health.
