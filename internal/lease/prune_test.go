@@ -71,3 +71,25 @@ func TestPrune(t *testing.T) {
 	}
 	storetest.ForeignKeysHold(t, st)
 }
+
+// TestOneOpenLeaseIsTheDatabasesRule: whatever a writer counted first, the
+// store itself refuses a second open lease (a unique index), on either
+// database, and closed ones are as many as they come.
+func TestOneOpenLeaseIsTheDatabasesRule(t *testing.T) {
+	st := storetest.Open(t)
+	add := func(closed any) error {
+		return st.WriteTx(context.Background(), func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO capacity_leases (pipeline, raised_to, normal, started_at, expires_at, closed_at, asked_by)
+				VALUES ('dbt', 32, 8, 1, 2, ?, 'pipeline')`, closed)
+			return err
+		})
+	}
+	for _, closed := range []any{3, 4, nil} {
+		if err := add(closed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := add(nil); !store.UniqueViolation(err) {
+		t.Errorf("a second open lease: %v", err)
+	}
+}

@@ -224,9 +224,14 @@ func (m *Manager) insert(ctx context.Context, l Lease) (int64, error) {
 		if open > 0 {
 			return errors.New("another lease opened meanwhile; ask again")
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO capacity_leases (pipeline, raised_to, normal, started_at, expires_at, run, asked_by, reason)
+		err := tx.QueryRowContext(ctx, `INSERT INTO capacity_leases (pipeline, raised_to, normal, started_at, expires_at, run, asked_by, reason)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, l.Pipeline, l.RaisedTo, l.Normal, store.Millis(l.Started), store.Millis(l.Expires),
 			l.Run, l.AskedBy, l.Reason).Scan(&id)
+		if store.UniqueViolation(err) {
+			// Another writer opened one between the count and the insert.
+			return errors.New("another lease opened meanwhile; ask again")
+		}
+		return err
 	})
 	return id, err
 }

@@ -98,3 +98,21 @@ func (s *Store) Writable() error {
 	}
 	return fmt.Errorf("the store refuses writes (%d in a row since %s): %w", h.failing, h.failedAt.UTC().Format(time.RFC3339), h.lastErr)
 }
+
+// UniqueViolation reports whether err is a unique constraint refusing a
+// row, on either database: how a writer learns that another got there
+// first.
+func UniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == codeConstraintUnique || se.Code() == codeConstraintPrimaryKey
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// SQLite's extended result codes for a unique or primary key violation.
+const (
+	codeConstraintUnique     = 2067
+	codeConstraintPrimaryKey = 1555
+)
