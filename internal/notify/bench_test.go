@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,6 +39,15 @@ channels:
 // channels pointed at one local receiver that calls arrived.
 func benchRig(b *testing.B, arrived func()) (*spec.Spec, *store.Store, *notify.Outbox, *notify.Worker) {
 	b.Helper()
+	s, st, ob, ws := benchReplicas(b, arrived, 1)
+	return s, st, ob, ws[0]
+}
+
+// benchReplicas is benchRig with the workers of n replicas, each on a
+// store handle of its own (as n serves hold); the outbox writes through
+// the first, the leader's.
+func benchReplicas(b *testing.B, arrived func(), n int) (*spec.Spec, *store.Store, *notify.Outbox, []*notify.Worker) {
+	b.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		arrived()
 		w.Write([]byte("ok"))
@@ -47,17 +57,28 @@ func benchRig(b *testing.B, arrived func()) (*spec.Spec, *store.Store, *notify.O
 	if diags.HasErrors() {
 		b.Fatal(diags.Errors())
 	}
-	st := storetest.Open(b)
-	ob := notify.NewOutbox(notify.OutboxOptions{Spec: s})
-	ns, err := channels.Build(context.Background(), channels.Options{Spec: s, Store: st})
-	if err != nil {
-		b.Fatal(err)
+	open := storetest.Opener(b)
+	var leader *store.Store
+	var ob *notify.Outbox
+	var ws []*notify.Worker
+	for i := range n {
+		st := open()
+		var wob *notify.Outbox
+		if i == 0 {
+			leader, ob = st, notify.NewOutbox(notify.OutboxOptions{Spec: s, Store: st})
+			wob = ob
+		}
+		ns, err := channels.Build(context.Background(), channels.Options{Spec: s, Store: st})
+		if err != nil {
+			b.Fatal(err)
+		}
+		w, err := notify.NewWorker(notify.WorkerOptions{Spec: s, Store: st, Notifiers: ns, Outbox: wob})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ws = append(ws, w)
 	}
-	w, err := notify.NewWorker(notify.WorkerOptions{Spec: s, Store: st, Notifiers: ns, Outbox: ob})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s, st, ob, w
+	return s, leader, ob, ws
 }
 
 // BenchmarkTransitionToFirstAttempt measures, with the worker running
@@ -113,17 +134,23 @@ func got2(n *atomic.Int64, i int) <-chan struct{} {
 // BenchmarkSustainedDeliveries commits 1 000 transitions (2 000
 // deliveries over two HTTP channels, four in flight each) and measures
 // how fast the running worker delivers them all.
-func BenchmarkSustainedDeliveries(b *testing.B) {
+func BenchmarkSustainedDeliveries(b *testing.B) { benchSustained(b, 1) }
+
+// BenchmarkSustainedDeliveriesTwoReplicas is the same with the workers
+// of two replicas sharing the outbox, the channels' limits between them.
+func BenchmarkSustainedDeliveriesTwoReplicas(b *testing.B) { benchSustained(b, 2) }
+
+func benchSustained(b *testing.B, replicas int) {
 	const transitions = 1000
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		var n atomic.Int64
 		all := make(chan struct{})
-		_, st, ob, w := benchRig(b, func() {
+		_, st, ob, ws := benchReplicas(b, func() {
 			if n.Add(1) == 2*transitions {
 				close(all)
 			}
-		})
+		}, replicas)
 		ctx, cancel := context.WithCancel(context.Background())
 		err := st.WriteTx(ctx, func(tx *sql.Tx) error {
 			for ep := 1; ep <= transitions; ep++ {
@@ -136,15 +163,17 @@ func BenchmarkSustainedDeliveries(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		done := make(chan error)
+		var wg sync.WaitGroup
 		b.StartTimer()
 		start := time.Now()
-		go func() { done <- w.Run(ctx) }()
+		for _, w := range ws {
+			wg.Go(func() { w.Run(ctx) })
+		}
 		<-all
 		elapsed := time.Since(start)
 		b.StopTimer()
 		cancel()
-		<-done
+		wg.Wait()
 		b.ReportMetric(2*transitions/elapsed.Seconds(), "deliveries/s")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/store"
@@ -67,10 +68,16 @@ func (w *Worker) claim(ctx context.Context, now time.Time, kicked bool) ([]claim
 			// Rows left in sending by a crash are looked for at start
 			// and then once per poll interval, not on every pass.
 			stale := !now.Before(w.nextStaleCheck)
-			cs := &claimStmts{tx: tx}
+			cs := &claimStmts{st: w.st, tx: tx}
 			defer cs.close()
 			for _, name := range w.channelNames() {
-				free := w.chans[name].limit - w.inflight[name]
+				if w.inflight[name] >= w.chans[name].limit {
+					continue // full with this worker's own attempts
+				}
+				free, err := w.freeSlots(ctx, tx, name, now)
+				if err != nil {
+					return err
+				}
 				if free <= 0 {
 					continue
 				}
@@ -178,14 +185,7 @@ func (w *Worker) expire(ctx context.Context, tx *sql.Tx, now time.Time) ([]expir
 	}
 	cutoff := store.Millis(now.Add(-maxAge))
 	nowMs := store.Millis(now)
-	rows, err := tx.QueryContext(ctx, `UPDATE outbox SET state = 'expired', claimed_at = NULL,
-			last_error = 'expired: not delivered within notify.max_age (' || ? || ')'
-				|| CASE WHEN last_error <> '' THEN '; last error: ' || last_error ELSE '' END
-		WHERE id IN (
-			SELECT id FROM outbox WHERE state = 'pending' AND created_at <= ?
-			UNION ALL
-			SELECT id FROM outbox WHERE state = 'sending' AND claimed_at <= ? AND created_at <= ?)
-		RETURNING id, channel`, w.s.Notify.MaxAge.String(), cutoff, nowMs-w.maxLease.Milliseconds(), cutoff)
+	rows, err := tx.QueryContext(ctx, w.expireSQL, w.s.Notify.MaxAge.String(), cutoff, nowMs-w.maxLease.Milliseconds(), cutoff)
 	if err != nil {
 		return nil, fmt.Errorf("expire deliveries: %w", err)
 	}
@@ -205,14 +205,16 @@ func (w *Worker) expire(ctx context.Context, tx *sql.Tx, now time.Time) ([]expir
 // is unfinished: a resend must never overtake its trigger, nor a resolve
 // (OpsGenie would close nothing, then open an alert for good). The
 // condition is applied before the limit, so that waiting rows never hide
-// due ones behind them.
+// due ones behind them. Under workers on several replicas it still holds:
+// the older row is pending or sending in every snapshot until its mark
+// commits.
 const unblocked = `NOT EXISTS (SELECT 1 FROM outbox p WHERE p.alarm = o.alarm AND p.channel = o.channel
 	AND p.dedup_key = o.dedup_key AND p.id < o.id AND p.state IN ('pending', 'sending'))`
 
-// The claim's statements: due pending rows in due order, rows a crash
-// left in sending past their lease, and the claim itself. Each select
-// walks an index in order (an OR of the two would scan and sort every row
-// of the channel).
+// The claim's selects: due pending rows in due order, and rows a crash
+// left in sending past their lease. Each walks an index in order (an OR
+// of the two would scan and sort every row of the channel). On
+// PostgreSQL each ends with the store's SkipLocked clause.
 const (
 	pendingSQL = `SELECT id, kind, dedup_key, payload, state, attempts, created_at FROM outbox o
 		WHERE channel = ? AND state = 'pending' AND next_attempt_at <= ? AND ` + unblocked + `
@@ -220,20 +222,60 @@ const (
 	staleSQL = `SELECT id, kind, dedup_key, payload, state, attempts, created_at FROM outbox o
 		WHERE channel = ? AND state = 'sending' AND claimed_at <= ? AND ` + unblocked + `
 		ORDER BY id LIMIT ?`
-	claimSQL = `UPDATE outbox SET state = 'sending', claimed_at = ?, attempts = attempts + 1,
-		resends = resends + ?, first_attempt_at = coalesce(first_attempt_at, ?) WHERE id = ?`
 )
 
-// claimStmts are the claim's statements, prepared once per transaction:
-// parsing SQL is a large part of a busy worker's cost.
-type claimStmts struct {
-	tx                     *sql.Tx
-	pending, stale, update *sql.Stmt
+// expireSQL marks expired, with its arguments max_age, the creation
+// cut-off, the lease cut-off and the creation cut-off again, the pending
+// rows and the rows a crash left in sending that are too old. SQLite
+// walks an index for each half of the union; PostgreSQL, which cannot
+// lock rows under a union, passes over rows another worker holds.
+func expireSQL(st *store.Store) string {
+	const set = `UPDATE outbox SET state = 'expired', claimed_at = NULL,
+			last_error = 'expired: not delivered within notify.max_age (' || ? || ')'
+				|| CASE WHEN last_error <> '' THEN '; last error: ' || last_error ELSE '' END
+		WHERE id IN (`
+	if st.Dialect() == "postgres" {
+		return set + `SELECT id FROM outbox o WHERE (state = 'pending' AND created_at <= ?)
+			OR (state = 'sending' AND claimed_at <= ? AND created_at <= ?)` + st.SkipLocked("o") + `)
+		RETURNING id, channel`
+	}
+	return set + `SELECT id FROM outbox WHERE state = 'pending' AND created_at <= ?
+			UNION ALL
+			SELECT id FROM outbox WHERE state = 'sending' AND claimed_at <= ? AND created_at <= ?)
+		RETURNING id, channel`
 }
 
-func (cs *claimStmts) prepare(ctx context.Context, dst **sql.Stmt, query string) (*sql.Stmt, error) {
+// freeSlots is how many more attempts channel may start now: its
+// concurrency less the attempts in flight on every worker of the store,
+// counted in the database. The count holds the channel's lock (LockTx)
+// until the claim commits, so that workers on two replicas cannot both
+// see the same free slot; this worker's finished attempts were marked
+// earlier in the same transaction and count no more.
+func (w *Worker) freeSlots(ctx context.Context, tx *sql.Tx, channel string, now time.Time) (int, error) {
+	c := w.chans[channel]
+	if err := w.st.LockTx(ctx, tx, "outbox:"+channel); err != nil {
+		return 0, err
+	}
+	var busy int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE channel = ? AND state = 'sending' AND claimed_at > ?`,
+		channel, store.Millis(now.Add(-c.lease))).Scan(&busy)
+	if err != nil {
+		return 0, fmt.Errorf("deliveries in flight on %s: %w", channel, err)
+	}
+	return c.limit - busy, nil
+}
+
+// claimStmts are the claim's selects, prepared once per transaction:
+// parsing SQL is a large part of a busy worker's cost.
+type claimStmts struct {
+	st             *store.Store
+	tx             *sql.Tx
+	pending, stale *store.Stmt
+}
+
+func (cs *claimStmts) prepare(ctx context.Context, dst **store.Stmt, query string) (*store.Stmt, error) {
 	if *dst == nil {
-		st, err := cs.tx.PrepareContext(ctx, query)
+		st, err := cs.st.PrepareTx(ctx, cs.tx, query+cs.st.SkipLocked("o"))
 		if err != nil {
 			return nil, err
 		}
@@ -243,7 +285,7 @@ func (cs *claimStmts) prepare(ctx context.Context, dst **sql.Stmt, query string)
 }
 
 func (cs *claimStmts) close() {
-	for _, st := range []*sql.Stmt{cs.pending, cs.stale, cs.update} {
+	for _, st := range []*store.Stmt{cs.pending, cs.stale} {
 		if st != nil {
 			st.Close()
 		}
@@ -280,7 +322,7 @@ func (w *Worker) claimChannel(ctx context.Context, cs *claimStmts, channel strin
 }
 
 // claimRows claims up to n of the rows query selects.
-func (w *Worker) claimRows(ctx context.Context, cs *claimStmts, query *sql.Stmt, channel string, n int, now time.Time, args ...any) ([]claim, error) {
+func (w *Worker) claimRows(ctx context.Context, cs *claimStmts, query *store.Stmt, channel string, n int, now time.Time, args ...any) ([]claim, error) {
 	rows, err := query.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
@@ -323,21 +365,19 @@ func (w *Worker) claimRows(ctx context.Context, cs *claimStmts, query *sql.Stmt,
 	if len(out) == 0 {
 		return nil, nil
 	}
-	upd, err := cs.prepare(ctx, &cs.update, claimSQL)
+	// One statement claims them all: a round trip per row is what a
+	// worker on a networked database would wait for. A row found in
+	// sending (a crash's) counts a resend; SET reads the row as it was.
+	args = make([]any, 0, len(out)+2)
+	args = append(args, nowMs, nowMs)
+	for _, c := range out {
+		args = append(args, c.d.ID)
+	}
+	_, err = cs.tx.ExecContext(ctx, `UPDATE outbox SET state = 'sending', claimed_at = ?, attempts = attempts + 1,
+		resends = resends + CASE WHEN state = 'sending' THEN 1 ELSE 0 END, first_attempt_at = coalesce(first_attempt_at, ?)
+		WHERE id IN (?`+strings.Repeat(", ?", len(out)-1)+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range out {
-		if _, err := upd.ExecContext(ctx, c.claimedAt, b2i(c.d.Resend), c.claimedAt, c.d.ID); err != nil {
-			return nil, err
-		}
-	}
 	return out, nil
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -104,7 +104,12 @@ func Retry(ctx context.Context, st *store.Store, id int64, now time.Time) error 
 		at := store.Millis(now)
 		_, err = tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = ?, created_at = ?, claimed_at = NULL
 			WHERE id = ?`, at, at, id)
-		return err
+		if err != nil {
+			return err
+		}
+		// A retry asked on one replica is sent by whichever worker
+		// claims it first.
+		return st.Wake(ctx, tx, WakeTopic)
 	})
 }
 

@@ -81,7 +81,7 @@ func (w *Worker) markIn(ctx context.Context, tx *sql.Tx, now time.Time) (marks, 
 	}
 	// One statement prepared per transaction: parsing SQL is most of the
 	// cost of a busy worker.
-	stmt, err := tx.PrepareContext(ctx, markSQL)
+	stmt, err := w.st.PrepareTx(ctx, tx, markSQL)
 	if err != nil {
 		return marks{}, err
 	}
@@ -124,7 +124,7 @@ const markSQL = `UPDATE outbox SET state = ?1,
 
 // markRow writes one outcome with stmt (markSQL) and returns the rows it
 // changed: 0 if the row is no longer the one claimed.
-func markRow(ctx context.Context, stmt *sql.Stmt, r result, o outcome, now time.Time) (int64, error) {
+func markRow(ctx context.Context, stmt *store.Stmt, r result, o outcome, now time.Time) (int64, error) {
 	a := r.answer
 	res, err := stmt.ExecContext(ctx, o.state, store.Millis(o.next), store.Millis(now), a.Status, a.Body, o.lastErr,
 		r.c.d.ID, r.c.claimedAt)

@@ -22,7 +22,15 @@ type OutboxOptions struct {
 	// Clock stamps the rows' created_at and first due time (default: the
 	// system clock).
 	Clock Clock
+	// Store, when set, is the store the rows are written to: on
+	// PostgreSQL a transition that owes deliveries wakes the workers of
+	// every replica when it commits (Store.Wake).
+	Store *store.Store
 }
+
+// WakeTopic is what a transaction that leaves deliveries due announces
+// (store.Wake), and what every worker listens for.
+const WakeTopic = "dpcops_outbox"
 
 // Outbox turns alarm transitions into outbox rows, one per routed
 // channel, inside the transaction that commits the transition.
@@ -31,6 +39,8 @@ type Outbox struct {
 	log   *slog.Logger
 	clock Clock
 
+	st *store.Store
+
 	mu        sync.Mutex
 	offLogged map[string]bool
 	kick      func()
@@ -38,7 +48,7 @@ type Outbox struct {
 
 // NewOutbox returns an outbox over the spec's topics and channels.
 func NewOutbox(o OutboxOptions) *Outbox {
-	ob := &Outbox{s: o.Spec, log: o.Logger, clock: o.Clock, offLogged: map[string]bool{}}
+	ob := &Outbox{s: o.Spec, log: o.Logger, clock: o.Clock, st: o.Store, offLogged: map[string]bool{}}
 	if ob.log == nil {
 		ob.log = slog.New(slog.DiscardHandler)
 	}
@@ -49,18 +59,23 @@ func NewOutbox(o OutboxOptions) *Outbox {
 }
 
 // OnTransition has the signature of alarm.Options.OnTransition: it
-// enqueues what t owes inside tx and wakes the worker. Waking it before
-// the commit is safe: a woken worker claims through the store's single
-// writer connection, so its claim waits for this transaction to end and
-// then sees its rows (or, after a rollback, none).
+// enqueues what t owes inside tx and wakes the workers. This process's
+// worker is kicked at once, which is safe before the commit: its claim
+// goes through the store's one writer connection, so it waits for this
+// transaction to end and then sees its rows (or, after a rollback,
+// none). Workers of other replicas are woken by the database when the
+// transaction commits (Store.Wake).
 func (o *Outbox) OnTransition(ctx context.Context, tx *sql.Tx, t alarm.Transition) error {
 	n, err := o.Enqueue(ctx, tx, t)
-	if err != nil {
+	if err != nil || n == 0 {
 		return err
 	}
-	if n > 0 {
-		o.wake()
+	if o.st != nil {
+		if err := o.st.Wake(ctx, tx, WakeTopic); err != nil {
+			return err
+		}
 	}
+	o.wake()
 	return nil
 }
 

@@ -22,13 +22,13 @@ import (
 //
 // The alarm's state is read again inside the write transaction, so a
 // repeat can never be enqueued after the resolve of its episode: that
-// would reopen the incident.
+// would reopen the incident. Only the leader's worker enqueues repeats.
 func (w *Worker) repeats(ctx context.Context, now time.Time) error {
 	if now.Before(w.nextRepeatCheck) {
 		return nil
 	}
 	w.nextRepeatCheck = now.Add(w.poll)
-	if len(w.repeating) == 0 {
+	if len(w.repeating) == 0 || !w.leads() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)

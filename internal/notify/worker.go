@@ -47,12 +47,20 @@ type WorkerOptions struct {
 	Registerer prometheus.Registerer
 	// PollInterval is the longest an idle worker sleeps (default 1s).
 	PollInterval time.Duration
+	// Leading reports whether this replica leads (default: always, as on
+	// SQLite). Workers run on every replica of a PostgreSQL store and
+	// claim apart; only the leader's enqueues the repeats of
+	// repeat_interval, so that a repeat is owed once.
+	Leading func() bool
 	// Jitter returns a random duration in [0, d] (default: math/rand).
 	Jitter func(d time.Duration) time.Duration
 }
 
 // Worker delivers the outbox: it claims due rows, sends them through
-// their channel and marks the outcome. One worker runs per store.
+// their channel and marks the outcome. One worker runs per process; on a
+// PostgreSQL store the workers of every replica share the outbox: each
+// claims rows no other holds (SKIP LOCKED), channel limits are counted in
+// the database, and a commit anywhere wakes them all (LISTEN/NOTIFY).
 type Worker struct {
 	s      *spec.Spec
 	st     *store.Store
@@ -63,9 +71,12 @@ type Worker struct {
 	poll   time.Duration
 	jitter func(time.Duration) time.Duration
 	outbox *Outbox
+	leads  func() bool
 	chans  map[string]chanConf
 	// minLease and maxLease are the shortest and longest channel leases.
 	minLease, maxLease time.Duration
+	// expireSQL is expireSQL for the store's dialect.
+	expireSQL string
 
 	kick    chan struct{}
 	results chan result
@@ -122,9 +133,9 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	}
 	w := &Worker{
 		s: o.Spec, st: o.Store, ns: o.Notifiers, log: o.Logger, clock: o.Clock, poll: o.PollInterval,
-		jitter: o.Jitter, outbox: o.Outbox, chans: map[string]chanConf{},
+		jitter: o.Jitter, outbox: o.Outbox, leads: o.Leading, chans: map[string]chanConf{},
 		kick: make(chan struct{}, 1), inflight: map[string]int{}, held: map[int64]bool{},
-		repeating: repeatingAlarms(o.Spec),
+		repeating: repeatingAlarms(o.Spec), expireSQL: expireSQL(o.Store),
 	}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
@@ -134,6 +145,9 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	}
 	if w.poll <= 0 {
 		w.poll = DefaultPollInterval
+	}
+	if w.leads == nil {
+		w.leads = func() bool { return true }
 	}
 	if w.jitter == nil {
 		w.jitter = randomJitter
@@ -189,6 +203,13 @@ func (w *Worker) Kick() {
 func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("notification worker started", "channels", len(w.ns), "poll", w.poll)
 	defer w.drain(ctx)
+	// Commits on other replicas wake this worker (PostgreSQL); the
+	// listener ends with ctx, before drain marks the last attempts.
+	lctx, stopListening := context.WithCancel(ctx)
+	var listening sync.WaitGroup
+	listening.Go(func() { w.st.Listen(lctx, WakeTopic, w.Kick, w.log) })
+	defer listening.Wait()
+	defer stopListening()
 	kicked := false
 	for ctx.Err() == nil {
 		next, _ := w.pass(ctx, kicked)
@@ -332,8 +353,8 @@ func (w *Worker) drain(parent context.Context) {
 	for w.inFlight() > 0 {
 		w.collect(<-w.results)
 	}
-	// WithoutCancel keeps what the caller's context carries (the
-	// leader's fence) but not its end.
+	// WithoutCancel keeps what the caller's context carries but not its
+	// end.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), storeTimeout)
 	defer cancel()
 	if err := w.markAll(ctx); err != nil {

@@ -224,11 +224,11 @@ func TestWellMeansWritableAndRunning(t *testing.T) {
 	var stuck running
 	stuckWell := wellFunc(func(context.Context) error { return nil }, func() error { return nil }, &stuck)
 	lastRound := time.Now()
-	stuck.watch(progress{"alarm engine", func() time.Time { return lastRound }, time.Minute})
+	stuck.watch(progress{name: "alarm engine", last: func() time.Time { return lastRound }, within: time.Minute})
 	if err := stuckWell(context.Background()); err != nil {
 		t.Errorf("an engine that progresses: %v", err)
 	}
-	stuck.since = time.Now().Add(-time.Hour)
+	stuck.watched[0].since = time.Now().Add(-time.Hour)
 	lastRound = time.Now().Add(-10 * time.Minute)
 	if err := stuckWell(context.Background()); err == nil || !strings.Contains(err.Error(), "alarm engine has made no progress for 10m0s") {
 		t.Errorf("a stuck engine: %v", err)

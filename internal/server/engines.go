@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,7 +43,10 @@ type engines struct {
 	actions   web.Actions
 	self      *selfmon.Monitor
 	running   running
-	closers   []func()
+	// leading says this replica leads and runs the engines that run
+	// once; the notification worker, which runs on every replica, asks.
+	leading atomic.Bool
+	closers []func()
 }
 
 // assemble builds every engine the spec asks for, wired together: a
@@ -56,7 +60,7 @@ func assemble(ctx context.Context, o Options, st *store.Store, reg prometheus.Re
 	}
 	e.collector = col
 	e.closers = append(e.closers, closeBackends)
-	outbox, worker, err := openNotify(ctx, o.Spec, st, logger, reg)
+	outbox, worker, err := openNotify(ctx, o.Spec, st, logger, reg, e.leading.Load)
 	if err != nil {
 		e.close()
 		return nil, err
@@ -124,31 +128,23 @@ func (e *engines) jobs() web.JobSource {
 	return e.maint.scheduler
 }
 
-// start runs the engines until ctx ends. The notification worker starts
-// first, so that a transition's notifications find it running.
+// startWorker runs the notification worker until ctx ends: on every
+// replica, leader or not, since workers claim apart.
+func (e *engines) startWorker(ctx context.Context, wg *sync.WaitGroup) {
+	wg.Go(e.logged(ctx, "notification worker", e.worker.Run))
+	e.running.watch(progress{name: "notification worker", last: e.worker.LastPass, within: 10*e.worker.PollInterval() + 30*time.Second})
+}
+
+// start runs the engines that run once per store (on its leader) until
+// ctx ends.
 func (e *engines) start(ctx context.Context, wg *sync.WaitGroup) {
 	// Every warehouse session the engines open is noted under this
 	// context, so that query monitoring knows dpcops' own by process id.
 	ctx = pgwire.WithSessions(ctx, pgwire.NewSessions())
-	// Each engine runs until ctx ends; one that returns before is dead,
-	// logged at ERROR and reported by /readyz and the heartbeat.
-	logged := func(name string, run func(context.Context) error) func() {
-		return func() {
-			err := run(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			if err == nil {
-				err = errors.New("returned")
-			}
-			e.logger.Error(name+" stopped", "err", err)
-			e.running.stop(name, err)
-		}
-	}
 	plain := func(run func(context.Context)) func(context.Context) error {
 		return func(ctx context.Context) error { run(ctx); return nil }
 	}
-	wg.Go(logged("notification worker", e.worker.Run))
+	logged := func(name string, run func(context.Context) error) func() { return e.logged(ctx, name, run) }
 	wg.Go(logged("collector", plain(e.collector.Run)))
 	wg.Go(logged("store pruning", plain(func(ctx context.Context) {
 		prune(ctx, e.store, e.spec, e.logger.With("component", "store"))
@@ -169,10 +165,25 @@ func (e *engines) start(ctx context.Context, wg *sync.WaitGroup) {
 	// readiness and the heartbeat say so, so that someone is paged.
 	every := e.spec.Collect.Interval.D()
 	e.running.watch(
-		progress{"collector", e.collector.LastCycle, 3*every + 30*time.Second},
-		progress{"alarm engine", e.alarms.LastRound, 2*e.alarms.Cadence() + 30*time.Second},
-		progress{"notification worker", e.worker.LastPass, 10*e.worker.PollInterval() + 30*time.Second},
+		progress{name: "collector", last: e.collector.LastCycle, within: 3*every + 30*time.Second},
+		progress{name: "alarm engine", last: e.alarms.LastRound, within: 2*e.alarms.Cadence() + 30*time.Second},
 	)
+}
+
+// logged runs an engine until ctx ends; one that returns before is dead,
+// logged at ERROR and reported by /readyz and the heartbeat.
+func (e *engines) logged(ctx context.Context, name string, run func(context.Context) error) func() {
+	return func() {
+		err := run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("returned")
+		}
+		e.logger.Error(name+" stopped", "err", err)
+		e.running.stop(name, err)
+	}
 }
 
 // well says whether this replica is well (see wellFunc).
@@ -236,15 +247,15 @@ func openCollector(ctx context.Context, s *spec.Spec, st *store.Store, logger *s
 
 // openNotify builds the outbox the alarm engine writes to and the worker
 // that delivers from it, over one notifier per enabled channel.
-func openNotify(ctx context.Context, s *spec.Spec, st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*notify.Outbox, *notify.Worker, error) {
+func openNotify(ctx context.Context, s *spec.Spec, st *store.Store, logger *slog.Logger, reg prometheus.Registerer, leading func() bool) (*notify.Outbox, *notify.Worker, error) {
 	log := logger.With("component", "notify")
-	outbox := notify.NewOutbox(notify.OutboxOptions{Spec: s, Logger: log})
+	outbox := notify.NewOutbox(notify.OutboxOptions{Spec: s, Logger: log, Store: st})
 	notifiers, err := channels.Build(ctx, channels.Options{Spec: s, Store: st})
 	if err != nil {
 		return nil, nil, fmt.Errorf("channels: %w", err)
 	}
 	worker, err := notify.NewWorker(notify.WorkerOptions{Spec: s, Store: st, Notifiers: notifiers, Outbox: outbox,
-		Logger: log, Registerer: reg})
+		Logger: log, Registerer: reg, Leading: leading})
 	if err != nil {
 		return nil, nil, err
 	}

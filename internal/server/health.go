@@ -16,9 +16,7 @@ import (
 type running struct {
 	mu      sync.Mutex
 	stopped map[string]error
-	// since is when the engines started; watched are the engines whose
-	// rounds are watched for progress.
-	since   time.Time
+	// watched are the engines whose rounds are watched for progress.
 	watched []progress
 }
 
@@ -29,14 +27,18 @@ type progress struct {
 	name   string
 	last   func() time.Time
 	within time.Duration
+	since  time.Time // when watching began
 }
 
 // watch starts watching engines' progress from now.
 func (r *running) watch(ps ...progress) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.since = time.Now()
-	r.watched = append(r.watched, ps...)
+	now := time.Now()
+	for _, p := range ps {
+		p.since = now
+		r.watched = append(r.watched, p)
+	}
 }
 
 // stop records that an engine stopped with err.
@@ -67,8 +69,8 @@ func (r *running) err() error {
 			continue
 		}
 		last := p.last()
-		if last.Before(r.since) {
-			last = r.since
+		if last.Before(p.since) {
+			last = p.since
 		}
 		if idle := time.Since(last); idle > p.within {
 			problems = append(problems, fmt.Sprintf("%s has made no progress for %s", p.name, idle.Round(time.Second)))

@@ -39,18 +39,23 @@ func newReplica(st *store.Store, o Options, logger *slog.Logger) *replica {
 	return r
 }
 
-// run starts the engines now (SQLite) or whenever this replica wins the
-// lead (PostgreSQL), under wg. A lost lead is sent on lost.
+// run starts the notification worker now, and the engines that run once
+// per store now (SQLite) or whenever this replica wins the lead
+// (PostgreSQL), under wg. A lost lead is sent on lost.
 func (r *replica) run(ctx context.Context, wg *sync.WaitGroup, e *engines, lost chan<- error) {
+	e.startWorker(ctx, wg)
 	if r.elector == nil {
+		e.leading.Store(true)
 		e.start(ctx, wg)
 		return
 	}
 	wg.Go(func() {
 		err := r.elector.Run(ctx, func(ctx context.Context, epoch int64) {
 			var term sync.WaitGroup
+			e.leading.Store(true)
 			e.start(ctx, &term)
 			<-ctx.Done()
+			e.leading.Store(false)
 			term.Wait()
 		})
 		if err != nil {

@@ -43,7 +43,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 	if !strings.Contains(opts.DSN, "target_session_attrs") {
 		cfg.ValidateConnect = pgconn.ValidateConnectTargetSessionAttrsReadWrite
 	}
-	s := &Store{path: fmt.Sprintf("postgres://%s:%d/%s", cfg.Host, cfg.Port, cfg.Database), pg: true, seriesIDs: map[seriesKey]int64{}}
+	s := &Store{path: fmt.Sprintf("postgres://%s:%d/%s", cfg.Host, cfg.Port, cfg.Database), pg: true, pgcfg: cfg, seriesIDs: map[seriesKey]int64{}}
 	pool := func(n int) (*sql.DB, error) {
 		db := sql.OpenDB(pgConnector(cfg))
 		db.SetMaxOpenConns(n)

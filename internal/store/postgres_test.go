@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -156,5 +157,82 @@ func TestStoreFaults(t *testing.T) {
 	// store refusing writes, though it answers net.Error's Timeout.
 	if storeFault(fmt.Errorf("insert: %w", context.DeadlineExceeded)) || storeFault(context.Canceled) {
 		t.Error("a caller's deadline or cancel is not the store's fault")
+	}
+}
+
+// TestPostgresWakeReachesListenersOnCommit: a Wake inside a transaction
+// reaches a listener on another store handle when the transaction
+// commits, with its rows visible; a rolled-back one never does; and a
+// listener whose connection the server ends connects again, calls once
+// for what it may have missed, and hears the next wake-up.
+func TestPostgresWakeReachesListenersOnCommit(t *testing.T) {
+	dsn := pgtest.DB(t)
+	writer, err := openPG(t, dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listener, err := openPG(t, dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := writer.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE work (n BIGINT)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Each wake-up reports how many rows of work the listener then sees.
+	woken := make(chan int, 16)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		listener.Listen(ctx, "dpcops_test", func() {
+			var n int
+			if err := listener.Reader().QueryRow(`SELECT count(*) FROM work`).Scan(&n); err != nil {
+				n = -1
+			}
+			woken <- n
+		}, nil)
+	})
+	defer wg.Wait()
+	defer cancel()
+	if n := <-woken; n != 0 {
+		t.Fatalf("the wake-up on listening saw %d rows", n)
+	}
+	add := func(rollback bool) {
+		t.Helper()
+		err := writer.WriteTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.Exec(`INSERT INTO work VALUES (1)`); err != nil {
+				return err
+			}
+			if err := writer.Wake(ctx, tx, "dpcops_test"); err != nil {
+				return err
+			}
+			if rollback {
+				return errors.New("rolled back")
+			}
+			return nil
+		})
+		if (err != nil) != rollback {
+			t.Fatal(err)
+		}
+	}
+	add(true)  // never heard: the next wake-up is the commit's
+	add(false) // heard, its row visible
+	if n := <-woken; n != 1 {
+		t.Errorf("woken seeing %d rows, want 1: a wake-up came before its commit or from a rollback", n)
+	}
+	// The server ends the listening session; the listener comes back.
+	if _, err := writer.Reader().Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN%'`); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-woken; n != 1 {
+		t.Errorf("the wake-up on listening again saw %d rows", n)
+	}
+	add(false)
+	if n := <-woken; n != 2 {
+		t.Errorf("woken after reconnecting seeing %d rows, want 2", n)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -44,6 +45,9 @@ type Store struct {
 	pgLock *sql.DB
 	// coord is a PostgreSQL store's connection for leader election.
 	coord *sql.DB
+	// pgcfg is a PostgreSQL store's connection settings, for the
+	// connections Listen opens.
+	pgcfg *pgx.ConnConfig
 	// health follows whether writes go through.
 	health writeHealth
 
