@@ -134,7 +134,12 @@ func (in *Incidents) ClaimAction(ctx context.Context, alarmName string, episode 
 		claimed = true
 		return insertEvent(ctx, tx, id, at, EventAction, text, nil)
 	})
-	return claimed, err
+	if store.UniqueViolation(err) {
+		// Another writer claimed it between the count and the insert:
+		// the database's rule (a unique index), whoever counted what.
+		return false, nil
+	}
+	return claimed && err == nil, err
 }
 
 func insertEvent(ctx context.Context, tx *sql.Tx, id int64, at time.Time, kind, text string, data any) error {

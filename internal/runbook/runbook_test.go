@@ -306,3 +306,76 @@ func TestActorRerunsOncePerEpisodeAfterThePage(t *testing.T) {
 		t.Errorf("timeline %v", texts)
 	}
 }
+
+// TestOneActionPerEpisodeIsTheDatabasesRule: whatever a writer counted
+// first, the store refuses a second claim of an episode's action (a
+// unique index), on either database; ClaimAction takes that refusal for
+// "claimed already", and other action events repeat freely.
+func TestOneActionPerEpisodeIsTheDatabasesRule(t *testing.T) {
+	ctx := context.Background()
+	s := localSpec(t, "postgres://unused/db")
+	open := storetest.Opener(t)
+	st := open()
+	in := NewIncidents(s, st)
+	var id int64
+	insert := func(text string) error {
+		return st.WriteTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO incident_events (incident_id, at, kind, text) VALUES (?, 1, 'action', ?)`, id, text)
+			return err
+		})
+	}
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRow(`INSERT INTO incidents (alarm, episode, title, opened_at) VALUES ('Alert-ELT-Delay', 3, 't', 1) RETURNING id`).Scan(&id)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := insert("rerun-pipeline: run 7"); err != nil {
+			t.Fatalf("an action's outcome, twice: %v", err)
+		}
+	}
+	// A writer that counted none claims it behind ClaimAction's back.
+	if err := insert("rerun-pipeline started"); err != nil {
+		t.Fatal(err)
+	}
+	if err := insert("rerun-pipeline started"); !store.UniqueViolation(err) {
+		t.Errorf("a second claim of the episode: %v", err)
+	}
+	if ok, err := in.ClaimAction(ctx, "Alert-ELT-Delay", 3, time.Now(), "rerun-pipeline started"); ok || err != nil {
+		t.Errorf("ClaimAction of a claimed episode: %v, %v", ok, err)
+	}
+	// Writers on four store handles (replicas) claim one episode at once:
+	// one acts, the others are told it was claimed, none fails.
+	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO incidents (alarm, episode, title, opened_at) VALUES ('Alert-ELT-Delay', 4, 't', 1)`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	claims := 0
+	start := make(chan struct{})
+	for range 4 {
+		in := NewIncidents(s, open())
+		wg.Go(func() {
+			<-start
+			ok, err := in.ClaimAction(ctx, "Alert-ELT-Delay", 4, time.Now(), "rerun-pipeline started")
+			if err != nil {
+				t.Errorf("a claim beside others: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				claims++
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if claims != 1 {
+		t.Errorf("%d replicas claimed the episode's action, want 1", claims)
+	}
+}
