@@ -7,6 +7,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/store/storetest"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -356,5 +357,60 @@ func TestRunSaysOnceWhenEvaluationFails(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "alarm evaluation works again"); n != 1 {
 		t.Errorf("%d lines for the recovery:\n%s", n, logs.String())
+	}
+}
+
+// TestEnginesOnTwoReplicasRecordEachTransitionOnce: two engines on two
+// handles of one store (a leader and a deposed one still writing) that
+// evaluate the same periods at once record each transition once, each
+// from the state the previous one left: the compare-and-set holds the
+// alarm's lock, not only a read, so the loser finds the state moved and
+// reloads.
+func TestEnginesOnTwoReplicasRecordEachTransitionOnce(t *testing.T) {
+	open := storetest.Opener(t)
+	a, b := open(), open()
+	values := make([]float64, 40)
+	for i := range values {
+		values[i] = 20
+		if i%3 == 2 {
+			values[i] = 1
+		}
+	}
+	put(t, a, 0, values...)
+	ea, eb := newEngine(t, a, &recorder{}, nil), newEngine(t, b, &recorder{}, nil)
+	for k := 2; k <= len(values); k++ {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, e := range []*Engine{ea, eb} {
+			wg.Go(func() {
+				<-start
+				// A loser's stale state is an error for its round, as in
+				// Run; the next round reloads.
+				e.EvaluateOnce(context.Background(), minute(k))
+			})
+		}
+		close(start)
+		wg.Wait()
+	}
+	rows, err := a.Reader().Query(`SELECT at, from_state, to_state FROM alarm_history WHERE alarm = 'High-Load' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n, prev, seen := 0, InsufficientData, map[int64]bool{}
+	for rows.Next() {
+		var at int64
+		var from, to State
+		if err := rows.Scan(&at, &from, &to); err != nil {
+			t.Fatal(err)
+		}
+		if seen[at] || from != prev {
+			t.Errorf("transition %d at %s: %s -> %s after %s (recorded twice, or from a state it was not in)", n, store.FromMillis(at).Format("15:04"), from, to, prev)
+		}
+		seen[at], prev = true, to
+		n++
+	}
+	if n < 20 {
+		t.Errorf("%d transitions recorded, want one per change of state (about 26)", n)
 	}
 }

@@ -77,12 +77,20 @@ func (e *Engine) loadOpenEpisodes(ctx context.Context, states map[string]memStat
 }
 
 // commit writes a transition: its history row, the alarm's new state and
-// whatever OnTransition writes, in one transaction. It sets tr.ID.
+// whatever OnTransition writes, in one transaction, if the stored state is
+// still the one it moves from (compare-and-set). It sets tr.ID.
 func (e *Engine) commit(ctx context.Context, tr *Transition) error {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	at := store.Millis(tr.Time)
 	err := e.o.Store.WriteTx(ctx, func(tx *sql.Tx) error {
+		// The compare-and-set holds the alarm's lock until commit, row or
+		// no row yet: another writer's transition of the same alarm
+		// commits before this reads the state, or waits until this one
+		// has.
+		if err := e.o.Store.LockTx(ctx, tx, "alarm:"+tr.Alarm); err != nil {
+			return err
+		}
 		var state State
 		var evaluatedAt int64
 		err := tx.QueryRowContext(ctx, `SELECT state, evaluated_at FROM alarm_state WHERE alarm = ?`, tr.Alarm).Scan(&state, &evaluatedAt)
