@@ -51,4 +51,4 @@ fuzz:
 	./scripts/fuzz.sh
 
 clean:
-	rm -rf bin dpcops-data dpcops-demo-data
+	rm -rf bin dpcops-data dpcops-demo-data dpcops-demo.env

@@ -81,7 +81,7 @@ workgroup, so it is off by default.`,
 	}
 	cmd.Flags().StringVar(&month, "month", "", "month to report, YYYY-MM (default: this month)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
-	cmd.Flags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state (the stored compute series)")
+	cmd.Flags().StringVar(&data, "data", a.dataDir(), "directory of dpcops' state (the stored compute series)")
 	cmd.Flags().BoolVar(&sysUsage, "sys-usage", false, "also read SYS_SERVERLESS_USAGE and SYS_QUERY_HISTORY (Redshift; wakes the workgroup)")
 	return cmd
 }

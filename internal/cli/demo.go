@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -77,6 +79,8 @@ is real.`,
 				return err
 			}
 			defer d.Close()
+			// The environment file describes this demo only while it runs.
+			defer os.Remove(demoEnvFile)
 			var wg sync.WaitGroup
 			defer wg.Wait()
 			wctx, stopWorkload := context.WithCancel(ctx)
@@ -96,6 +100,11 @@ is real.`,
 						fmt.Fprintf(a.io.Stdout, "dpcops demo: actions need the token in %s: sign in at http://%s/login\n",
 							filepath.Join(data, server.TokenFile), addr)
 					}
+					if err := writeDemoEnv(demoEnvFile, a.config, data, dsn, cluster.LogFile(), addr); err != nil {
+						a.logger.Warn("cannot write the demo's environment file", "file", demoEnvFile, "err", err)
+						return
+					}
+					fmt.Fprintf(a.io.Stdout, "dpcops demo: in another terminal, `source %s` points every dpcops command at this demo\n", demoEnvFile)
 				},
 			})
 		},
@@ -124,14 +133,16 @@ func (a *app) demoSpec(dsn, logFile string) (*spec.Spec, error) {
 	}
 	a.lookupEnv = env
 	defer func() { a.lookupEnv = outer }()
-	if a.specPath() != "" {
+	// Only a spec given with -c: a ./dpcops.yaml or $DPCOPS_CONFIG left
+	// from other work is not the demo's.
+	if a.config != "" {
 		s, _, err := a.loadSpec(false)
 		if err != nil {
 			return nil, err
 		}
 		// The demo's warehouse is its throwaway PostgreSQL.
 		if s.Warehouse.Engine != spec.EnginePostgres || s.Warehouse.DSN.Reveal() != dsn {
-			return nil, usageError("%s: the demo runs on its own PostgreSQL: the spec needs warehouse.engine: postgres and warehouse.dsn: ${DPCOPS_WAREHOUSE_DSN}", a.specPath())
+			return nil, usageError("%s: the demo runs on its own PostgreSQL: the spec needs warehouse.engine: postgres and warehouse.dsn: ${DPCOPS_WAREHOUSE_DSN}", a.config)
 		}
 		return s, nil
 	}
@@ -140,4 +151,49 @@ func (a *app) demoSpec(dsn, logFile string) (*spec.Spec, error) {
 		return nil, fmt.Errorf("demo spec: %w", diags.Errors())
 	}
 	return s, nil
+}
+
+// demoEnvFile is where the demo writes, once it serves, the environment
+// that points the CLI at it.
+const demoEnvFile = "dpcops-demo.env"
+
+// writeDemoEnv writes the shell environment of a running demo: its spec
+// (the one given with -c, else the built-in demo spec written beside its
+// state), its state directory, the variables the spec reads, and its URL.
+// The file is the user's own (0600): the DSN may carry a password.
+func writeDemoEnv(file, config, data, dsn, pgLog, addr string) error {
+	dataAbs, err := filepath.Abs(data)
+	if err != nil {
+		return err
+	}
+	specFile := config
+	if specFile == "" {
+		specFile = filepath.Join(dataAbs, "demo.yaml")
+		if err := os.WriteFile(specFile, examples.Demo, 0o600); err != nil {
+			return err
+		}
+	} else if specFile, err = filepath.Abs(config); err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("# dpcops demo: `source` this file to point dpcops commands at the running demo.\n")
+	for _, kv := range [][2]string{
+		{EnvConfig, specFile},
+		{EnvData, dataAbs},
+		{"DPCOPS_WAREHOUSE_DSN", dsn},
+		{"DPCOPS_WAREHOUSE_LOG", pgLog},
+		{"DPCOPS_URL", "http://" + addr},
+	} {
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
+}
+
+// shellQuote quotes v for a POSIX shell.
+func shellQuote(v string) string {
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 }

@@ -23,8 +23,8 @@ type leaseFlags struct {
 	data, by, reason, format string
 }
 
-func (f *leaseFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.data, "data", "dpcops-data", "directory of dpcops' state (the lease ledger)")
+func (f *leaseFlags) bind(cmd *cobra.Command, dataDir string) {
+	cmd.Flags().StringVar(&f.data, "data", dataDir, "directory of dpcops' state (the lease ledger)")
 	cmd.Flags().StringVar(&f.by, "by", "", "who asks, recorded with the change (default: the OS user)")
 	cmd.Flags().StringVar(&f.reason, "reason", "", "why, recorded with the change")
 	cmd.Flags().StringVar(&f.format, "format", "text", "output format: text or json")
@@ -129,7 +129,7 @@ and the command says so.`,
 			return nil
 		},
 	}
-	f.bind(cmd)
+	f.bind(cmd, a.dataDir())
 	cmd.Flags().StringVar(&pipeline, "pipeline", "", "the pipeline asking (one of capacity.lease.pipelines)")
 	cmd.Flags().IntVar(&to, "to", 0, "max capacity in RPU (default: capacity.lease.batch_max_rpu)")
 	cmd.Flags().DurationVar(&dur, "for", 0, "how long at most (default: capacity.lease.max_duration)")
@@ -183,7 +183,7 @@ dpcops serve retries it and Alert-Capacity-Lease fires.`,
 			return nil
 		},
 	}
-	f.bind(cmd)
+	f.bind(cmd, a.dataDir())
 	cmd.Flags().Int64Var(&id, "lease", 0, "the lease to lower (default: the open one)")
 	return cmd
 }
@@ -256,6 +256,6 @@ func (a *app) capacityLeasesCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&month, "month", "", "month to list, YYYY-MM (default: this month)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
-	cmd.Flags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state")
+	cmd.Flags().StringVar(&data, "data", a.dataDir(), "directory of dpcops' state")
 	return cmd
 }

@@ -147,7 +147,7 @@ a table another session holds, show in the output).`,
 	cmd.Flags().StringVar(&job, "job", "", "run only this job (manual jobs run only when named)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would run; run and record nothing")
 	cmd.Flags().DurationVar(&wait, "wait", 30*time.Minute, "how long a job waits for an open pipeline run to end before it is skipped (exit status 3); 0 skips at once")
-	cmd.Flags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state, where runs are recorded")
+	cmd.Flags().StringVar(&data, "data", a.dataDir(), "directory of dpcops' state, where runs are recorded")
 	return cmd
 }
 
@@ -199,7 +199,7 @@ func (a *app) maintenanceRunsCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().IntVar(&limit, "limit", 50, "how many runs")
-	cmd.Flags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state")
+	cmd.Flags().StringVar(&data, "data", a.dataDir(), "directory of dpcops' state")
 	return cmd
 }
 
@@ -237,7 +237,7 @@ analyze_compression jobs. PostgreSQL has no equivalent.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
-	cmd.Flags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state")
+	cmd.Flags().StringVar(&data, "data", a.dataDir(), "directory of dpcops' state")
 	return cmd
 }
 

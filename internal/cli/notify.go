@@ -52,7 +52,7 @@ it. An inbox channel writes to the store in --data.`,
 			return a.notifyTest(cmd.Context(), s, args[0], data)
 		},
 	}
-	cmd.Flags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state (used by inbox channels)")
+	cmd.Flags().StringVar(&data, "data", a.dataDir(), "directory of dpcops' state (used by inbox channels)")
 	return cmd
 }
 
@@ -145,7 +145,7 @@ until retried with 'dpcops notify retry ID'.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&data, "data", "dpcops-data", "directory of dpcops' state")
+	f.StringVar(&data, "data", a.dataDir(), "directory of dpcops' state")
 	f.StringVar(&state, "state", "", "only deliveries in this state: pending, sending, sent, failed or expired")
 	f.StringVar(&channel, "channel", "", "only deliveries to this channel")
 	f.StringVar(&alarmName, "alarm", "", "only deliveries of this alarm")
@@ -185,6 +185,6 @@ delivery that is pending, in flight or sent cannot be retried.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state")
+	cmd.Flags().StringVar(&data, "data", a.dataDir(), "directory of dpcops' state")
 	return cmd
 }

@@ -32,6 +32,38 @@ const (
 // DefaultConfig is the spec file used when -c is not given and it exists.
 const DefaultConfig = "dpcops.yaml"
 
+// The environment the CLI reads its defaults from: the spec when -c is
+// not given, and the state directory when --data is not. `dpcops demo`
+// writes both to dpcops-demo.env, so that a second terminal that sources
+// it points every command at the running demo.
+const (
+	EnvConfig = "DPCOPS_CONFIG"
+	EnvData   = "DPCOPS_DATA"
+)
+
+// DefaultData is the state directory when neither --data nor DPCOPS_DATA
+// says otherwise.
+const DefaultData = "dpcops-data"
+
+// dataDir is the default of a command's --data flag: DPCOPS_DATA, else
+// DefaultData.
+func (a *app) dataDir() string {
+	if v := a.getenv(EnvData); v != "" {
+		return v
+	}
+	return DefaultData
+}
+
+// getenv reads the app's environment ("" for unset, or for an app built
+// without one).
+func (a *app) getenv(k string) string {
+	if a.lookupEnv == nil {
+		return ""
+	}
+	v, _ := a.lookupEnv(k)
+	return v
+}
+
 // app holds what every command shares: the global flags and the streams.
 type app struct {
 	io        IO
@@ -131,8 +163,10 @@ ops spec, delivers notifications without losing or repeating them, keeps
 tables healthy, stops runaway queries, and renders the same design as a
 Terraform module for CloudWatch.
 
-The spec is the file given with -c/--config, else ./dpcops.yaml if it
-exists, else the built-in spec (print it with 'dpcops spec default').`,
+The spec is the file given with -c/--config, else $DPCOPS_CONFIG, else
+./dpcops.yaml if it exists, else the built-in spec (print it with 'dpcops
+spec default'). The state directory is --data, else $DPCOPS_DATA, else
+./dpcops-data.`,
 		Version:       a.version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -142,7 +176,7 @@ exists, else the built-in spec (print it with 'dpcops spec default').`,
 	}
 	root.SetVersionTemplate("dpcops {{.Version}}\n")
 	pf := root.PersistentFlags()
-	pf.StringVarP(&a.config, "config", "c", "", "spec file (default ./dpcops.yaml if it exists, else the built-in spec; - reads stdin)")
+	pf.StringVarP(&a.config, "config", "c", "", "spec file (default $DPCOPS_CONFIG, else ./dpcops.yaml if it exists, else the built-in spec; - reads stdin)")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(
@@ -185,6 +219,9 @@ func (a *app) setupLogging() error {
 func (a *app) specPath() string {
 	if a.config != "" {
 		return a.config
+	}
+	if v := a.getenv(EnvConfig); v != "" {
+		return v
 	}
 	if _, err := os.Stat(DefaultConfig); err == nil {
 		return DefaultConfig

@@ -123,7 +123,7 @@ reads the warehouse even when a serverless workgroup is idle: you asked.`,
 	}
 	cmd.Flags().DurationVar(&since, "since", 2*time.Hour, "how far back to look")
 	cmd.Flags().StringVar(&format, "format", "markdown", "markdown or json")
-	cmd.Flags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state")
+	cmd.Flags().StringVar(&data, "data", a.dataDir(), "directory of dpcops' state")
 	return cmd
 }
 
@@ -152,7 +152,7 @@ func (a *app) recoverCommand() *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
-	cmd.PersistentFlags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state")
+	cmd.PersistentFlags().StringVar(&data, "data", a.dataDir(), "directory of dpcops' state")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "rerun-pipeline",
 		Short: "Re-run the pipeline (Step Functions StartExecution, or pipeline.rerun_command); refused while a run is in progress",
@@ -279,7 +279,7 @@ func (a *app) incidentsCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.PersistentFlags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state")
+	cmd.PersistentFlags().StringVar(&data, "data", a.dataDir(), "directory of dpcops' state")
 	withIncident := func(use, short string, args int, need runbookNeeds, run func(cmd *cobra.Command, e *runbookEnv, id int64, rest []string) error) *cobra.Command {
 		return &cobra.Command{
 			Use: use, Short: short, Args: cobra.ExactArgs(args),

@@ -48,7 +48,7 @@ on HOST"; the other commands still read and write beside it.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "HTTP address (default: the spec's serve.listen, 127.0.0.1:8080)")
-	cmd.Flags().StringVar(&data, "data", "dpcops-data", "directory of dpcops' state (with a PostgreSQL store, only the token file)")
+	cmd.Flags().StringVar(&data, "data", a.dataDir(), "directory of dpcops' state (with a PostgreSQL store, only the token file)")
 	cmd.Flags().StringVar(&storeDSN, "store", "", "PostgreSQL connection string of the state store, instead of --data's SQLite file and the spec's store.dsn (prefer store.dsn: ${DPCOPS_STORE_DSN}: a command line is visible to every local user)")
 	return cmd
 }
