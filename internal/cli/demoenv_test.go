@@ -51,15 +51,9 @@ func TestDemoEnvFilePointsTheCLIAtTheDemo(t *testing.T) {
 	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("env file: %v %v", fi, err)
 	}
-	out, err := exec.Command("sh", "-c", `. "$1" && env`, "sh", file).Output()
+	env, err := sourced(file)
 	if err != nil {
 		t.Fatal(err)
-	}
-	env := map[string]string{}
-	for _, line := range strings.Split(string(out), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			env[k] = v
-		}
 	}
 	if env["DPCOPS_WAREHOUSE_DSN"] != dsn || env[EnvData] != data || env["DPCOPS_URL"] != "http://127.0.0.1:8080" ||
 		env[EnvConfig] != filepath.Join(data, "demo.yaml") {
@@ -96,4 +90,24 @@ func TestDemoIgnoresALocalSpec(t *testing.T) {
 	if _, err := a.demoSpec(demoDSNCheck, ""); err == nil || !strings.Contains(err.Error(), "the demo runs on its own PostgreSQL") {
 		t.Errorf("-c names a spec the demo cannot run: %v", err)
 	}
+}
+
+// sourced is the environment a POSIX shell has after sourcing file.
+func sourced(file string) (map[string]string, error) {
+	// A POSIX shell's "." looks for a bare name on PATH.
+	file, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	out, err := exec.Command("sh", "-c", `. "$1" && env`, "sh", file).Output()
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			env[k] = v
+		}
+	}
+	return env, nil
 }
