@@ -242,3 +242,36 @@ func TestWellMeansWritableAndRunning(t *testing.T) {
 		t.Errorf("store gone: %v", err)
 	}
 }
+
+// TestAnEngineThatDiesStepsDown: on a shared store an engine that stops
+// before serve does makes serve stop (handing the lease over), with the
+// engine named; an engine that ends with serve does not.
+func TestAnEngineThatDiesStepsDown(t *testing.T) {
+	t.Parallel()
+	lost := make(chan error, 1)
+	e := &engines{logger: slog.New(slog.DiscardHandler), died: stepDown(lost)}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.logged(ctx, "alarm engine", func(context.Context) error { return errors.New("persist: boom") })()
+	select {
+	case err := <-lost:
+		if !strings.Contains(err.Error(), "alarm engine stopped (persist: boom): stepping down") {
+			t.Errorf("step-down: %v", err)
+		}
+	default:
+		t.Fatal("a dead engine did not make serve step down")
+	}
+	if e.running.err() == nil {
+		t.Error("the dead engine is not reported by readiness")
+	}
+	// Two dying at once: the second finds serve stopping already.
+	e.logged(ctx, "collector", func(context.Context) error { return nil })()
+	e.logged(ctx, "capacity lease", func(context.Context) error { return nil })()
+	<-lost
+	cancel()
+	e.logged(ctx, "notification worker", func(ctx context.Context) error { <-ctx.Done(); return nil })()
+	select {
+	case err := <-lost:
+		t.Errorf("an engine that ended with serve stepped down: %v", err)
+	default:
+	}
+}

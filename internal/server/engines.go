@@ -46,6 +46,8 @@ type engines struct {
 	// leading says this replica leads and runs the engines that run
 	// once; the notification worker, which runs on every replica, asks.
 	leading atomic.Bool
+	// died, when set, is told of an engine that stopped before serve did.
+	died    func(name string, err error)
 	closers []func()
 }
 
@@ -183,6 +185,9 @@ func (e *engines) logged(ctx context.Context, name string, run func(context.Cont
 		}
 		e.logger.Error(name+" stopped", "err", err)
 		e.running.stop(name, err)
+		if e.died != nil {
+			e.died(name, err)
+		}
 	}
 }
 

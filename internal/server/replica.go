@@ -43,6 +43,9 @@ func newReplica(st *store.Store, o Options, logger *slog.Logger) *replica {
 // per store now (SQLite) or whenever this replica wins the lead
 // (PostgreSQL), under wg. A lost lead is sent on lost.
 func (r *replica) run(ctx context.Context, wg *sync.WaitGroup, e *engines, lost chan<- error) {
+	if r.elector != nil {
+		e.died = stepDown(lost)
+	}
 	e.startWorker(ctx, wg)
 	if r.elector == nil {
 		e.leading.Store(true)
@@ -82,4 +85,19 @@ func (r *replica) status() web.Replica {
 	}
 	out.Leader, out.Leading, out.Epoch = s.Leader, s.Self, s.Epoch
 	return out
+}
+
+// stepDown makes a replica that shares its store stop when one of its
+// engines dies: the lease is handed back as serve stops, a follower with
+// every engine running leads at once, and the supervisor starts this one
+// again. Staying would keep the lead with a dead engine: blind or mute
+// until someone reads /readyz. A lone SQLite serve has no one to hand
+// over to; it stays, unready, and withholds its heartbeat.
+func stepDown(lost chan<- error) func(name string, err error) {
+	return func(name string, err error) {
+		select {
+		case lost <- fmt.Errorf("%s stopped (%v): stepping down, so that a replica whose engines run leads", name, err):
+		default: // stopping already
+		}
+	}
 }
