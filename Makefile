@@ -17,8 +17,12 @@ build:
 	$(GO) build -o $(BIN) ./cmd/dpcops
 
 ## run: the demo — a throwaway PostgreSQL warehouse and dpcops serving it.
-run: build
-	./scripts/ensure-postgres.sh
+run:
+	@echo "make run: building $(BIN) (the first build takes a few minutes on 2 cores)..."
+	@$(MAKE) --no-print-directory build
+	@echo "make run: checking for the PostgreSQL server binaries..."
+	@./scripts/ensure-postgres.sh
+	@echo "make run: starting the demo (Ctrl-C stops it and removes its PostgreSQL)..."
 	./$(BIN) demo
 
 ## test: everything, with a real PostgreSQL the tests start themselves.
