@@ -88,7 +88,7 @@ func (e *Engine) commit(ctx context.Context, tr *Transition) error {
 		// no row yet: another writer's transition of the same alarm
 		// commits before this reads the state, or waits until this one
 		// has.
-		if err := e.o.Store.LockTx(ctx, tx, "alarm:"+tr.Alarm); err != nil {
+		if err := e.o.Store.LockTx(ctx, tx, StateLock(tr.Alarm)); err != nil {
 			return err
 		}
 		var state State

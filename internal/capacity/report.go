@@ -2,7 +2,6 @@ package capacity
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -213,14 +212,12 @@ func (r *Report) totals() {
 // series (compute series have no points while a workgroup idles; the
 // collector's other series do).
 func (r *Report) coverage(ctx context.Context, st *store.Store) error {
-	var first sql.NullInt64
-	err := st.Reader().QueryRowContext(ctx, `SELECT min((SELECT min(d.ts) FROM datapoints d WHERE d.series_id = s.id AND d.ts < ?)) FROM series s`,
-		store.Millis(r.AsOf)).Scan(&first)
+	first, ok, err := st.FirstDatapointBefore(ctx, r.AsOf)
 	if err != nil {
 		return fmt.Errorf("read the store's first datapoint: %w", err)
 	}
-	if first.Valid {
-		from := maxTime(r.From, store.FromMillis(first.Int64))
+	if ok {
+		from := maxTime(r.From, first)
 		r.CoveredFrom = &from
 	}
 	return nil

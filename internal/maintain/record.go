@@ -158,6 +158,33 @@ func ReadRuns(ctx context.Context, st *store.Store, limit int) ([]Run, error) {
 	return out, rows.Err()
 }
 
+// RunsBetween returns the runs started between from and to (both
+// included), read through q, in the order they started.
+//
+// runbook calls it to put on an incident's timeline the maintenance that
+// ran during the incident, which may be its cause or its cure.
+func RunsBetween(ctx context.Context, q store.Querier, from, to time.Time) ([]Run, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, job, action, target, statement, reason, trigger,
+		started_at, finished_at, outcome, error, before, after
+		FROM maintenance_runs WHERE started_at >= ? AND started_at <= ? ORDER BY started_at, id`, store.Millis(from), store.Millis(to))
+	if err != nil {
+		return nil, fmt.Errorf("read maintenance runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read maintenance runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read maintenance runs: %w", err)
+	}
+	return out, nil
+}
+
 func scanRun(rows *sql.Rows) (Run, error) {
 	var r Run
 	var started int64

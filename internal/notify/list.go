@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
 
@@ -49,13 +51,25 @@ func List(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
-	rows, err := db.QueryContext(ctx, `SELECT id, channel, kind, alarm, dedup_key, state, attempts, resends, status,
-			response, last_error, created_at, next_attempt_at, first_attempt_at, sent_at
+	rows, err := db.QueryContext(ctx, `SELECT `+recordColumns+`
 		FROM outbox WHERE (? = '' OR state = ?) AND (? = '' OR channel = ?) AND (? = '' OR alarm = ?)
 		ORDER BY id DESC LIMIT ?`, q.State, q.State, q.Channel, q.Channel, q.Alarm, q.Alarm, q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
+	out, err := scanRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// recordColumns are the outbox columns scanRecords reads, in its order.
+const recordColumns = `id, channel, kind, alarm, dedup_key, state, attempts, resends, status,
+	response, last_error, created_at, next_attempt_at, first_attempt_at, sent_at`
+
+// scanRecords reads rows of recordColumns, and closes them.
+func scanRecords(rows *sql.Rows) ([]Record, error) {
 	defer rows.Close()
 	var out []Record
 	for rows.Next() {
@@ -64,7 +78,7 @@ func List(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
 		var first, sent sql.NullInt64
 		if err := rows.Scan(&r.ID, &r.Channel, &r.Kind, &r.Alarm, &r.DedupKey, &r.State, &r.Attempts, &r.Resends, &r.Status,
 			&r.Response, &r.LastError, &created, &next, &first, &sent); err != nil {
-			return nil, fmt.Errorf("list deliveries: %w", err)
+			return nil, err
 		}
 		r.Created, r.NextAt = store.FromMillis(created), store.FromMillis(next)
 		if first.Valid {
@@ -76,6 +90,55 @@ func List(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// DeliveriesOf returns the deliveries that the transitions (alarm_history
+// ids) owed, read through q, oldest first.
+//
+// runbook calls it to put on an incident's timeline the notifications
+// each of the alarm's transitions owed and how each went.
+func DeliveriesOf(ctx context.Context, q store.Querier, transitions []int64) ([]Record, error) {
+	if len(transitions) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(transitions))
+	for i, id := range transitions {
+		args[i] = id
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+recordColumns+` FROM outbox
+		WHERE transition_id IN (?`+strings.Repeat(", ?", len(args)-1)+`) ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("deliveries of transitions: %w", err)
+	}
+	out, err := scanRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("deliveries of transitions: %w", err)
+	}
+	return out, nil
+}
+
+// Waiting returns how many deliveries of the alarm's entries into ALARM in
+// episode (alarm.EntriesIntoAlarm) have not left the outbox yet: pending,
+// or being sent. None waiting means the page went out, or failed for good.
+//
+// runbook's actor calls it: an alarm's action runs after the page, so
+// that the person paged learns of the alarm before dpcops acts on it.
+func Waiting(ctx context.Context, q store.Querier, alarmName string, episode int64) (int, error) {
+	ids, err := alarm.EntriesIntoAlarm(ctx, q, alarmName, episode)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	var n int
+	err = q.QueryRowContext(ctx, `SELECT count(*) FROM outbox
+		WHERE transition_id IN (?`+strings.Repeat(", ?", len(args)-1)+`) AND state IN ('pending', 'sending')`, args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("deliveries waiting for %s episode %d: %w", alarmName, episode, err)
+	}
+	return n, nil
 }
 
 // ErrNotRetryable is returned by Retry for a delivery that is not failed

@@ -3,8 +3,6 @@ package notify
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -48,6 +46,11 @@ func (w *Worker) repeats(ctx context.Context, now time.Time) error {
 	}
 	err := w.st.WriteTx(ctx, func(tx *sql.Tx) error {
 		for _, a := range due {
+			// The alarm's state lock, as its transitions take: a resolve
+			// committing beside this waits, or is seen.
+			if err := w.st.LockTx(ctx, tx, alarm.StateLock(a.Name)); err != nil {
+				return err
+			}
 			if _, err := w.outbox.enqueueRepeat(ctx, tx, a, now); err != nil {
 				return err
 			}
@@ -74,36 +77,9 @@ func repeatingAlarms(s *spec.Spec) []*spec.Alarm {
 	return out
 }
 
-// querier is what reads need of *sql.DB and *sql.Tx.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// alarmNow is an alarm's stored state.
-type alarmNow struct {
-	state      string
-	reason     string
-	reasonData string
-	episode    int64
-	changedAt  int64
-}
-
-func readAlarmState(ctx context.Context, q querier, name string) (alarmNow, bool, error) {
-	var s alarmNow
-	err := q.QueryRowContext(ctx, `SELECT state, reason, reason_data, episode, changed_at FROM alarm_state WHERE alarm = ?`, name).
-		Scan(&s.state, &s.reason, &s.reasonData, &s.episode, &s.changedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return s, false, nil
-	}
-	if err != nil {
-		return s, false, fmt.Errorf("state of %s: %w", name, err)
-	}
-	return s, true, nil
-}
-
 // lastAnnounced is when the episode was last announced (trigger or
 // repeat), or the alarm's entry into ALARM when it never was.
-func lastAnnounced(ctx context.Context, q querier, name, key string, st alarmNow) (int64, error) {
+func lastAnnounced(ctx context.Context, q store.Querier, name, key string, st alarm.Status) (int64, error) {
 	var last sql.NullInt64
 	err := q.QueryRowContext(ctx, `SELECT max(created_at) FROM outbox WHERE alarm = ? AND dedup_key = ? AND kind IN ('trigger', 'repeat')`,
 		name, key).Scan(&last)
@@ -113,17 +89,17 @@ func lastAnnounced(ctx context.Context, q querier, name, key string, st alarmNow
 	if last.Valid {
 		return last.Int64, nil
 	}
-	return st.changedAt, nil
+	return store.Millis(st.ChangedAt), nil
 }
 
 // repeatDue reports whether the alarm is in ALARM and owes a repeat, with
-// the state it read.
-func repeatDue(ctx context.Context, q querier, a *spec.Alarm, s *spec.Spec, now time.Time) (alarmNow, bool, error) {
-	st, ok, err := readAlarmState(ctx, q, a.Name)
-	if err != nil || !ok || st.state != string(alarm.Alarm) {
+// the state it read through q (alarm_state is the alarm package's).
+func repeatDue(ctx context.Context, q store.Querier, a *spec.Alarm, s *spec.Spec, now time.Time) (alarm.Status, bool, error) {
+	st, ok, err := alarm.StateIn(ctx, q, a.Name)
+	if err != nil || !ok || st.State != alarm.Alarm {
 		return st, false, err
 	}
-	last, err := lastAnnounced(ctx, q, a.Name, DedupKey(s, a.Name, st.episode), st)
+	last, err := lastAnnounced(ctx, q, a.Name, DedupKey(s, a.Name, st.Episode), st)
 	if err != nil {
 		return st, false, err
 	}
@@ -137,9 +113,9 @@ func (o *Outbox) enqueueRepeat(ctx context.Context, tx *sql.Tx, a *spec.Alarm, n
 	if err != nil || !ok {
 		return 0, err
 	}
-	t := alarm.Transition{Alarm: a.Name, Time: now, From: alarm.Alarm, To: alarm.Alarm, Reason: st.reason,
-		ReasonData: json.RawMessage(st.reasonData), Episode: st.episode}
-	key := DedupKey(o.s, a.Name, st.episode)
+	t := alarm.Transition{Alarm: a.Name, Time: now, From: alarm.Alarm, To: alarm.Alarm, Reason: st.Reason,
+		ReasonData: st.ReasonData, Episode: st.Episode}
+	key := DedupKey(o.s, a.Name, st.Episode)
 	n := 0
 	m := NewMessage(o.s, a, t, KindRepeat)
 	for _, r := range routes(o.s, a, string(alarm.Alarm), o.logOff) {
@@ -149,7 +125,7 @@ func (o *Outbox) enqueueRepeat(ctx context.Context, tx *sql.Tx, a *spec.Alarm, n
 		n++
 	}
 	if n > 0 {
-		o.log.Info("alarm still in ALARM: repeat enqueued", "alarm", a.Name, "episode", st.episode, "deliveries", n)
+		o.log.Info("alarm still in ALARM: repeat enqueued", "alarm", a.Name, "episode", st.Episode, "deliveries", n)
 	}
 	return n, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/notify"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
@@ -110,10 +111,6 @@ func (a *Actor) Check(ctx context.Context) error {
 // ALARM has left the outbox (sent, or failed for good): no row is pending
 // or in flight.
 func (a *Actor) paged(ctx context.Context, alarmName string, episode int64) (bool, error) {
-	var waiting int
-	err := a.Store.Reader().QueryRowContext(ctx, `SELECT count(*) FROM outbox o
-		JOIN alarm_history h ON h.id = o.transition_id
-		WHERE h.alarm = ? AND h.episode = ? AND h.to_state = 'ALARM' AND o.state IN ('pending', 'sending')`,
-		alarmName, episode).Scan(&waiting)
+	waiting, err := notify.Waiting(ctx, a.Store.Reader(), alarmName, episode)
 	return waiting == 0, err
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/maintain"
+	"github.com/dpc-learning/dpcops/internal/notify"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
 
@@ -23,17 +26,16 @@ type Event struct {
 // Timeline gathers what happened during an incident, in time order: the
 // alarm's transitions, the notifications they owed and how each delivery
 // went, the actions taken, the maintenance that ran, and the notes. It is
-// read from the tables each part of dpcops keeps, so it is never out of
-// step with them.
+// read from the tables each part of dpcops keeps, through the functions of
+// the package that owns each, so it is never out of step with them.
 func (in *Incidents) Timeline(ctx context.Context, inc Incident, now time.Time) ([]Event, error) {
 	end := now
 	if inc.Closed != nil {
 		end = *inc.Closed
 	}
-	from, to := store.Millis(inc.Opened), store.Millis(end)
 	db := in.store.Reader()
 	var evs []Event
-	ids, err := in.transitions(ctx, db, inc.Alarm, from, to, &evs)
+	ids, err := transitions(ctx, db, inc.Alarm, inc.Opened, end, &evs)
 	if err != nil {
 		return nil, err
 	}
@@ -43,68 +45,50 @@ func (in *Incidents) Timeline(ctx context.Context, inc Incident, now time.Time) 
 	if err := incidentEvents(ctx, db, inc.ID, &evs); err != nil {
 		return nil, err
 	}
-	if err := maintenanceRuns(ctx, db, from, to, &evs); err != nil {
+	if err := maintenanceRuns(ctx, db, inc.Opened, end, &evs); err != nil {
 		return nil, err
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.Before(evs[j].Time) })
 	return evs, nil
 }
 
-func (in *Incidents) transitions(ctx context.Context, db *sql.DB, alarmName string, from, to int64, evs *[]Event) ([]int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT id, at, from_state, to_state, reason FROM alarm_history
-		WHERE alarm = ? AND at >= ? AND at <= ? ORDER BY at, id`, alarmName, from, to)
+// transitions adds the alarm's transitions in [from, to] and returns
+// their ids.
+func transitions(ctx context.Context, db store.Querier, alarmName string, from, to time.Time, evs *[]Event) ([]int64, error) {
+	ts, err := alarm.TransitionsBetween(ctx, db, alarmName, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("incident transitions: %w", err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id, at int64
-		var fromState, toState, reason string
-		if err := rows.Scan(&id, &at, &fromState, &toState, &reason); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-		*evs = append(*evs, Event{Time: store.FromMillis(at), Kind: "transition", Text: fromState + " → " + toState, Detail: reason})
+	ids := make([]int64, 0, len(ts))
+	for _, t := range ts {
+		ids = append(ids, t.ID)
+		*evs = append(*evs, Event{Time: t.Time, Kind: "transition", Text: string(t.From) + " → " + string(t.To), Detail: t.Reason})
 	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
-func deliveries(ctx context.Context, db *sql.DB, transitions []int64, evs *[]Event) error {
-	if len(transitions) == 0 {
-		return nil
-	}
-	args := make([]any, len(transitions))
-	for i, id := range transitions {
-		args[i] = id
-	}
-	q := `SELECT channel, kind, state, attempts, created_at, coalesce(sent_at, 0), last_error FROM outbox
-		WHERE transition_id IN (?` + strings.Repeat(", ?", len(args)-1) + `) ORDER BY created_at, id`
-	rows, err := db.QueryContext(ctx, q, args...)
+// deliveries adds the deliveries the transitions owed, at the time each
+// was sent, or created if it never was.
+func deliveries(ctx context.Context, db store.Querier, transitions []int64, evs *[]Event) error {
+	recs, err := notify.DeliveriesOf(ctx, db, transitions)
 	if err != nil {
 		return fmt.Errorf("incident notifications: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var channel, kind, state, lastErr string
-		var attempts int
-		var created, sent int64
-		if err := rows.Scan(&channel, &kind, &state, &attempts, &created, &sent, &lastErr); err != nil {
-			return err
+	for _, r := range recs {
+		at := r.Created
+		if !r.Sent.IsZero() {
+			at = r.Sent
 		}
-		at := created
-		if sent > 0 {
-			at = sent
+		text := fmt.Sprintf("%s %s: %s", r.Channel, r.Kind, r.State)
+		if r.Attempts > 1 {
+			text += fmt.Sprintf(" after %d attempts", r.Attempts)
 		}
-		text := fmt.Sprintf("%s %s: %s", channel, kind, state)
-		if attempts > 1 {
-			text += fmt.Sprintf(" after %d attempts", attempts)
-		}
-		*evs = append(*evs, Event{Time: store.FromMillis(at), Kind: "notification", Text: text, Detail: lastErr})
+		*evs = append(*evs, Event{Time: at, Kind: "notification", Text: text, Detail: r.LastError})
 	}
-	return rows.Err()
+	return nil
 }
 
+// incidentEvents adds the incident's notes and actions.
 func incidentEvents(ctx context.Context, db *sql.DB, id int64, evs *[]Event) error {
 	rows, err := db.QueryContext(ctx, `SELECT at, kind, text FROM incident_events WHERE incident_id = ? ORDER BY at, id`, id)
 	if err != nil {
@@ -123,21 +107,15 @@ func incidentEvents(ctx context.Context, db *sql.DB, id int64, evs *[]Event) err
 	return rows.Err()
 }
 
-func maintenanceRuns(ctx context.Context, db *sql.DB, from, to int64, evs *[]Event) error {
-	rows, err := db.QueryContext(ctx, `SELECT started_at, job, action, target, outcome, error FROM maintenance_runs
-		WHERE started_at >= ? AND started_at <= ? ORDER BY started_at, id`, from, to)
+// maintenanceRuns adds the maintenance runs started in [from, to].
+func maintenanceRuns(ctx context.Context, db store.Querier, from, to time.Time, evs *[]Event) error {
+	runs, err := maintain.RunsBetween(ctx, db, from, to)
 	if err != nil {
 		return fmt.Errorf("incident maintenance: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var at int64
-		var job, action, target, outcome, errText string
-		if err := rows.Scan(&at, &job, &action, &target, &outcome, &errText); err != nil {
-			return err
-		}
-		text := fmt.Sprintf("%s %s %s: %s", job, action, target, outcome)
-		*evs = append(*evs, Event{Time: store.FromMillis(at), Kind: "maintenance", Text: strings.Join(strings.Fields(text), " "), Detail: errText})
+	for _, r := range runs {
+		text := fmt.Sprintf("%s %s %s: %s", r.Job, r.Action, r.Target, r.Outcome)
+		*evs = append(*evs, Event{Time: r.StartedAt, Kind: "maintenance", Text: strings.Join(strings.Fields(text), " "), Detail: r.Error})
 	}
-	return rows.Err()
+	return nil
 }

@@ -239,6 +239,23 @@ func (s *Store) CountDatapoints(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// FirstDatapointBefore returns the time of the earliest datapoint of any
+// series stored before before, and false when there is none. The capacity
+// report calls it to tell where the store's data of a month begins: a
+// month whose data starts late (retention, or collection begun since) has
+// its missing start estimated rather than counted as idle.
+func (s *Store) FirstDatapointBefore(ctx context.Context, before time.Time) (time.Time, bool, error) {
+	var first sql.NullInt64
+	// One probe of the primary key (series_id, ts) per series, rather than
+	// a scan of every datapoint.
+	err := s.reader.QueryRowContext(ctx, `SELECT min((SELECT min(d.ts) FROM datapoints d WHERE d.series_id = s.id AND d.ts < ?)) FROM series s`,
+		Millis(before)).Scan(&first)
+	if err != nil || !first.Valid {
+		return time.Time{}, false, err
+	}
+	return FromMillis(first.Int64), true, nil
+}
+
 // IntegrityCheck runs SQLite's integrity check and returns its findings
 // ("ok" for a sound database).
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {

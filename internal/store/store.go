@@ -275,6 +275,17 @@ func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // Reader returns the read pool, for packages that query their own tables.
 func (s *Store) Reader() *sql.DB { return s.reader }
 
+// Querier is a read pool or a transaction (*sql.DB, *sql.Tx). The
+// functions through which a package lets others read its tables take one,
+// so that a caller that must read another package's table inside its own
+// write transaction can (notify checks an alarm's state inside the
+// transaction that enqueues its repeat), and one that need not passes
+// Reader.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // Millis converts a time to the store's Unix milliseconds.
 func Millis(t time.Time) int64 { return t.UnixMilli() }
 
