@@ -176,15 +176,35 @@ func (h *handler) apiAlarm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	items := make([]historyItem, len(history))
+	for i, t := range history {
+		items[i] = historyItem{ID: t.ID, Time: t.Time, From: t.From, To: t.To, Reason: t.Reason,
+			ReasonData: t.ReasonData, Episode: t.Episode}
+		if len(items[i].ReasonData) == 0 {
+			items[i].ReasonData = json.RawMessage("{}")
+		}
+	}
 	for _, row := range rows {
 		if row.Name == name {
 			writeJSON(w, http.StatusOK, struct {
 				AlarmRow
-				History []alarm.Transition `json:"history"`
-			}{row, history})
+				History []historyItem `json:"history"`
+			}{row, items})
 			return
 		}
 	}
+}
+
+// historyItem is one transition in /api/v1/alarms/{name}, in the API's
+// snake_case like every other answer.
+type historyItem struct {
+	ID         int64           `json:"id"`
+	Time       time.Time       `json:"time"`
+	From       alarm.State     `json:"from"`
+	To         alarm.State     `json:"to"`
+	Reason     string          `json:"reason"`
+	ReasonData json.RawMessage `json:"reason_data"`
+	Episode    int64           `json:"episode"`
 }
 
 func (h *handler) apiDashboard(w http.ResponseWriter, r *http.Request) {

@@ -81,7 +81,10 @@ type pageData struct {
 	Env      string
 	Engine   string
 	Now      string
-	Query    template.URL
+	// LangURL is this page in each language; TitlePlatform says whether
+	// the window title adds the platform's name.
+	LangURL       map[string]template.URL
+	TitlePlatform bool
 	// SignedIn says the browser holds a session: forms act without the
 	// token, and the header offers to sign out.
 	SignedIn bool
@@ -113,8 +116,15 @@ func (h *handler) renderStatus(w http.ResponseWriter, r *http.Request, status in
 	q := r.URL.Query()
 	q.Del("lang")
 	pd := pageData{Title: title, Page: page, Lang: lang, Platform: h.o.Spec.Platform, Env: h.o.Spec.Environment,
-		Engine: h.o.Spec.Warehouse.Engine, Now: h.when(h.o.Now()), Query: template.URL(q.Encode()), Data: data,
-		SignedIn: h.guard.signedIn(r), Path: r.URL.Path}
+		Engine: h.o.Spec.Warehouse.Engine, Now: h.when(h.o.Now()), Data: data,
+		SignedIn: h.guard.signedIn(r), Path: r.URL.Path, LangURL: map[string]template.URL{},
+		// A title that names the platform already (the dashboard's, as
+		// the seed names it) does not say it twice.
+		TitlePlatform: !strings.Contains(strings.ToLower(title), strings.ToLower(h.o.Spec.Platform))}
+	for _, l := range []string{"en", "ja"} {
+		q.Set("lang", l)
+		pd.LangURL[l] = template.URL("?" + q.Encode())
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", pd); err != nil {
 		h.o.Logger.Error("render page", "page", page, "err", err)

@@ -171,6 +171,42 @@ func TestJapaneseLabels(t *testing.T) {
 	if !strings.Contains(alarms, "アラーム") || !strings.Contains(alarms, "Alert-ELT-Delay") {
 		t.Error("the cookie keeps the language; alarm names stay as the spec gives them")
 	}
+	// The language links keep the page's query, and are well formed.
+	_, page, _ := f.get("/alarms")
+	if !strings.Contains(page, `href="?lang=en"`) || !strings.Contains(page, `href="?lang=ja"`) {
+		t.Errorf("language links of a page without a query: %s", between(page, `class="lang"`, "</span>"))
+	}
+	_, page, _ = f.get("/?range=1d&lang=en")
+	if !strings.Contains(page, `href="?lang=ja&amp;range=1d"`) || strings.Contains(page, "?&amp;") {
+		t.Errorf("language links of a page with a query: %s", between(page, `class="lang"`, "</span>"))
+	}
+}
+
+// TestWindowTitles: the window title names the page, dpcops and the
+// platform, once.
+func TestWindowTitles(t *testing.T) {
+	f := newFixture(t, options{})
+	for path, want := range map[string]string{
+		"/":       "<title>" + f.s.Dashboard.Name + " · dpcops</title>",
+		"/alarms": "<title>Alarms · dpcops · " + f.s.Platform + "</title>",
+	} {
+		if _, body, _ := f.get(path + "?lang=en"); !strings.Contains(body, want) {
+			t.Errorf("%s: want %s, got %s", path, want, between(body, "<title>", "</title>"))
+		}
+	}
+}
+
+// between is the text of s from the first from to the next to.
+func between(s, from, to string) string {
+	i := strings.Index(s, from)
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(s[i:], to)
+	if j < 0 {
+		return s[i:]
+	}
+	return s[i : i+j+len(to)]
 }
 
 func TestAlarmsAPI(t *testing.T) {
@@ -193,8 +229,22 @@ func TestAlarmsAPI(t *testing.T) {
 	if rows[0].State != "ALARM" || !strings.Contains(rows[0].Reason, "greater than the threshold (90.0)") || rows[0].UpdatedAt == nil {
 		t.Errorf("Alert-ELT-Delay: %+v", rows[0])
 	}
-	if code, body, _ := f.get("/api/v1/alarms/Alert-ELT-Delay"); code != 200 || !strings.Contains(body, `"history":[{`) {
-		t.Errorf("one alarm: %d %s", code, body)
+	code, body, _ = f.get("/api/v1/alarms/Alert-ELT-Delay")
+	var one struct {
+		Name    string           `json:"name"`
+		History []map[string]any `json:"history"`
+	}
+	if err := json.Unmarshal([]byte(body), &one); code != 200 || err != nil || one.Name != "Alert-ELT-Delay" || len(one.History) == 0 {
+		t.Fatalf("one alarm: %d %v %s", code, err, body)
+	}
+	// The history speaks the API's snake_case, as every other answer.
+	for _, k := range []string{"id", "time", "from", "to", "reason", "reason_data", "episode"} {
+		if _, ok := one.History[0][k]; !ok {
+			t.Errorf("history item without %q: %v", k, one.History[0])
+		}
+	}
+	if len(one.History[0]) != 7 {
+		t.Errorf("history item keys: %v", one.History[0])
 	}
 	if code, body, _ := f.get("/api/v1/alarms/No-Such-Alarm"); code != 404 || !strings.Contains(body, `"error"`) {
 		t.Errorf("unknown alarm: %d %s", code, body)
