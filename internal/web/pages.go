@@ -21,6 +21,7 @@ func (h *handler) parseTemplates() error {
 	h.pages = map[string]*pageTemplate{}
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
 		"t":     func(string) string { return "" }, // bound per language below
+		"tf":    func(string, ...any) string { return "" },
 		"when":  h.when,
 		"lower": strings.ToLower,
 	}).ParseFS(assets, "templates/layout.html")
@@ -34,7 +35,7 @@ func (h *handler) parseTemplates() error {
 	for _, n := range names {
 		pt := &pageTemplate{byLang: map[string]*template.Template{}}
 		for lang, words := range labels {
-			t, err := template.Must(base.Clone()).Funcs(template.FuncMap{"t": translate(words)}).ParseFS(assets, n)
+			t, err := template.Must(base.Clone()).Funcs(template.FuncMap{"t": translate(words), "tf": translateFormat(words)}).ParseFS(assets, n)
 			if err != nil {
 				return fmt.Errorf("template %s: %w", n, err)
 			}
@@ -43,6 +44,13 @@ func (h *handler) parseTemplates() error {
 		h.pages[strings.TrimSuffix(strings.TrimPrefix(n, "templates/page_"), ".html")] = pt
 	}
 	return nil
+}
+
+// translateFormat looks up a phrase whose word order differs between
+// languages ("after %s", "%s の後") and fills it in.
+func translateFormat(words map[string]string) func(string, ...any) string {
+	t := translate(words)
+	return func(k string, args ...any) string { return fmt.Sprintf(t(k), args...) }
 }
 
 // translate looks a label up in one language; an unknown key shows as is.

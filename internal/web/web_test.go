@@ -362,6 +362,13 @@ func TestMaintenanceAndCapacityPages(t *testing.T) {
 	if code != 200 || strings.Count(body, `class="job-row"`) != len(f.s.Maintenance) || !strings.Contains(body, "need warehouse.dsn") {
 		t.Errorf("maintenance page: %d", code)
 	}
+	// A job that runs after an event says so in each language's order.
+	if !strings.Contains(body, "after pipeline_success") {
+		t.Error("maintenance page: no job after pipeline_success")
+	}
+	if _, body, _ := f.get("/maintenance?lang=ja"); !strings.Contains(body, "pipeline_success の後") || strings.Contains(body, "後 pipeline_success") {
+		t.Error("maintenance page in Japanese: the event's word order")
+	}
 	code, body, _ = f.get("/api/v1/capacity")
 	var rep struct {
 		Month    string  `json:"month"`
