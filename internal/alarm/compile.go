@@ -23,8 +23,10 @@ type compiled struct {
 	rule   Rule
 	stat   Statistic
 	period time.Duration
-	// expr is nil for an alarm on one metric.
-	expr metricmath.Node
+	// expr is nil for an alarm on one metric. It is evaluated as read
+	// (sparse counts in divisors filled); written is the expression as
+	// the spec gives it, which reasons quote.
+	expr, written metricmath.Node
 	// inputs are the series read, in the order the expression first names
 	// them (one for a metric alarm).
 	inputs []Input
@@ -81,8 +83,20 @@ func compile(metrics metricIndex, a *spec.Alarm) (*compiled, error) {
 		if c.expr, err = metricmath.Parse(a.Expression); err != nil {
 			return nil, fmt.Errorf("alarm %s: expression %q: %w", a.Name, a.Expression, err)
 		}
+		c.written = c.expr
 		names = metricmath.Refs(c.expr)
 		c.lookback = metricmath.Lookback(c.expr)
+		// As the CloudWatch form reads it: a sparse count in a divisor
+		// is 0 where it has no datapoint, so that an hour of only failed
+		// queries is a failure rate of 100 %, not missing.
+		c.expr = metricmath.FillDivisors(c.expr, func(name string) bool {
+			m, ok := metrics[name]
+			if !ok {
+				return false
+			}
+			src, ok := spec.Source(m.Source)
+			return ok && src.Sparse
+		})
 	}
 	for _, name := range names {
 		m, ok := metrics[name]

@@ -67,7 +67,7 @@ func (c *compiled) explain(t time.Time, window []float64, d Decision, from State
 		FilledDatapoints:    d.Filled,
 	}
 	if c.expr != nil {
-		rd.Expression = c.expr.String()
+		rd.Expression = c.written.String()
 	}
 	for i, p := range pts {
 		rd.RecentDatapoints[len(pts)-1-i] = p.Value

@@ -101,3 +101,36 @@ func TestReasonDataOfAnExpression(t *testing.T) {
 		t.Errorf("%s: %s", d.State, data)
 	}
 }
+
+// TestAnHourOfOnlyFailuresAlarms: the default failure-rate alarm reads an
+// hour whose queries all failed (AWS publishes no QueriesSucceeded for it)
+// as 100 %, and an hour without queries as no data, as the CloudWatch
+// form does.
+func TestAnHourOfOnlyFailuresAlarms(t *testing.T) {
+	s := defaultSpec(t)
+	a, _ := s.Alarm("Review-Query-Failure-Rate")
+	c, err := compile(indexMetrics(s), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := math.NaN()
+	in := make([][]float64, len(c.inputs))
+	for i, inp := range c.inputs {
+		switch inp.Metric {
+		case "QueriesFailed":
+			in[i] = []float64{3, nan, 1}
+		case "QueriesSucceeded":
+			in[i] = []float64{nan, nan, 99}
+		}
+	}
+	got, err := c.values(in, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != 100 || !math.IsNaN(got[1]) || got[2] != 1 {
+		t.Errorf("failure rates %v, want [100 NaN 1]", got)
+	}
+	if d := c.rule.Decide(got[:1], OK); d.State != Alarm {
+		t.Errorf("an hour of only failures: %s", d.State)
+	}
+}

@@ -159,6 +159,9 @@ func arith(op byte) (func(a, b float64) float64, error) {
 }
 
 func evalCall(n Call, env Env) (value, error) {
+	if n.Fn == "FILL" {
+		return evalFill(n, env)
+	}
 	if len(n.Args) != 1 {
 		return value{}, fmt.Errorf("%s takes one argument, got %d", n.Fn, len(n.Args))
 	}
@@ -287,4 +290,33 @@ func finite(v float64) float64 {
 		return math.NaN()
 	}
 	return v
+}
+
+// evalFill is FILL(x, v): x with each missing period replaced by v.
+func evalFill(n Call, env Env) (value, error) {
+	if len(n.Args) != 2 {
+		return value{}, fmt.Errorf("FILL takes a series and a number, got %d arguments", len(n.Args))
+	}
+	x, err := eval(n.Args[0], env)
+	if err != nil {
+		return value{}, err
+	}
+	fill, err := eval(n.Args[1], env)
+	if err != nil {
+		return value{}, err
+	}
+	if !fill.scalar || math.IsNaN(fill.c) {
+		return value{}, fmt.Errorf("FILL fills with a number, not %s", n.Args[1])
+	}
+	if x.scalar {
+		return x, nil
+	}
+	out := make([]float64, env.Len)
+	for i := range out {
+		out[i] = x.at(i)
+		if math.IsNaN(out[i]) {
+			out[i] = fill.c
+		}
+	}
+	return value{s: out}, nil
 }

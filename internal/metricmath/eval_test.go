@@ -75,6 +75,14 @@ func TestEval(t *testing.T) {
 		// Overflow is missing, never Inf.
 		{"a * 1e308 * 10", []float64{nan, nan, nan, nan, nan, nan}},
 		{"DIFF(DIFF(QueriesFailed))", []float64{nan, nan, 1, 1, nan, -7}},
+		// FILL puts a number where a period has no value.
+		{"FILL(b, 0)", []float64{0, 2, 0, 1, 5, 7}},
+		{"FILL(b, -1.5) * 2", []float64{-3, 4, -3, 2, 10, 14}},
+		{"FILL(3, 0)", []float64{3, 3, 3, 3, 3, 3}},
+		// The failure rate read as both forms read it: succeeded
+		// missing (every query failed) is 100 %, both missing is still
+		// no data.
+		{"100 * QueriesFailed / (FILL(QueriesFailed, 0) + FILL(QueriesSucceeded, 0))", []float64{nan, 1, 3, 6, nan, 100}},
 	} {
 		n, err := Parse(tc.expr)
 		if err != nil {
@@ -173,4 +181,26 @@ func FuzzEval(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFillDivisors: sparse counts are filled inside divisors only, once,
+// and the result evaluates as the CloudWatch form's expression does.
+func TestFillDivisors(t *testing.T) {
+	sparse := func(name string) bool { return strings.HasPrefix(name, "Queries") }
+	for in, want := range map[string]string{
+		"100 * QueriesFailed / (QueriesFailed + QueriesSucceeded)": "(100 * QueriesFailed) / (FILL(QueriesFailed, 0) + FILL(QueriesSucceeded, 0))",
+		"QueriesFailed + QueriesSucceeded":                         "QueriesFailed + QueriesSucceeded",
+		"DataStorage / QueriesSucceeded":                           "DataStorage / FILL(QueriesSucceeded, 0)",
+		"a / FILL(QueriesSucceeded, 1)":                            "a / FILL(QueriesSucceeded, 1)",
+		"DIFF(QueriesFailed / SUM([QueriesSucceeded, a]))":         "DIFF(QueriesFailed / SUM([FILL(QueriesSucceeded, 0), a]))",
+		"a / b": "a / b",
+	} {
+		n, err := Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := FillDivisors(n, sparse).String(); got != want {
+			t.Errorf("FillDivisors(%s) = %s, want %s", in, got, want)
+		}
+	}
 }

@@ -76,10 +76,12 @@ func wrap(n Node) string {
 }
 
 // Functions lists the functions an expression may call, with their arity:
-// 1 means one argument, -1 one argument that may be a list.
+// 1 means one argument, -1 one argument that may be a list, 2 a series and
+// a number (FILL).
 var functions = map[string]int{
 	"DIFF": 1, "RATE": 1, "ABS": 1,
 	"SUM": -1, "AVG": -1, "MIN": -1, "MAX": -1,
+	"FILL": 2,
 }
 
 // IsFunction reports whether name is a function of the language.
@@ -147,27 +149,12 @@ func Walk(n Node, fn func(Node)) {
 // Rename returns a copy of n with every metric name replaced by rename(name),
 // as CloudWatch needs ids (m1, m2) in place of names.
 func Rename(n Node, rename func(string) string) Node {
-	switch n := n.(type) {
-	case Ref:
-		return Ref{Name: rename(n.Name), Offset: n.Offset}
-	case Unary:
-		return Unary{X: Rename(n.X, rename)}
-	case Binary:
-		return Binary{Op: n.Op, L: Rename(n.L, rename), R: Rename(n.R, rename)}
-	case Call:
-		args := make([]Node, len(n.Args))
-		for i, a := range n.Args {
-			args[i] = Rename(a, rename)
+	return walk(n, func(n Node) (Node, bool) {
+		if r, ok := n.(Ref); ok {
+			return Ref{Name: rename(r.Name), Offset: r.Offset}, true
 		}
-		return Call{Fn: n.Fn, Args: args, Offset: n.Offset}
-	case List:
-		items := make([]Node, len(n.Items))
-		for i, a := range n.Items {
-			items[i] = Rename(a, rename)
-		}
-		return List{Items: items}
-	}
-	return n
+		return nil, false
+	})
 }
 
 type tokKind int
@@ -347,7 +334,7 @@ func (p *parser) call(fn token, depth int) (Node, error) {
 	name := strings.ToUpper(fn.text)
 	arity, ok := functions[name]
 	if !ok {
-		return nil, &Error{Offset: fn.off, Msg: fmt.Sprintf("unknown function %s (known: DIFF, RATE, ABS, SUM, AVG, MIN, MAX)", fn.text)}
+		return nil, &Error{Offset: fn.off, Msg: fmt.Sprintf("unknown function %s (known: DIFF, RATE, ABS, SUM, AVG, MIN, MAX, FILL)", fn.text)}
 	}
 	p.next() // (
 	var arg Node
@@ -360,13 +347,36 @@ func (p *parser) call(fn token, depth int) (Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.is(",") {
+	args := []Node{arg}
+	if arity == 2 {
+		// FILL(series, value): the value is a number. CloudWatch also
+		// takes REPEAT and LINEAR, which dpcops does not evaluate.
+		if err := p.expect(","); err != nil {
+			return nil, err
+		}
+		off := p.tok.off
+		v, err := p.expr(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if _, isNum := v.(Num); !isNum {
+			if neg, ok := v.(Unary); !ok || !isNumber(neg.X) {
+				return nil, &Error{Offset: off, Msg: fmt.Sprintf("%s fills with a number, not %s", name, v)}
+			}
+		}
+		args = append(args, v)
+	} else if p.is(",") {
 		return nil, p.errorf("%s takes one argument (use [a, b] for a list)", name)
 	}
 	if err := p.expect(")"); err != nil {
 		return nil, err
 	}
-	return Call{Fn: name, Args: []Node{arg}, Offset: fn.off}, nil
+	return Call{Fn: name, Args: args, Offset: fn.off}, nil
+}
+
+func isNumber(n Node) bool {
+	_, ok := n.(Num)
+	return ok
 }
 
 func (p *parser) list(depth int) (Node, error) {

@@ -55,16 +55,19 @@ func TestRefsAndRename(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		"":           "at column 1: unexpected end of expression",
-		"a +":        "at column 4: unexpected end of expression",
-		"(a":         "at column 3: want \")\"",
-		"FOO(a)":     "at column 1: unknown function FOO",
-		"DIFF(a, b)": "DIFF takes one argument",
-		"DIFF":       "DIFF is a function",
-		"[a, b]":     "a list [...] is allowed only",
-		"a $ b":      "at column 3: unexpected \"$\"",
-		"DIFF([a])":  "at column 6: a list",
-		"1.2.3":      "invalid number",
+		"":              "at column 1: unexpected end of expression",
+		"a +":           "at column 4: unexpected end of expression",
+		"(a":            "at column 3: want \")\"",
+		"FOO(a)":        "at column 1: unknown function FOO",
+		"DIFF(a, b)":    "DIFF takes one argument",
+		"DIFF":          "DIFF is a function",
+		"[a, b]":        "a list [...] is allowed only",
+		"a $ b":         "at column 3: unexpected \"$\"",
+		"DIFF([a])":     "at column 6: a list",
+		"1.2.3":         "invalid number",
+		"FILL(a)":       "want \",\"",
+		"FILL(a, b)":    "FILL fills with a number, not b",
+		"FILL(a, 0, 1)": "want \")\"",
 		strings.Repeat("(", 200) + "a" + strings.Repeat(")", 200): "nested too deep",
 	} {
 		_, err := Parse(in)
@@ -75,7 +78,7 @@ func TestErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"DIFF(QueriesFailed)", "100 * a / (b + c)", "SUM([a, b])", "-(-a)"} {
+	for _, s := range []string{"DIFF(QueriesFailed)", "100 * a / (b + c)", "SUM([a, b])", "-(-a)", "FILL(a, -1)"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -149,79 +149,11 @@ func (b *queryBuilder) returning(id string) {
 // expression renders a spec expression over the series' ids.
 func (b *queryBuilder) expression(n metricmath.Node, ids map[string]string, label string) {
 	n = metricmath.Rename(unwrapSingle(n), func(name string) string { return ids[name] })
-	n = fillDivisors(n, b.counts)
+	// An hour of only failures is 100 %, not missing (see FillDivisors).
+	n = metricmath.FillDivisors(n, func(id string) bool { return b.counts[id] })
 	id := b.id("e")
 	b.queries = append(b.queries, mquery{id: id, expression: lit(n.String()), label: label})
 	b.returning(id)
-}
-
-// fillDivisors reads the query counts in a divisor through FILL(x, 0).
-// Redshift publishes QueriesSucceeded and QueriesFailed only for the query
-// types and periods that had such queries, so in an hour in which every
-// query failed the succeeded side has no datapoint at all. CloudWatch's
-// metric math documents missing values as 0 in arithmetic but not what a
-// sum of series without any datapoint yields, and dpcops' own evaluator
-// makes such a result missing: the failure rate of an hour of 100 %
-// failures would be no data, which an alarm treating missing data as not
-// breaching never reports. FILL makes the divisor 0 where nothing was
-// counted, so that hour is 100 %, while a period with no queries at all
-// is still no data (0 / 0 is dropped). Numerators are left alone, and
-// FILL is only ever applied inside a divisor, so that a late datapoint is
-// never replaced by a filled 0 that would decide the alarm.
-func fillDivisors(n metricmath.Node, counts map[string]bool) metricmath.Node {
-	switch n := n.(type) {
-	case metricmath.Binary:
-		l, r := fillDivisors(n.L, counts), fillDivisors(n.R, counts)
-		if n.Op == '/' {
-			r = fillRefs(r, counts)
-		}
-		return metricmath.Binary{Op: n.Op, L: l, R: r}
-	case metricmath.Unary:
-		return metricmath.Unary{X: fillDivisors(n.X, counts)}
-	case metricmath.Call:
-		args := make([]metricmath.Node, len(n.Args))
-		for i, a := range n.Args {
-			args[i] = fillDivisors(a, counts)
-		}
-		return metricmath.Call{Fn: n.Fn, Args: args, Offset: n.Offset}
-	case metricmath.List:
-		items := make([]metricmath.Node, len(n.Items))
-		for i, a := range n.Items {
-			items[i] = fillDivisors(a, counts)
-		}
-		return metricmath.List{Items: items}
-	}
-	return n
-}
-
-// fillRefs wraps every reference to a count in FILL(x, 0).
-func fillRefs(n metricmath.Node, counts map[string]bool) metricmath.Node {
-	switch n := n.(type) {
-	case metricmath.Ref:
-		if counts[n.Name] {
-			return metricmath.Call{Fn: "FILL", Args: []metricmath.Node{n, metricmath.Num{Value: 0}}}
-		}
-	case metricmath.Binary:
-		return metricmath.Binary{Op: n.Op, L: fillRefs(n.L, counts), R: fillRefs(n.R, counts)}
-	case metricmath.Unary:
-		return metricmath.Unary{X: fillRefs(n.X, counts)}
-	case metricmath.Call:
-		if n.Fn == "FILL" {
-			return n
-		}
-		args := make([]metricmath.Node, len(n.Args))
-		for i, a := range n.Args {
-			args[i] = fillRefs(a, counts)
-		}
-		return metricmath.Call{Fn: n.Fn, Args: args, Offset: n.Offset}
-	case metricmath.List:
-		items := make([]metricmath.Node, len(n.Items))
-		for i, a := range n.Items {
-			items[i] = fillRefs(a, counts)
-		}
-		return metricmath.List{Items: items}
-	}
-	return n
 }
 
 // unwrapSingle replaces SUM(x), AVG(x), MIN(x) and MAX(x) of one series

@@ -61,7 +61,11 @@ type SourceInfo struct {
 	// External sources are written by another part of dpcops (the lease
 	// manager, self-monitoring), not read by a collection cycle.
 	External bool
-	Doc      string
+	// Sparse counts are published by AWS only for the periods that had
+	// something to count: no datapoint there means 0, which an alarm's
+	// divisor reads so (metricmath.FillDivisors).
+	Sparse bool
+	Doc    string
 }
 
 var bothEngines = []string{EngineRedshiftServerless, EnginePostgres}
@@ -72,8 +76,8 @@ var serverlessOnly = []string{EngineRedshiftServerless}
 var Sources = []SourceInfo{
 	{Name: "elt_delay", Engines: bothEngines, Unit: "None", Doc: "minutes since the pipeline's last success and/or the marts' last update"},
 	{Name: "load_errors", Engines: bothEngines, Unit: "Count", Doc: "new load (COPY) error rows"},
-	{Name: "queries_succeeded", Engines: bothEngines, Unit: "Count", Doc: "queries that succeeded in the interval"},
-	{Name: "queries_failed", Engines: bothEngines, Unit: "Count", Doc: "queries that failed in the interval"},
+	{Name: "queries_succeeded", Engines: bothEngines, Unit: "Count", Sparse: true, Doc: "queries that succeeded in the interval"},
+	{Name: "queries_failed", Engines: bothEngines, Unit: "Count", Sparse: true, Doc: "queries that failed in the interval"},
 	{Name: "query_failure_rate", Engines: bothEngines, Unit: "Percent", Doc: "failed ÷ (failed + succeeded) over the metric's window"},
 	{Name: "queries_running", Engines: bothEngines, Unit: "Count", Doc: "queries running now"},
 	{Name: "compute_capacity", Engines: bothEngines, Unit: "None", Doc: "RPU in use (Redshift); active backends (PostgreSQL)"},
