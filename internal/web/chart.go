@@ -20,18 +20,36 @@ const (
 	padL, padR, padT, padB = 48.0, 8.0, 8.0, 22.0
 )
 
-// chartSVG draws series as lines over [from, to], with an optional
-// horizontal capacity line and optional vertical markers (transitions).
-// Gaps in a series (periods without data) break its line.
-func chartSVG(series []Series, from, to time.Time, capacity *float64, marks []time.Time, tz *time.Location) template.HTML {
+// chartOpts are what a chart draws besides its series.
+type chartOpts struct {
+	// Capacity is a horizontal line: the workgroup's RPU ceiling.
+	Capacity *float64
+	// Threshold is the alarm's threshold, drawn as a dashed line.
+	Threshold *float64
+	// Marks are vertical markers (transitions).
+	Marks []time.Time
+	// Alarm are the periods the alarm was in ALARM, shaded.
+	Alarm []span
+}
+
+// span is a stretch of time; a zero To runs to the chart's end.
+type span struct{ From, To time.Time }
+
+// chartSVG draws series as lines over [from, to], with what o adds: the
+// alarm's threshold and its ALARM periods shaded, so that a chart explains
+// an alarm at a glance. Gaps in a series (periods without data) break its
+// line. The value axis has round ticks (1, 2 or 5 times a power of ten).
+func chartSVG(series []Series, from, to time.Time, o chartOpts, tz *time.Location) template.HTML {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, s := range series {
 		for _, p := range s.Points {
 			lo, hi = math.Min(lo, p.V), math.Max(hi, p.V)
 		}
 	}
-	if capacity != nil {
-		lo, hi = math.Min(lo, *capacity), math.Max(hi, *capacity)
+	for _, line := range []*float64{o.Capacity, o.Threshold} {
+		if line != nil {
+			lo, hi = math.Min(lo, *line), math.Max(hi, *line)
+		}
 	}
 	if math.IsInf(lo, 1) {
 		lo, hi = 0, 1
@@ -40,7 +58,8 @@ func chartSVG(series []Series, from, to time.Time, capacity *float64, marks []ti
 	if hi <= lo {
 		hi = lo + 1
 	}
-	hi += (hi - lo) * 0.05
+	ticks := niceTicks(lo, hi)
+	lo, hi = ticks[0], ticks[len(ticks)-1]
 	span := float64(to.Sub(from).Milliseconds())
 	x := func(ms int64) float64 { return padL + (chartW-padL-padR)*float64(ms-from.UnixMilli())/span }
 	y := func(v float64) float64 { return chartH - padB - (chartH-padT-padB)*(v-lo)/(hi-lo) }
@@ -48,7 +67,17 @@ func chartSVG(series []Series, from, to time.Time, capacity *float64, marks []ti
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %g %g" role="img" preserveAspectRatio="none">`, chartW, chartH)
 	fmt.Fprintf(&b, `<line class="axis" x1="%g" y1="%g" x2="%g" y2="%g"/>`, padL, chartH-padB, chartW-padR, chartH-padB)
-	for _, v := range []float64{lo, (lo + hi) / 2, hi} {
+	for _, a := range o.Alarm {
+		x1, x2 := x(max(a.From.UnixMilli(), from.UnixMilli())), chartW-padR
+		if !a.To.IsZero() {
+			x2 = x(min(a.To.UnixMilli(), to.UnixMilli()))
+		}
+		if x2 > x1 {
+			fmt.Fprintf(&b, `<rect class="alarm-band" x="%.1f" y="%g" width="%.1f" height="%g"><title>ALARM</title></rect>`,
+				x1, padT, x2-x1, chartH-padT-padB)
+		}
+	}
+	for _, v := range ticks {
 		fmt.Fprintf(&b, `<text class="tick" x="%g" y="%.1f" text-anchor="end">%s</text>`, padL-4, y(v)+4, html.EscapeString(short(v)))
 		fmt.Fprintf(&b, `<line class="grid" x1="%g" y1="%.1f" x2="%g" y2="%.1f"/>`, padL, y(v), chartW-padR, y(v))
 	}
@@ -58,11 +87,15 @@ func chartSVG(series []Series, from, to time.Time, capacity *float64, marks []ti
 	}
 	fmt.Fprintf(&b, `<text class="tick" x="%g" y="%g">%s</text>`, padL, chartH-6, from.In(tz).Format(layout))
 	fmt.Fprintf(&b, `<text class="tick" x="%g" y="%g" text-anchor="end">%s</text>`, chartW-padR, chartH-6, to.In(tz).Format(layout))
-	if capacity != nil {
+	if o.Capacity != nil {
 		fmt.Fprintf(&b, `<line class="capacity" x1="%g" y1="%.1f" x2="%g" y2="%.1f"><title>capacity %s</title></line>`,
-			padL, y(*capacity), chartW-padR, y(*capacity), short(*capacity))
+			padL, y(*o.Capacity), chartW-padR, y(*o.Capacity), short(*o.Capacity))
 	}
-	for _, m := range marks {
+	if o.Threshold != nil {
+		fmt.Fprintf(&b, `<line class="threshold" x1="%g" y1="%.1f" x2="%g" y2="%.1f"><title>threshold %s</title></line>`,
+			padL, y(*o.Threshold), chartW-padR, y(*o.Threshold), short(*o.Threshold))
+	}
+	for _, m := range o.Marks {
 		fmt.Fprintf(&b, `<line class="mark" x1="%.1f" y1="%g" x2="%.1f" y2="%g"/>`, x(m.UnixMilli()), padT, x(m.UnixMilli()), chartH-padB)
 	}
 	for i, s := range series {
@@ -128,4 +161,37 @@ func short(v float64) string {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// niceTicks returns 3 to 8 round values from at most lo to at least hi,
+// evenly spaced by 1, 2 or 5 times a power of ten, so that an axis reads
+// 0, 5, 10, 15 rather than 8.40 and 13.84.
+func niceTicks(lo, hi float64) []float64 {
+	raw := (hi - lo) / 4
+	exp := math.Floor(math.Log10(raw))
+	m := 10.0
+	for _, c := range []float64{1, 2, 5} {
+		if c*math.Pow(10, exp) >= raw {
+			m = c
+			break
+		}
+	}
+	// k·m·10^exp, divided rather than multiplied by a negative power, so
+	// that 3 × 0.1 is 0.3, not 0.30000000000000004.
+	at := func(k float64) float64 {
+		if exp < 0 {
+			return k * m / math.Pow(10, -exp)
+		}
+		return k * m * math.Pow(10, exp)
+	}
+	step := at(1)
+	k := math.Floor(lo / step)
+	var out []float64
+	for ; at(k) < hi+step/2 && len(out) < 8; k++ {
+		out = append(out, at(k))
+	}
+	if out[len(out)-1] < hi {
+		out = append(out, at(k))
+	}
+	return out
 }

@@ -177,7 +177,7 @@ func (h *handler) pageDashboard(w http.ResponseWriter, r *http.Request) {
 	for i, wd := range widgets {
 		out[i] = chartWidget{Widget: wd}
 		if wd.Type == "metric" {
-			out[i].SVG = chartSVG(wd.Series, rng.From, rng.To, wd.Capacity, nil, h.o.Spec.Location())
+			out[i].SVG = chartSVG(wd.Series, rng.From, rng.To, chartOpts{Capacity: wd.Capacity}, h.o.Spec.Location())
 			for j := range wd.Series {
 				out[i].Colors = append(out[i].Colors, palette[j%len(palette)])
 			}
@@ -231,17 +231,42 @@ func (h *handler) pageAlarm(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
+		bands := alarmSpans(history)
 		for _, t := range history {
-			views = append(views, transitionView{Transition: t, SVG: h.miniChart(r, a, t.Time)})
+			views = append(views, transitionView{Transition: t, SVG: h.miniChart(r, a, t.Time, bands)})
 		}
 	}
 	h.render(w, r, "alarm", name, map[string]any{"Alarm": row, "History": views})
 }
 
+// alarmSpans are the stretches of time an alarm was in ALARM, from its
+// history (newest first): from each entry into ALARM to the next
+// transition, the last one open.
+func alarmSpans(history []alarm.Transition) []span {
+	var out []span
+	for i := len(history) - 1; i >= 0; i-- {
+		t := history[i]
+		if i == len(history)-1 && t.From == alarm.Alarm {
+			// Already in ALARM before the oldest transition kept.
+			out = append(out, span{To: t.Time})
+		}
+		if t.To != alarm.Alarm {
+			continue
+		}
+		sp := span{From: t.Time}
+		if i > 0 {
+			sp.To = history[i-1].Time
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
 // miniChart draws the series the alarm watches (its own dimensions, else
 // its metric's) around a transition: the evaluation range before it and a
-// little after. Expression alarms have no single metric to draw.
-func (h *handler) miniChart(r *http.Request, a *spec.Alarm, at time.Time) template.HTML {
+// little after, with the threshold and the ALARM periods. Expression
+// alarms have no single metric to draw.
+func (h *handler) miniChart(r *http.Request, a *spec.Alarm, at time.Time, bands []span) template.HTML {
 	m, ok := h.o.Spec.Metric(a.Metric)
 	if !ok {
 		return ""
@@ -260,7 +285,8 @@ func (h *handler) miniChart(r *http.Request, a *spec.Alarm, at time.Time) templa
 	if err != nil {
 		return ""
 	}
-	return chartSVG([]Series{{Label: m.Name, Points: pts}}, rng.From, rng.To, nil, []time.Time{at}, h.o.Spec.Location())
+	return chartSVG([]Series{{Label: m.Name, Points: pts}}, rng.From, rng.To,
+		chartOpts{Threshold: a.Threshold, Marks: []time.Time{at}, Alarm: bands}, h.o.Spec.Location())
 }
 
 func (h *handler) pageHealth(w http.ResponseWriter, r *http.Request) {

@@ -252,6 +252,12 @@ func TestAlarmsAPI(t *testing.T) {
 	if code, _, _ := f.get("/alarms/No-Such-Alarm"); code != 404 {
 		t.Errorf("unknown alarm page: %d", code)
 	}
+	// The alarm's chart explains it: its threshold (90 minutes) and the
+	// period it has been in ALARM since, shaded.
+	if _, body, _ := f.get("/alarms/Alert-ELT-Delay"); !strings.Contains(body, "<title>threshold 90</title>") ||
+		!strings.Contains(body, `class="alarm-band"`) {
+		t.Errorf("alarm chart without its threshold or ALARM period: %s", between(body, "<svg", "</svg>"))
+	}
 	if code, body, _ := f.get("/alarms/Alert-ELT-Delay"); code != 200 || !strings.Contains(body, `class="mark"`) {
 		t.Errorf("alarm page should chart the data around each transition: %d", code)
 	}
