@@ -27,6 +27,7 @@ awk 'BEGIN {
     batch = (h == 2 && m < 40)
     rpu = batch ? 32 : (i % 7 == 0 ? 16 : 8)
     print t ",ComputeCapacity," rpu
+    print t ",RPUPerMinute," rpu
     print t ",ComputeSeconds," (batch || i % 7 == 0 ? rpu * 60 : 0)
     print t ",QueriesSucceeded," (14 + (i * 7919) % 13)
     failed = 0
@@ -49,7 +50,7 @@ time bin/dpcops backtest --data "$csv" > "$dir/transitions.jsonl"
 echo "$(wc -l < "$dir/transitions.jsonl") transitions in $dir/transitions.jsonl"
 
 year=$dir/year-span.csv
-printf 'time,metric,value\n0000-01-01T00:00:00Z,ComputeCapacity,8\n2026-11-27T00:00:00Z,ComputeCapacity,40\n' > "$year"
+printf 'time,metric,value\n0000-01-01T00:00:00Z,RPUPerMinute,8\n2026-11-27T00:00:00Z,RPUPerMinute,40\n' > "$year"
 echo "2 datapoints from year 0000 to 2026 in $year"
 time bin/dpcops backtest --data "$year" > "$dir/year-span.jsonl"
 echo "$(wc -l < "$dir/year-span.jsonl") transitions in $dir/year-span.jsonl"

@@ -116,7 +116,7 @@ func benchEvaluate(b *testing.B, flapping bool) {
 // go test -run '^$' -bench YearSpan ./internal/alarm/
 func BenchmarkReplayYearSpan(b *testing.B) {
 	s := defaultSpec(b)
-	const csv = "time,metric,value\n0000-01-01T00:00:00Z,ComputeCapacity,8\n2026-11-27T00:00:00Z,ComputeCapacity,40\n"
+	const csv = "time,metric,value\n0000-01-01T00:00:00Z,RPUPerMinute,8\n2026-11-27T00:00:00Z,RPUPerMinute,40\n"
 	b.ReportAllocs()
 	evaluations := 0
 	for b.Loop() {

@@ -24,7 +24,7 @@ func TestReplayCostFollowsRowsNotTimeSpan(t *testing.T) {
 		want      []string
 	}{
 		{"two rows from year 0000 to 2026",
-			"time,metric,value\n0000-01-01T00:00:00Z,ComputeCapacity,8\n2026-11-27T00:00:00Z,ComputeCapacity,40\n", time.Time{},
+			"time,metric,value\n0000-01-01T00:00:00Z,RPUPerMinute,8\n2026-11-27T00:00:00Z,RPUPerMinute,40\n", time.Time{},
 			[]string{
 				"0000-01-01T00:01 Alert-RPU-Spike INSUFFICIENT_DATA>OK", "0000-01-01T00:05 Alert-COPY-Error INSUFFICIENT_DATA>OK",
 				"0000-01-01T00:05 Alert-Query-Failure INSUFFICIENT_DATA>OK", "0000-01-01T00:05 Alert-Capacity-Lease INSUFFICIENT_DATA>OK",
@@ -34,8 +34,8 @@ func TestReplayCostFollowsRowsNotTimeSpan(t *testing.T) {
 		// in 9999, and the alarm resolves near its start (once fewer than
 		// 5 of the newest periods breach), not at its end.
 		{"a spike, then silence until 9999",
-			"time,metric,value\n0001-06-01T00:00:00Z,ComputeCapacity,40\n0001-06-01T00:01:00Z,ComputeCapacity,40\n" +
-				"0001-06-01T00:02:00Z,ComputeCapacity,40\n0001-06-01T00:03:00Z,ComputeCapacity,40\n0001-06-01T00:04:00Z,ComputeCapacity,40\n",
+			"time,metric,value\n0001-06-01T00:00:00Z,RPUPerMinute,40\n0001-06-01T00:01:00Z,RPUPerMinute,40\n" +
+				"0001-06-01T00:02:00Z,RPUPerMinute,40\n0001-06-01T00:03:00Z,RPUPerMinute,40\n0001-06-01T00:04:00Z,RPUPerMinute,40\n",
 			time.Date(9999, 12, 31, 23, 0, 0, 0, time.UTC),
 			[]string{
 				"0001-06-01T00:01 Alert-RPU-Spike INSUFFICIENT_DATA>OK", "0001-06-01T00:05 Alert-COPY-Error INSUFFICIENT_DATA>OK",
@@ -210,7 +210,7 @@ func everyPeriod(t *testing.T, s *spec.Spec, ds *Dataset, until time.Time) ([]Tr
 // whatever time they span: each datapoint is in the spans of span
 // evaluations per alarm, and each gap costs one.
 func FuzzReplay(f *testing.F) {
-	f.Add("time,metric,value\n0000-01-01T00:00:00Z,ComputeCapacity,8\n2026-11-27T00:00:00Z,ComputeCapacity,40\n")
+	f.Add("time,metric,value\n0000-01-01T00:00:00Z,RPUPerMinute,8\n2026-11-27T00:00:00Z,RPUPerMinute,40\n")
 	f.Add("time,metric,value\n9999-12-31T23:59:59.999999999Z,QueriesFailed,1\n2026-11-27T00:00:00Z,QueriesFailed,3\n")
 	f.Add("time,metric,value,dimensions\n2026-11-27T03:00:00+09:00,DataStorage,1e6,\n1970-01-01T00:00:00Z,QueriesSucceeded,4,\n")
 	s := defaultSpec(f)

@@ -30,6 +30,10 @@ type Want struct {
 	// Usage: serverless usage since UsageSince (SYS_SERVERLESS_USAGE).
 	Usage      bool
 	UsageSince time.Time
+	// RPUMinutes: the RPUs in use in each minute since RPUSince
+	// (SYS_SERVERLESS_USAGE's per-minute rows).
+	RPUMinutes bool
+	RPUSince   time.Time
 	// Custom queries of source: sql metrics, by metric name.
 	Custom map[string]string
 
@@ -57,6 +61,7 @@ type Snapshot struct {
 	// MartUpdated is the result of the mart query.
 	MartUpdated *time.Time
 	Usage       *Usage
+	RPUMinutes  []RPUMinute
 	Custom      map[string][]CustomRow
 	Runs        []PipelineRun
 	ErrorRows   []LoadErrorRow
@@ -64,7 +69,7 @@ type Snapshot struct {
 	Columns     []Column
 	// Errors holds the error of each part that failed, by part name
 	// (database, activity, tables, queries, load_errors, pipeline, mart,
-	// usage, custom:NAME).
+	// usage, rpu_minutes, custom:NAME).
 	Errors map[string]error
 	// Statements is the number of SQL statements sent.
 	Statements int
@@ -147,6 +152,12 @@ type Usage struct {
 	ComputeSeconds float64
 	ChargedSeconds float64
 	Until          time.Time
+}
+
+// RPUMinute is the average RPUs in use in the minute starting At.
+type RPUMinute struct {
+	At  time.Time
+	RPU float64
 }
 
 // PipelineRun is one run of the pipeline's ledger.

@@ -377,3 +377,36 @@ func TestReportJSONNames(t *testing.T) {
 		}
 	}
 }
+
+// TestPerMinuteRPUIsTheLevel: with the per-minute RPU stored, the report's
+// level (peak, time at max) is read from it, not from AWS's 30-minute
+// average, which smooths a 32-RPU hour down; without it, the average.
+func TestPerMinuteRPUIsTheLevel(t *testing.T) {
+	perMinute := redshiftMetrics + `  - name: RPUPerMinute
+    source: rpu_minute
+    namespace: Custom/DPC
+    dimensions: {Environment: prod}
+`
+	s := testSpec(t, spec.EngineRedshiftServerless, perMinute, "")
+	st := openStore(t)
+	day := jst(2026, 11, 2, 0)
+	var batch []store.Datapoint
+	for m := 0; m < 60; m++ {
+		at := day.Add(2*time.Hour + time.Duration(m)*time.Minute)
+		batch = append(batch,
+			store.Datapoint{Metric: "ComputeCapacity", Dims: "Workgroup=dpc", Time: at, Value: 16},
+			store.Datapoint{Metric: "RPUPerMinute", Dims: "Environment=prod", Time: at, Value: 32})
+	}
+	if err := st.InsertDatapoints(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	r := build(t, s, st, "", jst(2026, 11, 3, 0), nil)
+	if r.PeakRPU != 32 || r.Source != "stored RPUPerMinute" {
+		t.Errorf("per minute: peak %v from %q, want 32 from stored RPUPerMinute", r.PeakRPU, r.Source)
+	}
+	// Without the per-minute series, the 30-minute average.
+	s2 := testSpec(t, spec.EngineRedshiftServerless, redshiftMetrics, "")
+	if r := build(t, s2, st, "", jst(2026, 11, 3, 0), nil); r.PeakRPU != 16 || r.Source != "stored ComputeCapacity" {
+		t.Errorf("average: peak %v from %q", r.PeakRPU, r.Source)
+	}
+}

@@ -42,16 +42,29 @@ func interval(s *spec.Spec, source string) time.Duration {
 }
 
 // readSamples reads the stored compute series of [from, to): capacity
-// points, each lasting until the next (at most two intervals), and
-// seconds points (one-minute sums) where stored.
+// points (per minute where stored, else AWS's 30-minute average), each
+// lasting until the next (at most two intervals), and seconds points
+// (one-minute sums) where stored.
 // The source names the series used.
 func readSamples(ctx context.Context, st *store.Store, s *spec.Spec, from, to time.Time) ([]sample, string, error) {
 	var capPts, secPts []store.Point
 	var err error
-	capName, capDims, capOK := seriesOf(s, "compute_capacity")
-	if capOK {
-		if capPts, err = st.Points(ctx, capName, capDims, from, to); err != nil {
-			return nil, "", fmt.Errorf("read %s: %w", capName, err)
+	// The level in use: per minute where it was stored (rpu_minute),
+	// else AWS's 30-minute average (compute_capacity).
+	capSource := ""
+	var capName string
+	for _, source := range []string{"rpu_minute", "compute_capacity"} {
+		name, dims, ok := seriesOf(s, source)
+		if !ok {
+			continue
+		}
+		pts, err := st.Points(ctx, name, dims, from, to)
+		if err != nil {
+			return nil, "", fmt.Errorf("read %s: %w", name, err)
+		}
+		if len(pts) > 0 {
+			capPts, capName, capSource = pts, name, source
+			break
 		}
 	}
 	if m, d, ok := seriesOf(s, "compute_seconds"); ok {
@@ -69,7 +82,7 @@ func readSamples(ctx context.Context, st *store.Store, s *spec.Spec, from, to ti
 	if len(capPts) == 0 {
 		return nil, "none: no compute datapoints stored this month (dpcops serve or collect --data stores them)", nil
 	}
-	return capacitySamples(capPts, interval(s, "compute_capacity"), to), "stored " + capName, nil
+	return capacitySamples(capPts, interval(s, capSource), to), "stored " + capName, nil
 }
 
 // capacitySamples turns capacity readings into samples: each reading holds

@@ -34,8 +34,8 @@ func TestBacktestPrintsTransitionsAsJSONLines(t *testing.T) {
 
 func TestBacktestEveryEnabledAlarmByDefault(t *testing.T) {
 	p := writeFile(t, "rpu.csv", "time,metric,value\n"+
-		"2026-11-27T00:00:00Z,ComputeCapacity,30\n2026-11-27T00:01:00Z,ComputeCapacity,30\n2026-11-27T00:02:00Z,ComputeCapacity,30\n"+
-		"2026-11-27T00:03:00Z,ComputeCapacity,30\n2026-11-27T00:04:00Z,ComputeCapacity,30\n")
+		"2026-11-27T00:00:00Z,RPUPerMinute,30\n2026-11-27T00:01:00Z,RPUPerMinute,30\n2026-11-27T00:02:00Z,RPUPerMinute,30\n"+
+		"2026-11-27T00:03:00Z,RPUPerMinute,30\n2026-11-27T00:04:00Z,RPUPerMinute,30\n")
 	r := run(t, "", "backtest", "--data", p, "--until", "2026-11-27T00:05:00Z")
 	want := []string{
 		`{"time":"2026-11-27T00:01:00Z","alarm":"Alert-RPU-Spike","from":"INSUFFICIENT_DATA","to":"OK",`,
@@ -58,10 +58,10 @@ func TestBacktestEveryEnabledAlarmByDefault(t *testing.T) {
 
 func TestBacktestWarnsAboutSkippedRows(t *testing.T) {
 	p := writeFile(t, "d.csv", "time,metric,value\n"+
-		"2026-11-27T00:00:00Z,ComputeCapacity,8\n"+
+		"2026-11-27T00:00:00Z,RPUPerMinute,8\n"+
 		"2026-11-27T00:00:30Z,RPUConsumption,30\n"+
-		"2026-11-27T00:01:00Z,ComputeCapacity,NaN\n"+
-		"2026-11-27T00:00:00Z,ComputeCapacity,9\n")
+		"2026-11-27T00:01:00Z,RPUPerMinute,NaN\n"+
+		"2026-11-27T00:00:00Z,RPUPerMinute,9\n")
 	r := run(t, "", "backtest", "--data", p, "--alarm", "Alert-RPU-Spike")
 	if r.code != 0 || !strings.Contains(r.stdout, `"to":"OK","reason":"Threshold Crossed: 5 out of the last 5 datapoints [9.0 (27/11/26 00:00:00)]`) {
 		t.Fatalf("%+v", r)
@@ -78,7 +78,7 @@ func TestBacktestWarnsAboutSkippedRows(t *testing.T) {
 }
 
 func TestBacktestErrors(t *testing.T) {
-	bad := writeFile(t, "bad.csv", "time,metric,value\n2026-11-27T00:00:00Z,ComputeCapacity,8\n2026-11-27T00:01:00Z,ComputeCapacity,lots\n")
+	bad := writeFile(t, "bad.csv", "time,metric,value\n2026-11-27T00:00:00Z,RPUPerMinute,8\n2026-11-27T00:01:00Z,RPUPerMinute,lots\n")
 	for _, tc := range []struct {
 		args   []string
 		code   int
@@ -102,7 +102,7 @@ func TestBacktestErrors(t *testing.T) {
 // the years between them are one gap, replayed in a few evaluations, and
 // the transitions are dated in year 0000, where the row is.
 func TestBacktestOverCenturies(t *testing.T) {
-	p := writeFile(t, "year.csv", "time,metric,value\n0000-01-01T00:00:00Z,ComputeCapacity,8\n2026-11-27T00:00:00Z,ComputeCapacity,40\n")
+	p := writeFile(t, "year.csv", "time,metric,value\n0000-01-01T00:00:00Z,RPUPerMinute,8\n2026-11-27T00:00:00Z,RPUPerMinute,40\n")
 	r := run(t, "", "backtest", "--data", p, "--alarm", "Alert-RPU-Spike")
 	want := `{"time":"0000-01-01T00:01:00Z","alarm":"Alert-RPU-Spike","from":"INSUFFICIENT_DATA","to":"OK","reason":"Threshold Crossed: 5 out of the last 5 datapoints [8.0 (01/01/00 00:00:00)] were not greater than the threshold (28.0)`
 	if r.code != 0 || strings.Count(r.stdout, "\n") != 1 || !strings.HasPrefix(r.stdout, want) {
@@ -119,7 +119,7 @@ func TestBacktestQuotesOnlyAnExcerpt(t *testing.T) {
 		name, csv, want string
 		code            int
 	}{
-		{"malformed time", "time,metric,value\n" + long + ",ComputeCapacity,8\n", `:2: time "xxx`, 1},
+		{"malformed time", "time,metric,value\n" + long + ",RPUPerMinute,8\n", `:2: time "xxx`, 1},
 		{"unknown metric", "time,metric,value\n2026-11-27T00:00:00Z," + long + ",8\n", "skipped rows of a metric the spec does not define", 0},
 	} {
 		p := writeFile(t, "long.csv", tc.csv)

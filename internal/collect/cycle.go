@@ -31,8 +31,11 @@ type cycle struct {
 
 	snap   *backend.Snapshot
 	sqlErr error
-	cw     map[string][]aws.Point
-	cwErr  error
+	// rpuOnly says the per-minute RPU is the only SQL due, which the wake
+	// policy sends only to a busy workgroup.
+	rpuOnly bool
+	cw      map[string][]aws.Point
+	cwErr   error
 	// usage is this usage-limit period's compute seconds, read apart:
 	// its failure spoils usage_limit_percent only.
 	usage    []aws.Point
@@ -131,6 +134,9 @@ func (cy *cycle) readSQL(ctx context.Context) {
 	}
 	if cy.serverless() {
 		ok, busy, why := cy.sqlAllowed()
+		if ok && !busy && cy.rpuOnly {
+			ok, why = false, "workgroup idle: the per-minute RPU is read only while it is busy"
+		}
 		if !ok {
 			cy.sqlErr = errors.New(why)
 			return
@@ -195,6 +201,12 @@ func (cy *cycle) want() (backend.Want, bool) {
 			}
 		case "load_errors":
 			w.LoadErrors, w.LoadErrorsSince, needed = true, cy.watermark(stateLoadErrors, m), true
+		case "rpu_minute":
+			if cy.serverless() {
+				// The last minutes again: a row is written once its
+				// minute ends, and a reading stored twice is one.
+				w.RPUMinutes, w.RPUSince = true, cy.now.Add(-rpuLookback)
+			}
 		case "table_skew", "table_unused_percent", "table_unsorted_percent", "table_stats_off":
 			w.Tables, needed = true, true
 		case spec.SourceSQL:
@@ -204,8 +216,14 @@ func (cy *cycle) want() (backend.Want, bool) {
 			w.Custom[m.Name], needed = m.SQL, true
 		}
 	}
-	return w, needed
+	// The per-minute RPU alone never wakes a workgroup: an idle minute
+	// uses none, which the rows would only confirm.
+	cy.rpuOnly = w.RPUMinutes && !needed
+	return w, needed || w.RPUMinutes
 }
+
+// rpuLookback is how far back each read of the per-minute RPU goes.
+const rpuLookback = 10 * time.Minute
 
 // watermark is where a window of new rows starts: the end of the last
 // one, or one interval back the first time.
@@ -222,7 +240,7 @@ func (cy *cycle) sqlNeeded(m spec.Metric) bool {
 		return true
 	}
 	switch m.Source {
-	case "load_errors", "table_skew", "table_unused_percent", "table_unsorted_percent", "table_stats_off", spec.SourceSQL:
+	case "load_errors", "table_skew", "table_unused_percent", "table_unsorted_percent", "table_stats_off", "rpu_minute", spec.SourceSQL:
 		return true
 	case "elt_delay":
 		return cy.s.Pipeline.Kind == spec.PipelineLedger || cy.s.ELTDelay.Method != spec.DelayPipelineCompletion

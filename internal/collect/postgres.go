@@ -110,7 +110,7 @@ func (cy *cycle) computePostgres(m spec.Metric) string {
 		return cy.perTable(m, func(t backend.Table) (float64, bool) { return t.StatsOff, t.ModifiedSinceAnalyze >= 0 })
 	}
 	switch m.Source {
-	case "queries_running", "compute_capacity":
+	case "queries_running", "compute_capacity", "rpu_minute":
 		if s.Activity == nil {
 			return cy.partErr("activity")
 		}

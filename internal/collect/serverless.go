@@ -176,6 +176,14 @@ func (cy *cycle) computeServerless(m spec.Metric) string {
 		return cy.loadErrors(m)
 	case spec.SourceSQL:
 		return cy.custom(m)
+	case "rpu_minute":
+		if cy.snap.RPUMinutes == nil {
+			return cy.partErr("rpu_minutes")
+		}
+		for _, r := range cy.snap.RPUMinutes {
+			cy.emit(m, m.Dimensions, r.At, r.RPU)
+		}
+		return ""
 	case "table_skew":
 		return cy.perTable(m, func(t backend.Table) (float64, bool) { return t.SkewPercent, true })
 	case "table_unused_percent":

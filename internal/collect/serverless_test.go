@@ -38,6 +38,12 @@ type serverlessEnv struct {
 
 func newServerless(t *testing.T) *serverlessEnv {
 	t.Helper()
+	return newServerlessWith(t, nil)
+}
+
+// newServerlessWith is newServerless with the spec changed by edit first.
+func newServerlessWith(t *testing.T, edit func(*spec.Spec)) *serverlessEnv {
+	t.Helper()
 	ctx := context.Background()
 	dsn := pgtest.DB(t)
 	fixture, err := os.ReadFile("../backend/redshift/testdata/fixture.sql")
@@ -60,6 +66,9 @@ func newServerless(t *testing.T) *serverlessEnv {
 	}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
+	}
+	if edit != nil {
+		edit(s)
 	}
 	fake := awstest.New()
 	t.Cleanup(fake.Close)
@@ -138,6 +147,50 @@ func TestServerlessReadsCloudWatchAndStepFunctions(t *testing.T) {
 	}
 	if v := got["table_skew_percent"]; len(v) != 1 || v[0] != 35 {
 		t.Errorf("table_skew_percent %v, want the worst table's 35", v)
+	}
+	// The per-minute RPU: each finished minute of SYS_SERVERLESS_USAGE
+	// at its own time, 8 RPU then idle.
+	if v := got["RPUPerMinute"]; len(v) != 2 || v[0] != 8 || v[1] != 0 {
+		t.Errorf("RPUPerMinute %v, want [8 0]", v)
+	}
+}
+
+// TestPerMinuteRPUIsReadOnlyWhileBusy: when the per-minute RPU is the only
+// SQL due, an idle workgroup is left asleep, even after
+// idle_sql_interval; a busy one is read without a wake-up.
+func TestPerMinuteRPUIsReadOnlyWhileBusy(t *testing.T) {
+	e := newServerlessWith(t, func(s *spec.Spec) {
+		var kept []spec.Metric
+		for _, m := range s.Metrics {
+			if m.Source == "rpu_minute" || m.Source == "compute_capacity" {
+				kept = append(kept, m)
+			}
+		}
+		s.Metrics = kept
+	})
+	start := e.now
+	for i := 0; i < 3; i++ {
+		r := e.cycle()
+		if r.Statements != 0 || !strings.Contains(skipReason(r, "RPUPerMinute"), "read only while it is busy") {
+			t.Fatalf("idle, cycle %d: %d statements, skip %q", i, r.Statements, skipReason(r, "RPUPerMinute"))
+		}
+		e.now = e.now.Add(7 * time.Hour) // past idle_sql_interval
+	}
+	// Busy now (the fixture's minutes are the database's last ones).
+	e.now = start
+	e.series("ComputeCapacity", "Average", e.dims, e.at(time.Minute, 24))
+	r := e.cycle()
+	if r.Statements == 0 || r.Wakeup {
+		t.Fatalf("busy: %+v", r)
+	}
+	n := 0
+	for _, rd := range r.Readings {
+		if rd.Metric == "RPUPerMinute" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d per-minute readings from a busy workgroup, want 2", n)
 	}
 }
 

@@ -379,3 +379,22 @@ func TestOneActionPerEpisodeIsTheDatabasesRule(t *testing.T) {
 		t.Errorf("%d replicas claimed the episode's action, want 1", claims)
 	}
 }
+
+// TestComputeAlarmsPointAtTheHeavyQuery: an alarm on the compute in use,
+// per minute (the default RPU spike) or as AWS averages it, sends the
+// on-call engineer to the long queries.
+func TestComputeAlarmsPointAtTheHeavyQuery(t *testing.T) {
+	s, diags := spec.Default(spec.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	a, _ := s.Alarm("Alert-RPU-Spike")
+	if f := alarmFinding(s, a, AlarmNow{Name: a.Name}); !strings.Contains(f.Next, "cancel-query") {
+		t.Errorf("%s (metric %s): next %q", a.Name, a.Metric, f.Next)
+	}
+	b := *a
+	b.Metric = "ComputeCapacity"
+	if f := alarmFinding(s, &b, AlarmNow{Name: b.Name}); !strings.Contains(f.Next, "cancel-query") {
+		t.Errorf("on ComputeCapacity: next %q", f.Next)
+	}
+}

@@ -158,13 +158,13 @@ func (r *Report) alarms(ctx context.Context, src Sources) error {
 			an.Severity = a.Severity
 		}
 		r.Alarms = append(r.Alarms, an)
-		r.Findings = append(r.Findings, alarmFinding(a, an))
+		r.Findings = append(r.Findings, alarmFinding(src.Spec, a, an))
 	}
 	return nil
 }
 
 // alarmFinding says what the runbook says for an alarm in ALARM.
-func alarmFinding(a *spec.Alarm, an AlarmNow) Finding {
+func alarmFinding(s *spec.Spec, a *spec.Alarm, an AlarmNow) Finding {
 	f := Finding{Severity: an.Severity, Area: "alarm", Title: an.Name + " is in ALARM", Detail: an.Reason,
 		Next: "dpcops incidents list"}
 	if a == nil {
@@ -176,7 +176,8 @@ func alarmFinding(a *spec.Alarm, an AlarmNow) Finding {
 		f.Next = "dpcops recover rerun-pipeline"
 	case a.Metric == "CopyErrorCount":
 		f.Next = "fix or re-upload the rejected files (see load errors), then dpcops recover rerun-pipeline"
-	case a.Metric == "ComputeCapacity":
+	case isCompute(s, a.Metric):
+		// The compute in use, per minute or as AWS averages it.
 		f.Next = "dpcops recover cancel-query ID (see long queries)"
 	case strings.Contains(src, "DataStorage"):
 		f.Next = "dpcops recover offload-plan --older-than 24mo"
@@ -184,4 +185,10 @@ func alarmFinding(a *spec.Alarm, an AlarmNow) Finding {
 		f.Next = "review the failing SQL (see failed queries)"
 	}
 	return f
+}
+
+// isCompute says whether the spec metric name is the compute in use.
+func isCompute(s *spec.Spec, name string) bool {
+	m, ok := s.Metric(name)
+	return ok && (m.Source == "compute_capacity" || m.Source == "rpu_minute")
 }

@@ -81,6 +81,7 @@ var Sources = []SourceInfo{
 	{Name: "query_failure_rate", Engines: bothEngines, Unit: "Percent", Doc: "failed ÷ (failed + succeeded) over the metric's window"},
 	{Name: "queries_running", Engines: bothEngines, Unit: "Count", Doc: "queries running now"},
 	{Name: "compute_capacity", Engines: bothEngines, Unit: "None", Doc: "RPU in use (Redshift); active backends (PostgreSQL)"},
+	{Name: "rpu_minute", Engines: bothEngines, Unit: "None", Doc: "RPUs in use in each minute, from SYS_SERVERLESS_USAGE (read only while the workgroup is busy; superusers only), where ComputeCapacity averages 30 minutes (Redshift); active backends (PostgreSQL)"},
 	{Name: "compute_seconds", Engines: serverlessOnly, Unit: "None", Doc: "RPU-seconds used"},
 	{Name: "data_storage", Engines: bothEngines, Unit: "Megabytes", Doc: "storage used"},
 	{Name: "storage_percent", Engines: bothEngines, Unit: "Percent", Doc: "storage used ÷ capacity.storage_quota_gb"},

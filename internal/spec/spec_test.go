@@ -86,7 +86,7 @@ func TestDefaultSpecIsTheSeed(t *testing.T) {
 		"Alert-ELT-Delay":           {"ELTExecutionDelay", "", "Maximum", "GreaterThanThreshold", 90, 5 * time.Minute, 2, 2, []string{"inbox", "slack", "pagerduty"}},
 		"Alert-COPY-Error":          {"CopyErrorCount", "", "Sum", "GreaterThanOrEqualToThreshold", 1, 5 * time.Minute, 1, 1, []string{"inbox", "slack", "opsgenie"}},
 		"Alert-Storage-High":        {"", "100 * DataStorage / 1048576", "Maximum", "GreaterThanOrEqualToThreshold", 90, time.Hour, 1, 1, []string{"inbox", "slack", "email"}},
-		"Alert-RPU-Spike":           {"ComputeCapacity", "", "Average", "GreaterThanThreshold", 28, time.Minute, 5, 5, []string{"inbox", "slack"}},
+		"Alert-RPU-Spike":           {"RPUPerMinute", "", "Maximum", "GreaterThanThreshold", 28, time.Minute, 5, 5, []string{"inbox", "slack"}},
 		"Alert-Query-Failure":       {"", "DIFF(QueriesFailed)", "Sum", "GreaterThanThreshold", 0, 5 * time.Minute, 3, 3, []string{"inbox", "slack"}},
 		"Review-Query-Failure-Rate": {"", "100 * QueriesFailed / (QueriesFailed + QueriesSucceeded)", "Sum", "GreaterThanThreshold", 5, time.Hour, 1, 1, []string{"inbox", "slack"}},
 		"Review-Idle-Share":         {"IdlePercent", "", "Average", "LessThanThreshold", 30, 24 * time.Hour, 1, 1, []string{"inbox", "slack"}},

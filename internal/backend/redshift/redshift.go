@@ -115,6 +115,9 @@ func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.S
 	if want.Usage {
 		p.Add("usage", w.q("usage", pgwire.Epoch(want.UsageSince)), parseUsage)
 	}
+	if want.RPUMinutes {
+		p.Add("rpu_minutes", w.q("rpu_minutes", pgwire.Epoch(want.RPUSince)), parseRPUMinutes)
+	}
 	if want.Pipeline {
 		p.Add("pipeline", w.q("pipeline", want.PipelineName), backend.ParsePipeline)
 	}
@@ -214,6 +217,23 @@ func parseTables(s *backend.Snapshot, r pgwire.Result) error {
 		}
 		s.Tables = append(s.Tables, t)
 	}
+	return nil
+}
+
+func parseRPUMinutes(s *backend.Snapshot, r pgwire.Result) error {
+	out := make([]backend.RPUMinute, 0, len(r.Rows))
+	for _, row := range r.Rows {
+		at, err := row[0].Epoch()
+		if err != nil {
+			return err
+		}
+		rpu, err := row[1].Float()
+		if err != nil {
+			return err
+		}
+		out = append(out, backend.RPUMinute{At: at, RPU: rpu})
+	}
+	s.RPUMinutes = out
 	return nil
 }
 

@@ -48,6 +48,7 @@ func TestSnapshotOverTheSysViews(t *testing.T) {
 		Tables:     true,
 		LoadErrors: true, LoadErrorsSince: now.Add(-time.Hour),
 		Usage: true, UsageSince: now.Add(-time.Hour),
+		RPUMinutes: true, RPUSince: now.Add(-time.Hour),
 		Pipeline: true, PipelineName: "dpc-elt",
 	})
 	if err != nil {
@@ -85,6 +86,11 @@ func TestSnapshotOverTheSysViews(t *testing.T) {
 	}
 	if s.Usage.ComputeSeconds != 480 || s.Usage.ChargedSeconds != 480 {
 		t.Errorf("usage %+v", s.Usage)
+	}
+	// The last hour's minutes, oldest first, each at its start: 8 RPU,
+	// then idle (the 9-day-old row is outside).
+	if m := s.RPUMinutes; len(m) != 2 || m[0].RPU != 8 || m[1].RPU != 0 || !m[0].At.Before(m[1].At) || m[1].At.Sub(m[0].At) != time.Minute {
+		t.Errorf("RPU minutes %+v", m)
 	}
 	if p := s.Pipeline; p.LastSuccess == nil || p.Running {
 		t.Errorf("pipeline %+v", p)

@@ -89,12 +89,12 @@ resource "aws_cloudwatch_metric_alarm" "alert_rpu_spike" {
   evaluation_periods  = 5
   datapoints_to_alarm = 5
   treat_missing_data  = "notBreaching"
-  namespace           = "AWS/Redshift-Serverless"
-  metric_name         = "ComputeCapacity"
+  namespace           = "Custom/DPC"
+  metric_name         = "RPUPerMinute"
   dimensions = {
-    Workgroup = var.workgroup_name
+    Environment = "prod"
   }
-  statistic     = "Average"
+  statistic     = "Maximum"
   period        = 60
   alarm_actions = [aws_sns_topic.dpc_alerts.arn]
   ok_actions    = [aws_sns_topic.dpc_alerts.arn]

@@ -15,9 +15,10 @@ resource "aws_cloudwatch_dashboard" "this" {
           title  = "RPU in use vs capacity"
           view   = "timeSeries"
           region = var.region
-          stat   = "Average"
-          period = 300
+          stat   = "Maximum"
+          period = 60
           metrics = [
+            ["Custom/DPC", "RPUPerMinute", "Environment", "prod"],
             ["AWS/Redshift-Serverless", "ComputeCapacity", "Workgroup", var.workgroup_name],
           ]
         }
