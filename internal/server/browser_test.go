@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/chromedp"
 
@@ -159,6 +160,33 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Errorf("screenshot %s: %d bytes, %v", shotPath, len(shot), err)
 	}
 	t.Logf("screenshot: %s", shotPath)
+
+	// A custom range typed in a browser whose zone is UTC is read in the
+	// spec's zone (Asia/Tokyo), not nine hours into the future: the
+	// charts still have the last hours' data.
+	if _, err := chromedp.Call(bctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	nowJST := time.Now().In(s.Location())
+	from, to := nowJST.Add(-2*time.Hour).Format("2006-01-02T15:04"), nowJST.Add(time.Minute).Format("2006-01-02T15:04")
+	if zone := count(`new Date(2026, 0, 1).getTimezoneOffset()`); zone != 0 {
+		t.Fatalf("the browser's zone is %d minutes off UTC", zone)
+	}
+	submit := `(() => { const f = document.getElementById("range-form");
+		document.getElementById("range").value = "custom";
+		f.querySelector("[name=from_local]").value = "` + from + `";
+		f.querySelector("[name=to_local]").value = "` + to + `";
+		f.requestSubmit(); return 0; })()`
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("section.widget"))); err != nil {
+		t.Fatal(err)
+	}
+	count(submit)
+	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS(`#range-form input[name=from_local][value="`+from+`"]`))); err != nil {
+		t.Fatalf("the custom range did not come back in the spec's zone: %v", err)
+	}
+	if custom := count(`[...document.querySelectorAll("section.widget-metric path.series")].reduce((n, p) => n + Number(p.dataset.points), 0)`); custom < 3 {
+		t.Errorf("a custom range over the last two hours (Tokyo time, browser in UTC) charts %d points", custom)
+	}
 
 	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`nav a[href="/alarms"]`)), chromedp.WaitVisible(chromedp.CSS("table.alarms"))); err != nil {
 		t.Fatal(err)

@@ -208,7 +208,7 @@ type historyItem struct {
 }
 
 func (h *handler) apiDashboard(w http.ResponseWriter, r *http.Request) {
-	rng, err := parseRange(r.URL.Query(), h.o.Now())
+	rng, err := parseRange(r.URL.Query(), h.o.Now(), h.o.Spec.Location())
 	if err != nil {
 		apiError(w, http.StatusBadRequest, err.Error())
 		return
@@ -231,7 +231,7 @@ func (h *handler) apiDatapoints(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "no metric named "+echo(q.Get("metric")))
 		return
 	}
-	rng, err := parseRange(q, h.o.Now())
+	rng, err := parseRange(q, h.o.Now(), h.o.Spec.Location())
 	if err != nil {
 		apiError(w, http.StatusBadRequest, err.Error())
 		return

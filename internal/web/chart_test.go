@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +81,31 @@ func TestChartDrawsThresholdAndAlarm(t *testing.T) {
 	plain := string(chartSVG([]Series{{Label: "m", Points: pts}}, from, to, chartOpts{}, time.UTC))
 	if strings.Contains(plain, "threshold") || strings.Contains(plain, "alarm-band") {
 		t.Errorf("a chart without an alarm: %s", plain)
+	}
+}
+
+// TestCustomRangeInTheSpecsZone: the form's wall-clock times are read in
+// the spec's zone; RFC 3339 ends still work; bad input names the zone.
+func TestCustomRangeInTheSpecsZone(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
+	q := url.Values{"range": {"custom"}, "from_local": {"2026-11-27T12:00"}, "to_local": {"2026-11-27T14:30"}}
+	r, err := parseRange(q, now, tokyo)
+	if err != nil || !r.From.Equal(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)) || !r.To.Equal(time.Date(2026, 11, 27, 5, 30, 0, 0, time.UTC)) {
+		t.Errorf("local range: %+v, %v", r, err)
+	}
+	r, err = parseRange(url.Values{"from": {"2026-11-27T03:00:00Z"}}, now, tokyo)
+	if err != nil || r.Name != "custom" || !r.To.Equal(now) {
+		t.Errorf("RFC 3339 from, to now: %+v, %v", r, err)
+	}
+	if _, err := parseRange(url.Values{"range": {"custom"}, "from_local": {"27/11/2026"}}, now, tokyo); err == nil ||
+		!strings.Contains(err.Error(), "in Asia/Tokyo") {
+		t.Errorf("a bad local time: %v", err)
+	}
+	if _, err := parseRange(url.Values{"range": {"custom"}}, now, tokyo); err == nil || !strings.Contains(err.Error(), "needs from") {
+		t.Errorf("no from: %v", err)
 	}
 }

@@ -26,11 +26,13 @@ var ranges = map[string]time.Duration{"3h": 3 * time.Hour, "1d": 24 * time.Hour,
 // maxRange bounds a custom range: the store keeps at most its retention.
 const maxRange = 400 * 24 * time.Hour
 
-// parseRange reads range=3h|1d|1w, or from and to in RFC 3339 (range
-// custom, or none). The default is 3h.
-func parseRange(q url.Values, now time.Time) (TimeRange, error) {
+// parseRange reads range=3h|1d|1w, or a custom range (range custom, or
+// none): from and to in RFC 3339, or from_local and to_local as the
+// dashboard's form sends them, wall-clock times in the spec's zone loc
+// (2026-11-27T12:00), whatever the browser's zone. The default is 3h.
+func parseRange(q url.Values, now time.Time, loc *time.Location) (TimeRange, error) {
 	name := q.Get("range")
-	if name == "" && (q.Get("from") != "" || q.Get("to") != "") {
+	if name == "" && (q.Get("from") != "" || q.Get("to") != "" || q.Get("from_local") != "" || q.Get("to_local") != "") {
 		name = "custom"
 	}
 	if name == "" {
@@ -42,15 +44,19 @@ func parseRange(q url.Values, now time.Time) (TimeRange, error) {
 	if name != "custom" {
 		return TimeRange{}, fmt.Errorf("range must be 3h, 1d, 1w or custom, got %s", echo(name))
 	}
-	from, err := time.Parse(time.RFC3339, q.Get("from"))
+	from, ok, err := rangeEnd(q, "from", loc)
 	if err != nil {
-		return TimeRange{}, fmt.Errorf("from must be an RFC 3339 time such as 2026-11-27T03:00:00Z, got %s", echo(q.Get("from")))
+		return TimeRange{}, err
 	}
-	to := now
-	if s := q.Get("to"); s != "" {
-		if to, err = time.Parse(time.RFC3339, s); err != nil {
-			return TimeRange{}, fmt.Errorf("to must be an RFC 3339 time, got %s", echo(s))
-		}
+	if !ok {
+		return TimeRange{}, fmt.Errorf("a custom range needs from (RFC 3339, such as 2026-11-27T03:00:00Z) or from_local")
+	}
+	to, ok, err := rangeEnd(q, "to", loc)
+	if err != nil {
+		return TimeRange{}, err
+	}
+	if !ok {
+		to = now
 	}
 	if !from.Before(to) {
 		return TimeRange{}, fmt.Errorf("from (%s) must be before to (%s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
@@ -59,6 +65,28 @@ func parseRange(q url.Values, now time.Time) (TimeRange, error) {
 		return TimeRange{}, fmt.Errorf("a range may span at most %d days", int(maxRange.Hours()/24))
 	}
 	return TimeRange{From: from.UTC(), To: to.UTC(), Name: "custom"}, nil
+}
+
+// rangeEnd reads one end of a custom range: name in RFC 3339, else
+// name_local in loc; false when neither is given.
+func rangeEnd(q url.Values, name string, loc *time.Location) (time.Time, bool, error) {
+	if s := q.Get(name); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("%s must be an RFC 3339 time such as 2026-11-27T03:00:00Z, got %s", name, echo(s))
+		}
+		return t, true, nil
+	}
+	s := q.Get(name + "_local")
+	if s == "" {
+		return time.Time{}, false, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, true, nil
+		}
+	}
+	return time.Time{}, false, fmt.Errorf("%s_local must be a time such as 2026-11-27T12:00 (in %s), got %s", name, loc, echo(s))
 }
 
 // maxPoints bounds the points of one series in a chart: more than a

@@ -163,7 +163,7 @@ type chartWidget struct {
 }
 
 func (h *handler) pageDashboard(w http.ResponseWriter, r *http.Request) {
-	rng, err := parseRange(r.URL.Query(), h.o.Now())
+	rng, err := parseRange(r.URL.Query(), h.o.Now(), h.o.Spec.Location())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

@@ -11,18 +11,13 @@
     if (range.value !== "custom") { form.requestSubmit(); }
   });
   document.getElementById("refresh").addEventListener("change", function () { form.requestSubmit(); });
-  // Custom ranges are entered in local time; the server wants RFC 3339.
+  // A custom range is sent as typed: wall-clock times in the spec's zone,
+  // which the server reads in that zone whatever the browser's. Other
+  // ranges leave the custom fields out of the URL.
   form.addEventListener("submit", function () {
-    ["from", "to"].forEach(function (name) {
-      var local = form.querySelector("[name=" + name + "_local]");
-      var hidden = form.querySelector("input[type=hidden][name=" + name + "]");
-      if (hidden) { hidden.remove(); }
-      if (range.value === "custom" && local && local.value) {
-        var h = document.createElement("input");
-        h.type = "hidden"; h.name = name; h.value = new Date(local.value).toISOString().replace(/\.\d{3}Z$/, "Z");
-        form.appendChild(h);
-      }
-      if (local) { local.disabled = true; }
+    ["from_local", "to_local"].forEach(function (name) {
+      var local = form.querySelector("[name=" + name + "]");
+      if (local) { local.disabled = range.value !== "custom" || !local.value; }
     });
   });
   var every = parseInt(new URLSearchParams(location.search).get("refresh") || "0", 10);
