@@ -109,3 +109,32 @@ func TestCustomRangeInTheSpecsZone(t *testing.T) {
 		t.Errorf("no from: %v", err)
 	}
 }
+
+// TestChartsStartWithTheData: a preset range whose data starts late (a
+// fresh store) draws from the earliest point of any chart, on every chart;
+// a custom range, or data older than the range, keeps the range's start.
+func TestChartsStartWithTheData(t *testing.T) {
+	to := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
+	rng := TimeRange{From: to.Add(-3 * time.Hour), To: to, Name: "3h"}
+	at := func(ago time.Duration) Point { return Point{T: to.Add(-ago).UnixMilli(), V: 1} }
+	widgets := []Widget{
+		{Type: "metric", Series: []Series{{Points: []Point{at(10 * time.Minute), at(5 * time.Minute)}}}},
+		{Type: "metric", Series: []Series{{Points: []Point{at(12*time.Minute + 30*time.Second)}}, {}}},
+		{Type: "log"},
+	}
+	if got := chartStart(widgets, rng); !got.Equal(to.Add(-13 * time.Minute)) {
+		t.Errorf("fresh data: charts start at %s, want the earliest point's minute %s", got, to.Add(-13*time.Minute))
+	}
+	custom := rng
+	custom.Name = "custom"
+	if got := chartStart(widgets, custom); !got.Equal(rng.From) {
+		t.Errorf("custom range: %s", got)
+	}
+	widgets[0].Series[0].Points = append([]Point{at(4 * time.Hour)}, widgets[0].Series[0].Points...)
+	if got := chartStart(widgets, rng); !got.Equal(rng.From) {
+		t.Errorf("data older than the range: %s", got)
+	}
+	if got := chartStart(nil, rng); !got.Equal(rng.From) {
+		t.Errorf("no data: %s", got)
+	}
+}

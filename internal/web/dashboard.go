@@ -104,8 +104,10 @@ func (h *handler) metricWidget(ctx context.Context, wd *Widget, w spec.Widget, a
 		if !ok {
 			continue
 		}
-		wd.Unit = m.Unit
-		if m.Source == "compute_capacity" {
+		if m.Unit != "None" { // CloudWatch's word for no unit
+			wd.Unit = m.Unit
+		}
+		if m.Source == "compute_capacity" || m.Source == "rpu_minute" {
 			capacity := float64(h.o.Spec.Capacity.MaxRPU)
 			wd.Capacity = &capacity
 		}

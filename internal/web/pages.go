@@ -174,10 +174,11 @@ func (h *handler) pageDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := make([]chartWidget, len(widgets))
+	from := chartStart(widgets, rng)
 	for i, wd := range widgets {
 		out[i] = chartWidget{Widget: wd}
 		if wd.Type == "metric" {
-			out[i].SVG = chartSVG(wd.Series, rng.From, rng.To, chartOpts{Capacity: wd.Capacity}, h.o.Spec.Location())
+			out[i].SVG = chartSVG(wd.Series, from, rng.To, chartOpts{Capacity: wd.Capacity}, h.o.Spec.Location())
 			for j := range wd.Series {
 				out[i].Colors = append(out[i].Colors, palette[j%len(palette)])
 			}
@@ -189,6 +190,33 @@ func (h *handler) pageDashboard(w http.ResponseWriter, r *http.Request) {
 		"From": rng.From.In(loc).Format("2006-01-02T15:04"), "To": rng.To.In(loc).Format("2006-01-02T15:04"),
 		"Refresh": r.URL.Query().Get("refresh"),
 	})
+}
+
+// chartStart is where the dashboard's charts begin: the range's start,
+// or, for a preset range whose data starts later (a fresh store), the
+// minute of the earliest point of any chart, so that the data fills the
+// charts rather than their last few pixels. All charts share it, so that
+// they line up. A custom range is drawn as asked.
+func chartStart(widgets []Widget, rng TimeRange) time.Time {
+	if rng.Name == "custom" {
+		return rng.From
+	}
+	var first int64
+	for _, wd := range widgets {
+		for _, se := range wd.Series {
+			if len(se.Points) > 0 && (first == 0 || se.Points[0].T < first) {
+				first = se.Points[0].T
+			}
+		}
+	}
+	if first == 0 {
+		return rng.From
+	}
+	start := time.UnixMilli(first).UTC().Truncate(time.Minute)
+	if !start.After(rng.From) || !start.Before(rng.To) {
+		return rng.From
+	}
+	return start
 }
 
 func (h *handler) pageAlarms(w http.ResponseWriter, r *http.Request) {

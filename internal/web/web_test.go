@@ -416,3 +416,13 @@ func TestLogsAndHealthAPIsSpeakSnakeCase(t *testing.T) {
 		t.Errorf("health: %d %s", code, body)
 	}
 }
+
+// TestNoUnitIsNotAUnit: a metric without a unit ("None", CloudWatch's
+// word) shows none on its widget; a real unit shows.
+func TestNoUnitIsNotAUnit(t *testing.T) {
+	f := newFixture(t, options{})
+	_, body, _ := f.get("/?lang=en")
+	if strings.Contains(body, "· None<") {
+		t.Errorf("a widget says its unit is None: %s", between(body, `class="meta"`, "</p>"))
+	}
+}
