@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
 
@@ -102,3 +103,30 @@ func EntriesIntoAlarm(ctx context.Context, q store.Querier, name string, episode
 // and notify's repeat, which must not be enqueued after a resolve that
 // commits beside it.
 func StateLock(name string) string { return "alarm:" + name }
+
+// Values computes an alarm's value in each of n consecutive periods as
+// the engine does (the metric's statistic, or the expression over its
+// inputs with sparse counts in divisors filled), from the per-period
+// statistics of its inputs, which read returns (n values each, NaN where a
+// period has none). It returns the inputs read, in the order the
+// expression names them.
+//
+// The web UI calls it to chart what an expression alarm compares with its
+// threshold.
+func Values(s *spec.Spec, a *spec.Alarm, n int, read func(Input) ([]float64, error)) ([]float64, []Input, error) {
+	c, err := compile(indexMetrics(s), a)
+	if err != nil {
+		return nil, nil, err
+	}
+	in := make([][]float64, len(c.inputs))
+	for i, inp := range c.inputs {
+		if in[i], err = read(inp); err != nil {
+			return nil, nil, err
+		}
+		if len(in[i]) != n {
+			return nil, nil, fmt.Errorf("alarm %s: %d periods of %s, want %d", a.Name, len(in[i]), inp.Metric, n)
+		}
+	}
+	out, err := c.values(in, n)
+	return out, c.inputs, err
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -290,30 +291,53 @@ func alarmSpans(history []alarm.Transition) []span {
 	return out
 }
 
-// miniChart draws the series the alarm watches (its own dimensions, else
-// its metric's) around a transition: the evaluation range before it and a
-// little after, with the threshold and the ALARM periods. Expression
-// alarms have no single metric to draw.
+// miniChart draws what the alarm compares with its threshold around a
+// transition: the evaluation range before it and a little after, with the
+// threshold and the ALARM periods. For a metric alarm that is its metric
+// (the alarm's dimensions, else the metric's) under its statistic; for an
+// expression alarm, the expression computed period by period as the engine
+// computes it.
 func (h *handler) miniChart(r *http.Request, a *spec.Alarm, at time.Time, bands []span) template.HTML {
-	m, ok := h.o.Spec.Metric(a.Metric)
-	if !ok {
-		return ""
-	}
 	stat, err := alarm.ParseStatistic(a.Statistic)
 	if err != nil {
 		return ""
 	}
-	dims := a.Dimensions
-	if len(dims) == 0 {
-		dims = m.Dimensions
-	}
 	period := a.Period.D()
+	if period <= 0 {
+		return ""
+	}
 	rng := TimeRange{From: at.Add(-time.Duration(a.EvaluationPeriods+3) * period), To: at.Add(2 * period)}
-	pts, err := seriesData(r.Context(), h.o.Store, m.Name, dims.Canonical(), rng, period, stat)
+	n := int(rng.To.Sub(rng.From) / period)
+	vals, _, err := alarm.Values(h.o.Spec, a, n, func(in alarm.Input) ([]float64, error) {
+		pts, err := seriesData(r.Context(), h.o.Store, in.Metric, in.Dims, rng, period, stat)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = math.NaN()
+		}
+		for _, p := range pts {
+			if i := int(time.UnixMilli(p.T).Sub(rng.From) / period); i >= 0 && i < n {
+				out[i] = p.V
+			}
+		}
+		return out, nil
+	})
 	if err != nil {
 		return ""
 	}
-	return chartSVG([]Series{{Label: m.Name, Points: pts}}, rng.From, rng.To,
+	label := a.Metric
+	if a.Expression != "" {
+		label = a.Expression
+	}
+	var pts []Point
+	for i, v := range vals {
+		if !math.IsNaN(v) {
+			pts = append(pts, Point{T: rng.From.Add(time.Duration(i) * period).UnixMilli(), V: round(v)})
+		}
+	}
+	return chartSVG([]Series{{Label: label, Points: pts}}, rng.From, rng.To,
 		chartOpts{Threshold: a.Threshold, Marks: []time.Time{at}, Alarm: bands}, h.o.Spec.Location())
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -424,5 +425,22 @@ func TestNoUnitIsNotAUnit(t *testing.T) {
 	_, body, _ := f.get("/?lang=en")
 	if strings.Contains(body, "· None<") {
 		t.Errorf("a widget says its unit is None: %s", between(body, `class="meta"`, "</p>"))
+	}
+}
+
+// TestExpressionAlarmHasAChart: an expression alarm's page charts the
+// expression's value period by period, as the engine computes it, with
+// its threshold: the failure rate of the fixture's hours, 1 failed in 41.
+func TestExpressionAlarmHasAChart(t *testing.T) {
+	f := newFixture(t, options{})
+	a, _ := f.s.Alarm("Review-Query-Failure-Rate")
+	_, body, _ := f.get("/alarms/" + a.Name)
+	svg := between(body, "<svg", "</svg>")
+	if !strings.Contains(svg, `data-label="`+html.EscapeString(a.Expression)+`"`) || !strings.Contains(svg, "<title>threshold 5</title>") {
+		t.Fatalf("no chart of the expression: %s", svg)
+	}
+	// Each hour: 60 failed (0, 1, 2 repeating) of 60 + 2400 queries.
+	if !strings.Contains(svg, "<title>2.44</title>") {
+		t.Errorf("the chart's values are not the failure rate: %s", svg)
 	}
 }
