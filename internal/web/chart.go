@@ -73,7 +73,7 @@ func chartSVG(series []Series, from, to time.Time, o chartOpts, tz *time.Locatio
 			x2 = x(min(a.To.UnixMilli(), to.UnixMilli()))
 		}
 		if x2 > x1 {
-			fmt.Fprintf(&b, `<rect class="alarm-band" x="%.1f" y="%g" width="%.1f" height="%g"><title>ALARM</title></rect>`,
+			fmt.Fprintf(&b, `<rect class="alarm-band" x="%.1f" y="%g" width="%.1f" height="%g"/>`,
 				x1, padT, x2-x1, chartH-padT-padB)
 		}
 	}

@@ -1,6 +1,9 @@
 package web
 
-import "net/http"
+import (
+	"fmt"
+	"net/http"
+)
 
 // labels are the UI's words in English and Japanese. Names of metrics and
 // alarms are shown as the spec gives them, in both.
@@ -29,7 +32,7 @@ var labels = map[string]map[string]string{
 		"alwaysbatch": "Keeping the batch max always", "insteadof": "instead of", "pipeline": "Pipeline",
 		"signin": "Sign in", "signout": "Sign out", "token": "Token",
 		"store": "Store", "replica": "This serve", "leading": "leading", "following": "following", "epoch": "epoch",
-		"noleader":   "no serve leads: nothing is collected, evaluated or delivered",
+		"noleader":   "no serve leads: nothing is collected or evaluated (what was enqueued is still delivered)",
 		"badtoken":   "That is not the token.",
 		"signinwhy":  "Actions (re-running the pipeline, retrying a delivery, cancelling a query) need the token: serve.token, or the one dpcops made at first start in",
 		"actionsoff": "Actions are off: no token is configured.",
@@ -58,11 +61,49 @@ var labels = map[string]map[string]string{
 		"alwaysbatch": "常にバッチ上限にした場合", "insteadof": "通常は", "pipeline": "パイプライン",
 		"signin": "サインイン", "signout": "サインアウト", "token": "トークン",
 		"store": "ストア", "replica": "この serve", "leading": "リーダー", "following": "フォロワー。リーダーは", "epoch": "エポック",
-		"noleader":   "リーダーがいません：収集・評価・通知が止まっています",
+		"noleader":   "リーダーがいません：収集と評価が止まっています（登録済みの通知は配信されます）",
 		"badtoken":   "トークンが違います。",
 		"signinwhy":  "操作（パイプライン再実行・通知の再送・クエリの取り消し）にはトークンが必要です。serve.token、または初回起動時に dpcops が作成した次のファイルにあります:",
 		"actionsoff": "トークンが設定されていないため、操作は無効です。",
 	},
+}
+
+// enums are the values dpcops' engines store and the pages show
+// (severities, states, kinds, outcomes, actions), in the languages that
+// say them otherwise; English shows them as stored. Names from the spec
+// (alarms, metrics, jobs, channels) are never translated.
+var enums = map[string]map[string]string{
+	"ja": {
+		// Severities.
+		"critical": "重大", "error": "エラー", "warning": "警告", "info": "情報",
+		// Alarm states (OK stays OK, as in the CloudWatch console).
+		"ALARM": "アラーム", "INSUFFICIENT_DATA": "データ不足",
+		// Delivery states and kinds.
+		"pending": "待機中", "sending": "送信中", "sent": "送信済み", "failed": "失敗", "expired": "期限切れ",
+		"trigger": "発報", "resolve": "解決", "repeat": "再通知", "notice": "お知らせ",
+		// Incident timeline.
+		"transition": "遷移", "notification": "通知", "action": "対応", "note": "メモ", "maintenance": "メンテナンス",
+		// Maintenance and query monitoring.
+		"analyze": "ANALYZE", "vacuum": "VACUUM", "vacuum_full": "VACUUM FULL", "vacuum_sort_only": "VACUUM SORT ONLY",
+		"vacuum_delete_only": "VACUUM DELETE ONLY", "analyze_compression": "ANALYZE COMPRESSION", "capacity_review": "キャパシティ見直し",
+		"auto": "自動", "manual": "手動（推奨のみ）",
+		"planned": "予定", "running": "実行中", "succeeded": "成功", "skipped": "スキップ", "missed": "見送り", "cancelled": "取り消し",
+		"acting": "処理中", "logged": "記録", "notified": "通知済み", "gone": "終了済み",
+		"log": "記録", "notify": "通知", "abort": "中止",
+		// Capacity advice.
+		"raise": "引き上げ", "lower": "引き下げ", "keep": "維持", "unknown": "判断不可",
+	},
+}
+
+// translateEnum shows a stored value in one language.
+func translateEnum(words map[string]string) func(any) string {
+	return func(v any) string {
+		s := fmt.Sprint(v)
+		if t, ok := words[s]; ok {
+			return t
+		}
+		return s
+	}
 }
 
 // language picks the UI language: ?lang= (remembered in a cookie), else

@@ -23,6 +23,7 @@ func (h *handler) parseTemplates() error {
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
 		"t":     func(string) string { return "" }, // bound per language below
 		"tf":    func(string, ...any) string { return "" },
+		"enum":  func(v any) string { return fmt.Sprint(v) },
 		"when":  h.when,
 		"lower": strings.ToLower,
 	}).ParseFS(assets, "templates/layout.html")
@@ -36,7 +37,7 @@ func (h *handler) parseTemplates() error {
 	for _, n := range names {
 		pt := &pageTemplate{byLang: map[string]*template.Template{}}
 		for lang, words := range labels {
-			t, err := template.Must(base.Clone()).Funcs(template.FuncMap{"t": translate(words), "tf": translateFormat(words)}).ParseFS(assets, n)
+			t, err := template.Must(base.Clone()).Funcs(template.FuncMap{"t": translate(words), "tf": translateFormat(words), "enum": translateEnum(enums[lang])}).ParseFS(assets, n)
 			if err != nil {
 				return fmt.Errorf("template %s: %w", n, err)
 			}

@@ -444,3 +444,35 @@ func TestExpressionAlarmHasAChart(t *testing.T) {
 		t.Errorf("the chart's values are not the failure rate: %s", svg)
 	}
 }
+
+// TestJapanesePagesShowNoEnglishValues walks every page in Japanese and
+// fails on a value dpcops stores in English (a severity, state, kind,
+// outcome, action or verdict) shown as a cell's whole text.
+func TestJapanesePagesShowNoEnglishValues(t *testing.T) {
+	f := newFixture(t, options{})
+	english := []string{"critical", "error", "warning", "info", "ALARM", "INSUFFICIENT_DATA",
+		"pending", "sending", "sent", "failed", "expired", "trigger", "resolve", "repeat", "notice",
+		"transition", "notification", "action", "note", "maintenance",
+		"analyze", "vacuum", "vacuum_full", "auto", "manual", "planned", "running", "succeeded", "skipped",
+		"missed", "cancelled", "raise", "lower", "keep", "unknown"}
+	pages := []string{"/", "/alarms", "/alarms/Alert-ELT-Delay", "/alarms/Review-Query-Failure-Rate",
+		"/incidents", "/incidents/1", "/notifications", "/maintenance", "/capacity", "/health"}
+	for _, p := range pages {
+		code, body, _ := f.get(p + "?lang=ja")
+		if code != 200 {
+			t.Errorf("%s: %d", p, code)
+			continue
+		}
+		for _, w := range english {
+			if strings.Contains(body, ">"+w+"<") {
+				t.Errorf("%s in Japanese shows %q: %s", p, w, around(body, ">"+w+"<"))
+			}
+		}
+	}
+}
+
+// around is the text near the first s in body.
+func around(body, s string) string {
+	i := strings.Index(body, s)
+	return body[max(0, i-80):min(len(body), i+len(s)+40)]
+}
