@@ -398,3 +398,42 @@ func TestComputeAlarmsPointAtTheHeavyQuery(t *testing.T) {
 		t.Errorf("on ComputeCapacity: next %q", f.Next)
 	}
 }
+
+// TestLogDetailSplitsIntoColumns: a server log line's user, SQLSTATE and
+// statement land in triage's columns, not glued onto the query.
+func TestLogDetailSplitsIntoColumns(t *testing.T) {
+	for in, want := range map[string]logDetail{
+		"user=analyst db=dpc sqlstate=42P01 statement=SELECT * FROM mart.los_by_dpc WHERE x = 'a b'": {
+			user: "analyst", db: "dpc", sqlstate: "42P01", statement: "SELECT * FROM mart.los_by_dpc WHERE x = 'a b'"},
+		"sqlstate=57014":          {sqlstate: "57014"},
+		"":                        {},
+		"statement=VACUUM user=x": {statement: "VACUUM user=x"},
+	} {
+		if got := parseLogDetail(in); got != want {
+			t.Errorf("parseLogDetail(%q) = %+v, want %+v", in, got, want)
+		}
+	}
+}
+
+// TestTriageFailedQueriesHaveColumns: on PostgreSQL the server log's
+// errors become failed queries with their user, their SQLSTATE beside the
+// message and the statement alone as the query.
+func TestTriageFailedQueriesHaveColumns(t *testing.T) {
+	ctx := context.Background()
+	s := localSpec(t, "postgres://unused/db")
+	st := storetest.Open(t)
+	now := time.Now().UTC()
+	err := st.WriteCycle(ctx, store.CycleWrite{Logs: []store.LogLine{{Time: now.Add(-time.Minute), Source: "postgres", Severity: "ERROR",
+		Message: `relation "mart.x" does not exist`, Detail: "user=analyst db=dpc sqlstate=42P01 statement=SELECT 1 FROM mart.x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Report{Since: now.Add(-time.Hour)}
+	r.logErrors(ctx, Sources{Spec: s, Store: st})
+	if len(r.Failed) != 1 {
+		t.Fatalf("failed queries %+v", r.Failed)
+	}
+	if q := r.Failed[0]; q.User != "analyst" || q.Text != "SELECT 1 FROM mart.x" || q.Error != `relation "mart.x" does not exist (SQLSTATE 42P01)` {
+		t.Errorf("failed query %+v", q)
+	}
+}

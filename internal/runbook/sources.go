@@ -178,7 +178,12 @@ func (r *Report) logErrors(ctx context.Context, src Sources) {
 		if l.Time.Before(r.Since) {
 			continue
 		}
-		r.Failed = append(r.Failed, backend.FailedQuery{Time: l.Time, Error: l.Message, Text: l.Detail})
+		d := parseLogDetail(l.Detail)
+		msg := l.Message
+		if d.sqlstate != "" {
+			msg += " (SQLSTATE " + d.sqlstate + ")"
+		}
+		r.Failed = append(r.Failed, backend.FailedQuery{Time: l.Time, User: d.user, Error: msg, Text: d.statement})
 	}
 	if n := len(r.Failed); n > 0 {
 		r.Findings = append(r.Findings, Finding{Severity: "warning", Area: "queries",
@@ -261,4 +266,31 @@ func (r *Report) trends(ctx context.Context, src Sources) {
 		}
 		r.Trends = append(r.Trends, t)
 	}
+}
+
+// logDetail is what the collector keeps of a server log line besides its
+// message: "user=U db=D sqlstate=S statement=…", each part only when the
+// server logged it, the statement last and whole.
+type logDetail struct{ user, db, sqlstate, statement string }
+
+func parseLogDetail(s string) logDetail {
+	var d logDetail
+	for s != "" {
+		if rest, ok := strings.CutPrefix(s, "statement="); ok {
+			d.statement = rest
+			break
+		}
+		field, rest, _ := strings.Cut(s, " ")
+		k, v, _ := strings.Cut(field, "=")
+		switch k {
+		case "user":
+			d.user = v
+		case "db":
+			d.db = v
+		case "sqlstate":
+			d.sqlstate = v
+		}
+		s = rest
+	}
+	return d
 }
