@@ -52,7 +52,7 @@ func TestServePrunesPastRetention(t *testing.T) {
 			job string
 			at  time.Time
 		}{{"during-incident", opened.Add(time.Minute)}, {"stale", stale}, {"recent", now.Add(-time.Hour)}} {
-			if _, err := tx.Exec(`INSERT INTO maintenance_runs (job, action, target, started_at, finished_at, outcome) VALUES (?, 'VACUUM', 't', ?, ?, 'succeeded')`,
+			if _, err := tx.Exec(`INSERT INTO maintenance_runs (job, action, target, started_at, finished_at, outcome) VALUES (?, 'VACUUM', 't', ?, ?, 'failed')`,
 				r.job, store.Millis(r.at), store.Millis(r.at.Add(time.Minute))); err != nil {
 				return err
 			}
@@ -76,7 +76,7 @@ func TestServePrunesPastRetention(t *testing.T) {
 		t.Fatalf("serve: %+v", r)
 	}
 	r := run(t, "", "incidents", "export", "1", "--data", data, "-c", localSpec)
-	for _, want := range []string{"OK → ALARM", "ALARM → OK", "webhook trigger: sent", "during-incident VACUUM t: succeeded"} {
+	for _, want := range []string{"OK → ALARM", "ALARM → OK", "webhook trigger: sent", "during-incident VACUUM t: failed"} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Errorf("the export of the kept incident lacks %q: %+v", want, r)
 		}

@@ -86,6 +86,24 @@ func ReadActions(ctx context.Context, st *store.Store, limit int) ([]Action, err
 	if err != nil {
 		return nil, fmt.Errorf("read query monitoring actions: %w", err)
 	}
+	return scanActions(rows)
+}
+
+// ActionsBetween returns the actions taken in [from, to], oldest first.
+//
+// runbook calls it for an incident's timeline: the queries a rule
+// cancelled during an RPU spike are how the incident ended.
+func ActionsBetween(ctx context.Context, q store.Querier, from, to time.Time) ([]Action, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, rule, action, outcome, at, query_id, pid, username, database,
+		label, metric, value_s, threshold_s, query_text, error FROM qmr_actions WHERE at >= ? AND at <= ? ORDER BY at, id`,
+		store.Millis(from), store.Millis(to))
+	if err != nil {
+		return nil, fmt.Errorf("read query monitoring actions: %w", err)
+	}
+	return scanActions(rows)
+}
+
+func scanActions(rows *sql.Rows) ([]Action, error) {
 	defer rows.Close()
 	var out []Action
 	for rows.Next() {

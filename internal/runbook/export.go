@@ -20,6 +20,9 @@ type Record struct {
 	CopyErrors  *float64
 	DBT         *DBTRun
 	Unavailable []string
+	// warehouseRead says the warehouse answered for LoadErrors and
+	// FailedRuns: empty then means none, not unknown.
+	warehouseRead bool
 }
 
 // Gather reads an incident's record: its timeline from the store, and its
@@ -95,6 +98,7 @@ func (rec *Record) warehouse(ctx context.Context, src Sources, since time.Time) 
 		rec.Unavailable = append(rec.Unavailable, "warehouse unreachable: "+err.Error())
 		return
 	}
+	rec.warehouseRead = true
 	var r Report
 	r.loadErrors(snap.ErrorRows)
 	rec.LoadErrors = r.LoadErrors
@@ -158,7 +162,17 @@ func (rec *Record) Markdown(s *spec.Spec, now time.Time) string {
 func (rec *Record) errorSummary(m *md, ts func(time.Time) string) {
 	m.line("## Error summary")
 	m.blank()
-	if len(rec.LoadErrors) == 0 && len(rec.FailedRuns) == 0 {
+	switch {
+	case !rec.warehouseRead && len(rec.LoadErrors) == 0 && len(rec.FailedRuns) == 0:
+		// Never "no rejected rows" when nobody looked.
+		m.line("Rejected rows and pipeline runs were not read: the warehouse did not answer (see Not included).")
+		m.blank()
+		return
+	case len(rec.LoadErrors) == 0 && len(rec.FailedRuns) == 0 && rec.CopyErrors != nil && *rec.CopyErrors > 0:
+		m.line("The warehouse lists no rejected rows from around the incident any more, though dpcops counted %s during it: they were cleared or aged out since.", num(*rec.CopyErrors))
+		m.blank()
+		return
+	case len(rec.LoadErrors) == 0 && len(rec.FailedRuns) == 0:
 		m.line("No rejected rows and no failed pipeline run around the incident.")
 		m.blank()
 		return

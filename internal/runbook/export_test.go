@@ -192,3 +192,84 @@ func TestCodeSpanHoldsAnyCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorSummaryNeverContradictsItself: the summary says what the
+// warehouse answered, that it did not answer, or that its rows are gone
+// though dpcops counted some; never "no rejected rows" beside a count of
+// them.
+func TestErrorSummaryNeverContradictsItself(t *testing.T) {
+	s := localSpec(t, "postgres://unused/db")
+	at := time.Date(2026, 11, 27, 1, 5, 0, 0, time.UTC)
+	three := 3.0
+	for _, tc := range []struct {
+		name string
+		rec  Record
+		want string
+	}{
+		{"warehouse silent", Record{Unavailable: []string{"warehouse unreachable: timeout"}}, "were not read: the warehouse did not answer"},
+		{"rows aged out", Record{warehouseRead: true, CopyErrors: &three}, "no rejected rows from around the incident any more, though dpcops counted 3"},
+		{"nothing wrong", Record{warehouseRead: true}, "No rejected rows and no failed pipeline run around the incident."},
+	} {
+		tc.rec.Incident = Incident{ID: 1, Alarm: "Alert-COPY-Error", Opened: at}
+		got := tc.rec.Markdown(s, at.Add(time.Hour))
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%s: no %q in\n%s", tc.name, tc.want, got)
+		}
+		if tc.rec.CopyErrors != nil && strings.Contains(got, "No rejected rows") {
+			t.Errorf("%s: says no rejected rows beside a count of 3:\n%s", tc.name, got)
+		}
+	}
+}
+
+// TestTimelineShowsWhatBearsOnTheIncident: the maintenance that failed or
+// was heavy and what query rules did are on an incident's timeline; the
+// routine runs that went through, and queries gone before a rule acted,
+// are not.
+func TestTimelineShowsWhatBearsOnTheIncident(t *testing.T) {
+	ctx := context.Background()
+	s := localSpec(t, "postgres://unused/db")
+	st := storetest.Open(t)
+	in := NewIncidents(s, st)
+	opened := time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)
+	ms := func(m int) int64 { return store.Millis(opened.Add(time.Duration(m) * time.Minute)) }
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`INSERT INTO incidents (alarm, episode, title, opened_at) VALUES ('Alert-RPU-Spike', 1, 't', ?)`, []any{ms(0)}},
+			{`INSERT INTO maintenance_runs (job, action, target, started_at, outcome) VALUES ('nightly', 'analyze', 'mart.a', ?, 'succeeded')`, []any{ms(1)}},
+			{`INSERT INTO maintenance_runs (job, action, target, started_at, outcome, error) VALUES ('nightly', 'vacuum', 'mart.b', ?, 'failed', 'lock timeout')`, []any{ms(2)}},
+			{`INSERT INTO maintenance_runs (job, action, target, started_at, outcome) VALUES ('monthly', 'vacuum_full', 'raw.ef', ?, 'succeeded')`, []any{ms(3)}},
+			{`INSERT INTO qmr_actions (rule, query_key, action, outcome, at, query_id, pid, username, metric, value_s, threshold_s)
+				VALUES ('runaway', 'k1', 'abort', 'cancelled', ?, 42, 7, 'analyst', 'execution_time', 1300, 1200)`, []any{ms(4)}},
+			{`INSERT INTO qmr_actions (rule, query_key, action, outcome, at, query_id, pid, username, metric, value_s, threshold_s)
+				VALUES ('runaway', 'k2', 'abort', 'gone', ?, 43, 8, 'analyst', 'execution_time', 1250, 1200)`, []any{ms(5)}},
+		} {
+			if _, err := tx.Exec(q.sql, q.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc, err := in.Get(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := in.Timeline(ctx, inc, opened.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Kind+": "+e.Text)
+	}
+	want := []string{"maintenance: nightly vacuum mart.b: failed", "maintenance: monthly vacuum_full raw.ef: succeeded",
+		"action: query rule runaway: abort query 42 of analyst (execution_time 1300 s > 1200 s): cancelled"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -100,9 +100,11 @@ func TestOldIncidentExportsWholeAfterPrune(t *testing.T) {
 				}
 			}
 		}
+		// Runs that failed: a timeline shows those (not the routine
+		// successes).
 		run := func(job string, at time.Time) {
 			if _, err := tx.Exec(`INSERT INTO maintenance_runs (job, action, target, started_at, finished_at, outcome)
-				VALUES (?, 'VACUUM', 'mart.stays', ?, ?, 'succeeded')`, job, store.Millis(at), store.Millis(at.Add(time.Minute))); err != nil {
+				VALUES (?, 'VACUUM', 'mart.stays', ?, ?, 'failed')`, job, store.Millis(at), store.Millis(at.Add(time.Minute))); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -156,7 +158,7 @@ func TestOldIncidentExportsWholeAfterPrune(t *testing.T) {
 	}
 	md := rec.Markdown(s, now)
 	for _, want := range []string{"OK → ALARM", "ALARM → OK", "webhook trigger: sent", "webhook resolve: sent",
-		"during-incident VACUUM mart.stays: succeeded", "vacuumed by hand"} {
+		"during-incident VACUUM mart.stays: failed", "vacuumed by hand"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the export of the kept incident lacks %q:\n%s", want, md)
 		}

@@ -11,6 +11,8 @@ import (
 	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/maintain"
 	"github.com/dpc-learning/dpcops/internal/notify"
+	"github.com/dpc-learning/dpcops/internal/qmr"
+	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
 
@@ -46,6 +48,9 @@ func (in *Incidents) Timeline(ctx context.Context, inc Incident, now time.Time) 
 		return nil, err
 	}
 	if err := maintenanceRuns(ctx, db, inc.Opened, end, &evs); err != nil {
+		return nil, err
+	}
+	if err := queryRuleActions(ctx, db, inc.Opened, end, &evs); err != nil {
 		return nil, err
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.Before(evs[j].Time) })
@@ -107,15 +112,42 @@ func incidentEvents(ctx context.Context, db *sql.DB, id int64, evs *[]Event) err
 	return rows.Err()
 }
 
-// maintenanceRuns adds the maintenance runs started in [from, to].
+// maintenanceRuns adds the maintenance runs started in [from, to] that
+// bear on an incident: those that did not simply succeed (failed,
+// cancelled, still running), and VACUUM FULL, whose locks and compute an
+// incident may owe to. The routine ANALYZE and VACUUM that went through
+// are left out: they say nothing about it.
 func maintenanceRuns(ctx context.Context, db store.Querier, from, to time.Time, evs *[]Event) error {
 	runs, err := maintain.RunsBetween(ctx, db, from, to)
 	if err != nil {
 		return fmt.Errorf("incident maintenance: %w", err)
 	}
 	for _, r := range runs {
+		routine := (r.Outcome == maintain.OutcomeSucceeded || r.Outcome == maintain.OutcomeSkipped) && r.Action != spec.ActionVacuumFull
+		if routine {
+			continue
+		}
 		text := fmt.Sprintf("%s %s %s: %s", r.Job, r.Action, r.Target, r.Outcome)
 		*evs = append(*evs, Event{Time: r.StartedAt, Kind: "maintenance", Text: strings.Join(strings.Fields(text), " "), Detail: r.Error})
+	}
+	return nil
+}
+
+// queryRuleActions adds what query monitoring did in [from, to]: the
+// queries it logged, notified or cancelled (an RPU spike often ends so).
+// A query that ended before the rule could act is left out.
+func queryRuleActions(ctx context.Context, db store.Querier, from, to time.Time, evs *[]Event) error {
+	acts, err := qmr.ActionsBetween(ctx, db, from, to)
+	if err != nil {
+		return fmt.Errorf("incident query monitoring: %w", err)
+	}
+	for _, a := range acts {
+		if a.Outcome == qmr.OutcomeGone {
+			continue
+		}
+		text := fmt.Sprintf("query rule %s: %s query %d of %s (%s %.0f s > %.0f s): %s", a.Rule, a.Action, a.Query.ID,
+			a.Query.User, a.Metric, a.Value, a.Threshold, a.Outcome)
+		*evs = append(*evs, Event{Time: a.At, Kind: "action", Text: text, Detail: a.Error})
 	}
 	return nil
 }
