@@ -3,7 +3,7 @@
 // ComputeCapacity on Redshift Serverless, optionally SYS_SERVERLESS_USAGE;
 // active backends on PostgreSQL), the forecast to month end against the
 // usage limit, and an answer to the seed's open question "is 32 RPU
-// right?": how often use sat at max capacity, whether queries queued, and
+// right?": how often use was at max capacity, whether queries queued, and
 // what other max values would have cost.
 //
 // It also tells other packages whether the warehouse is awake (Busy), so

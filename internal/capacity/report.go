@@ -31,7 +31,8 @@ type Report struct {
 	From   time.Time `json:"from"`
 	To     time.Time `json:"to"`
 	AsOf   time.Time `json:"as_of"`
-	// Unit is what RPU stands for: RPU, or active backends on PostgreSQL.
+	// Unit is what the hours count: RPU, or on PostgreSQL backend (a
+	// backend running a query stands for one RPU).
 	Unit            string  `json:"unit"`
 	BaseRPU         int     `json:"base_rpu"`
 	MaxRPU          int     `json:"max_rpu"`
@@ -130,7 +131,9 @@ func Build(ctx context.Context, o Options, month time.Time) (*Report, error) {
 		return nil, fmt.Errorf("month %s has not begun", r.Month)
 	}
 	if s.Warehouse.Engine == spec.EnginePostgres {
-		r.Unit = "active backends (standing for RPU; max_rpu read as slots)"
+		// PostgreSQL has no RPU: say plainly what stands in for it.
+		r.Unit = "backend"
+		r.Notes = append(r.Notes, "PostgreSQL has no RPU: a backend running a query stands for one RPU, max_rpu is read as that many busy backends, and the costs price a backend-hour as an RPU-hour")
 	}
 	samples, source, err := readSamples(ctx, o.Store, s, r.From, r.AsOf)
 	if err != nil {

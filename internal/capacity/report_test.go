@@ -212,8 +212,8 @@ func TestPostgresReportOverActiveBackends(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := build(t, s, st, "2026-11", jst(2026, 11, 4, 0), nil)
-	if r.RPUHours != 120 || r.BusyHours != 9 || r.AtMaxPercent != 33.3 || !strings.HasPrefix(r.Unit, "active backends") {
-		t.Errorf("report %+v", r)
+	if r.RPUHours != 120 || r.BusyHours != 9 || r.AtMaxPercent != 33.3 || r.Unit != "backend" || len(r.Notes) == 0 || !strings.Contains(r.Notes[0], "a backend running a query stands for one RPU") {
+		t.Errorf("report: %v RPU-hours, %v busy hours, %v %% at max, unit %q, notes %q", r.RPUHours, r.BusyHours, r.AtMaxPercent, r.Unit, r.Notes)
 	}
 	if r.Queueing.Source != "none" || !strings.Contains(r.Queueing.Note, "PostgreSQL does not queue") {
 		t.Errorf("queueing %+v", r.Queueing)

@@ -196,7 +196,7 @@ func advise(r *Report, threshold float64) Advice {
 			}
 		}
 		return Advice{Verdict: "raise", MaxRPU: next, Text: fmt.Sprintf(
-			"use sat at max_rpu %d for %.1f %% of busy time (review at %.0f %%)%s: raise it to %d; the month would cost %.2f to %.2f (now %.2f)",
+			"use was at max_rpu %d for %.1f %% of busy time (review at %.0f %%)%s: raise it to %d; the month would cost %.2f to %.2f (now %.2f)",
 			r.MaxRPU, r.AtMaxPercent, threshold, queued, next, r.Cost, high, r.Cost)}
 	}
 	if r.AtMaxPercent < 1 && r.PeakRPU <= float64(r.MaxRPU)/2 {
@@ -206,6 +206,6 @@ func advise(r *Report, threshold float64) Advice {
 			r.PeakRPU, r.MaxRPU, lower, float64(lower)*r.PricePerRPUHour, float64(r.MaxRPU)*r.PricePerRPUHour)}
 	}
 	return Advice{Verdict: "keep", MaxRPU: r.MaxRPU, Text: fmt.Sprintf(
-		"max_rpu %d fits: use sat at it for %.1f %% of busy time (review at %.0f %%), peak %.0f%s",
+		"max_rpu %d fits: use was at it for %.1f %% of busy time (review at %.0f %%), peak %.0f%s",
 		r.MaxRPU, r.AtMaxPercent, threshold, r.PeakRPU, queued)}
 }

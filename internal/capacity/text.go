@@ -80,7 +80,7 @@ func (l *Leases) writeText(b *strings.Builder, loc *time.Location) {
 	}
 	fmt.Fprintf(b, "\nCapacity leases (%d → %d RPU): %d this month, %.1f h at the raised max, %.1f RPU-hours used during them (cost %.2f)\n",
 		l.NormalMaxRPU, l.BatchMaxRPU, l.Count, l.RaisedHours, l.RPUHours, l.Cost)
-	fmt.Fprintf(b, "Outside leases use sat at %d RPU for %.1f %% of busy time. Keeping %d RPU always: up to %.2f more this month for the same use, and an hour could cost %.2f instead of %.2f.\n",
+	fmt.Fprintf(b, "Outside leases use was at %d RPU for %.1f %% of busy time. Keeping %d RPU always: up to %.2f more this month for the same use, and an hour could cost %.2f instead of %.2f.\n",
 		l.NormalMaxRPU, l.OutsideAtNormalMaxPercent, l.BatchMaxRPU, l.AlwaysBatchExtraCostHigh, l.ExposurePerHourBatch, l.ExposurePerHourNormal)
 	if len(l.List) == 0 {
 		return

@@ -138,3 +138,12 @@ func TestChartsStartWithTheData(t *testing.T) {
 		t.Errorf("no data: %s", got)
 	}
 }
+
+// TestNumKeepsThePrecisionAFigureHas: a small limit is not shown as 0.
+func TestNumKeepsThePrecisionAFigureHas(t *testing.T) {
+	for v, want := range map[float64]string{0.1: "0.1", 2000: "2000", 23670.456: "23670.46", 33.3: "33.3", 0: "0"} {
+		if got := num(v); got != want {
+			t.Errorf("num(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ func (h *handler) parseTemplates() error {
 		"t":     func(string) string { return "" }, // bound per language below
 		"tf":    func(string, ...any) string { return "" },
 		"enum":  func(v any) string { return fmt.Sprint(v) },
+		"num":   num,
 		"when":  h.when,
 		"lower": strings.ToLower,
 	}).ParseFS(assets, "templates/layout.html")
@@ -46,6 +48,12 @@ func (h *handler) parseTemplates() error {
 		h.pages[strings.TrimSuffix(strings.TrimPrefix(n, "templates/page_"), ".html")] = pt
 	}
 	return nil
+}
+
+// num shows a figure with the precision it has, up to two decimals: a
+// usage limit of 0.1 RPU-hours is 0.1, not 0.
+func num(v float64) string {
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
 }
 
 // translateFormat looks up a phrase whose word order differs between

@@ -476,3 +476,14 @@ func around(body, s string) string {
 	i := strings.Index(body, s)
 	return body[max(0, i-80):min(len(body), i+len(s)+40)]
 }
+
+// TestCapacityLabelsEstimatesApart: the month's use says what was
+// measured and, apart, what was estimated for the days before the data.
+func TestCapacityLabelsEstimatesApart(t *testing.T) {
+	f := newFixture(t, options{})
+	_, body, _ := f.get("/capacity?lang=en")
+	used := between(body, "<dt>used</dt>", "</dd>")
+	if !strings.Contains(used, "RPU-hours measured + ") || !strings.Contains(used, "RPU-hours estimated (before the data begins)") {
+		t.Errorf("month's use: %s", used)
+	}
+}
