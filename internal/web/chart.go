@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dpc-learning/dpcops/internal/alarm"
 )
 
 // palette colours series in order; chosen to read apart on white and for
@@ -194,4 +196,53 @@ func niceTicks(lo, hi float64) []float64 {
 		out = append(out, at(k))
 	}
 	return out
+}
+
+// stateTimelineSVG draws an alarm's states over [from, to] as one band,
+// in the manner of Grafana's state timeline: each stretch coloured by its
+// state (from the history, newest first), with the state and its times
+// as a tooltip. say words a state in the page's language.
+func stateTimelineSVG(history []alarm.Transition, from, to time.Time, tz *time.Location, say func(any) string) template.HTML {
+	const w, h = chartW, 26.0
+	span := float64(to.Sub(from).Milliseconds())
+	if span <= 0 || len(history) == 0 {
+		return ""
+	}
+	x := func(t time.Time) float64 { return padL + (w-padL-padR)*float64(t.Sub(from).Milliseconds())/span }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="state-timeline" viewBox="0 0 %g %g" role="img" preserveAspectRatio="none">`, w, h)
+	// Stretches, oldest first: before the oldest transition kept, its
+	// from-state; then each transition's to-state until the next.
+	oldest := history[len(history)-1]
+	start, state := from, oldest.From
+	layout := "01/02 15:04"
+	// The current state (last) shows even when it began just now.
+	draw := func(end time.Time, last bool) {
+		if !end.After(from) || start.After(to) || (!last && !start.Before(to)) {
+			return
+		}
+		s, e := start, end
+		if s.Before(from) {
+			s = from
+		}
+		if e.After(to) {
+			e = to
+		}
+		minW := 0.5
+		if last {
+			minW = 3
+		}
+		fmt.Fprintf(&b, `<rect class="band state-%s" x="%.1f" y="2" width="%.1f" height="%g"><title>%s %s – %s</title></rect>`,
+			strings.ToLower(string(state)), math.Min(x(s), w-padR-minW), math.Max(x(e)-x(s), minW), h-4,
+			html.EscapeString(say(state)), s.In(tz).Format(layout), e.In(tz).Format(layout))
+	}
+	for i := len(history) - 1; i >= 0; i-- {
+		t := history[i]
+		draw(t.Time, false)
+		start, state = t.Time, t.To
+	}
+	draw(to, true)
+	fmt.Fprintf(&b, `<text class="tick" x="%g" y="%g" text-anchor="end">%s</text>`, padL-4, h/2+4, from.In(tz).Format("01/02"))
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) // built from numbers and escaped text only
 }

@@ -274,7 +274,22 @@ func (h *handler) pageAlarm(w http.ResponseWriter, r *http.Request) {
 			views = append(views, transitionView{Transition: t, SVG: h.miniChart(r, a, t.Time, bands)})
 		}
 	}
-	h.render(w, r, "alarm", name, map[string]any{"Alarm": row, "History": views})
+	// The state timeline spans the history kept (up to 50 transitions),
+	// at least the last day.
+	var timeline template.HTML
+	if len(views) > 0 {
+		to := h.o.Now()
+		from := views[len(views)-1].Time.Add(-time.Hour)
+		if day := to.Add(-24 * time.Hour); day.Before(from) {
+			from = day
+		}
+		history := make([]alarm.Transition, len(views))
+		for i, v := range views {
+			history[i] = v.Transition
+		}
+		timeline = stateTimelineSVG(history, from, to, h.o.Spec.Location(), translateEnum(enums[language(w, r)]))
+	}
+	h.render(w, r, "alarm", name, map[string]any{"Alarm": row, "History": views, "Timeline": timeline})
 }
 
 // alarmSpans are the stretches of time an alarm was in ALARM, from its

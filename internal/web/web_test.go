@@ -435,7 +435,7 @@ func TestExpressionAlarmHasAChart(t *testing.T) {
 	f := newFixture(t, options{})
 	a, _ := f.s.Alarm("Review-Query-Failure-Rate")
 	_, body, _ := f.get("/alarms/" + a.Name)
-	svg := between(body, "<svg", "</svg>")
+	svg := between(body, `<svg class="chart"`, "</svg>")
 	if !strings.Contains(svg, `data-label="`+html.EscapeString(a.Expression)+`"`) || !strings.Contains(svg, "<title>threshold 5</title>") {
 		t.Fatalf("no chart of the expression: %s", svg)
 	}
@@ -485,5 +485,18 @@ func TestCapacityLabelsEstimatesApart(t *testing.T) {
 	used := between(body, "<dt>used</dt>", "</dd>")
 	if !strings.Contains(used, "RPU-hours measured + ") || !strings.Contains(used, "RPU-hours estimated (before the data begins)") {
 		t.Errorf("month's use: %s", used)
+	}
+}
+
+// TestAlarmPageHasAStateTimeline: the alarm page draws its states over
+// time as one band, the ALARM stretch among them, worded in the page's
+// language.
+func TestAlarmPageHasAStateTimeline(t *testing.T) {
+	f := newFixture(t, options{})
+	_, body, _ := f.get("/alarms/Alert-ELT-Delay?lang=ja")
+	tl := between(body, `<svg class="state-timeline"`, "</svg>")
+	if !strings.Contains(tl, `class="band state-alarm"`) || !strings.Contains(tl, "<title>アラーム ") ||
+		!strings.Contains(tl, `class="band state-insufficient_data"`) {
+		t.Errorf("state timeline: %s", tl)
 	}
 }
