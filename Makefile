@@ -9,7 +9,7 @@ RACE_PKGS   := ./internal/store/... ./internal/server/... ./internal/web/... ./i
 STORE_PKGS  := ./internal/alarm/... ./internal/capacity/... ./internal/collect/... ./internal/lease/... ./internal/maintain/... \
                ./internal/notify/... ./internal/qmr/... ./internal/runbook/... ./internal/selfmon/... ./internal/web/...
 
-.PHONY: all build run test test-unit lint fmt bench fuzz clean
+.PHONY: all build run test test-unit lint fmt bench fuzz screenshots clean
 
 all: build
 
@@ -49,6 +49,13 @@ bench:
 	./scripts/ensure-postgres.sh
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/store/...
 	$(GO) test -run '^$$' -bench . -benchtime 30x ./internal/collect/...
+
+## screenshots: docs/screenshots, the dashboard and an alarm page in English
+## and Japanese, from the browser test (headless Chromium).
+screenshots:
+	./scripts/ensure-chromium.sh
+	./scripts/ensure-cjk-font.sh
+	DPCOPS_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestDashboardInABrowser ./internal/server/
 
 ## fuzz: every fuzz target for FUZZTIME (default 20s) each.
 fuzz:

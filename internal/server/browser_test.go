@@ -151,15 +151,35 @@ func TestDashboardInABrowser(t *testing.T) {
 	if widgets != 5 || charts != 4 || points < 3 || logRows != 1 {
 		t.Errorf("widgets %d, charts %d, fewest points in a chart %d, log rows %d", widgets, charts, points, logRows)
 	}
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
-	if err != nil {
+	// Screenshots of the dashboard and an alarm page in both languages:
+	// into $DPCOPS_SCREENSHOTS when set (`make screenshots` regenerates
+	// docs/screenshots so), else a temporary directory.
+	shots := os.Getenv("DPCOPS_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	shotPath := filepath.Join(t.TempDir(), "dashboard.jpg")
-	if err := os.WriteFile(shotPath, shot, 0o644); err != nil || len(shot) < 10000 {
-		t.Errorf("screenshot %s: %d bytes, %v", shotPath, len(shot), err)
+	for _, p := range []struct{ name, path, ready string }{
+		{"dashboard-en", "/?lang=en", "section.widget"}, {"dashboard-ja", "/?lang=ja", "section.widget"},
+		{"alarm-en", "/alarms/" + s.Alarms[0].Name + "?lang=en", "h1"}, {"alarm-ja", "/alarms/" + s.Alarms[0].Name + "?lang=ja", "h1"},
+	} {
+		if err := chromedp.Do(bctx, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.ready))); err != nil {
+			t.Fatal(err)
+		}
+		shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shotPath := filepath.Join(shots, p.name+".png")
+		if err := os.WriteFile(shotPath, shot, 0o644); err != nil || len(shot) < 10000 {
+			t.Errorf("screenshot %s: %d bytes, %v", shotPath, len(shot), err)
+		}
 	}
-	t.Logf("screenshot: %s", shotPath)
+	t.Logf("screenshots in %s", shots)
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/?lang=en"), chromedp.WaitVisible(chromedp.CSS("section.widget"))); err != nil {
+		t.Fatal(err)
+	}
 
 	// A custom range typed in a browser whose zone is UTC is read in the
 	// spec's zone (Asia/Tokyo), not nine hours into the future: the

@@ -208,7 +208,9 @@ func stateTimelineSVG(history []alarm.Transition, from, to time.Time, tz *time.L
 	if span <= 0 || len(history) == 0 {
 		return ""
 	}
-	x := func(t time.Time) float64 { return padL + (w-padL-padR)*float64(t.Sub(from).Milliseconds())/span }
+	// No text in it: the band stretches to the page's width, which
+	// would stretch letters too; each stretch's tooltip says its times.
+	x := func(t time.Time) float64 { return w * float64(t.Sub(from).Milliseconds()) / span }
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="state-timeline" viewBox="0 0 %g %g" role="img" preserveAspectRatio="none">`, w, h)
 	// Stretches, oldest first: before the oldest transition kept, its
@@ -233,7 +235,7 @@ func stateTimelineSVG(history []alarm.Transition, from, to time.Time, tz *time.L
 			minW = 3
 		}
 		fmt.Fprintf(&b, `<rect class="band state-%s" x="%.1f" y="2" width="%.1f" height="%g"><title>%s %s – %s</title></rect>`,
-			strings.ToLower(string(state)), math.Min(x(s), w-padR-minW), math.Max(x(e)-x(s), minW), h-4,
+			strings.ToLower(string(state)), math.Min(x(s), w-minW), math.Max(x(e)-x(s), minW), h-4,
 			html.EscapeString(say(state)), s.In(tz).Format(layout), e.In(tz).Format(layout))
 	}
 	for i := len(history) - 1; i >= 0; i-- {
@@ -242,7 +244,6 @@ func stateTimelineSVG(history []alarm.Transition, from, to time.Time, tz *time.L
 		start, state = t.Time, t.To
 	}
 	draw(to, true)
-	fmt.Fprintf(&b, `<text class="tick" x="%g" y="%g" text-anchor="end">%s</text>`, padL-4, h/2+4, from.In(tz).Format("01/02"))
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // built from numbers and escaped text only
 }
