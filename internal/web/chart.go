@@ -67,7 +67,7 @@ func chartSVG(series []Series, from, to time.Time, o chartOpts, tz *time.Locatio
 	y := func(v float64) float64 { return chartH - padB - (chartH-padT-padB)*(v-lo)/(hi-lo) }
 
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %g %g" role="img" preserveAspectRatio="none">`, chartW, chartH)
+	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %g %g" role="img">`, chartW, chartH)
 	fmt.Fprintf(&b, `<line class="axis" x1="%g" y1="%g" x2="%g" y2="%g"/>`, padL, chartH-padB, chartW-padR, chartH-padB)
 	for _, a := range o.Alarm {
 		x1, x2 := x(max(a.From.UnixMilli(), from.UnixMilli())), chartW-padR
