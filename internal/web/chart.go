@@ -101,7 +101,7 @@ func chartSVG(series []Series, from, to time.Time, o chartOpts, tz *time.Locatio
 		fmt.Fprintf(&b, `<line class="mark" x1="%.1f" y1="%g" x2="%.1f" y2="%g"/>`, x(m.UnixMilli()), padT, x(m.UnixMilli()), chartH-padB)
 	}
 	for i, s := range series {
-		drawSeries(&b, s, palette[i%len(palette)], x, y)
+		drawSeries(&b, s, palette[i%len(palette)], x, y, tz)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // built from numbers and escaped text only
@@ -114,7 +114,7 @@ const maxDots = 120
 // drawSeries draws one series as a path whose segments break where
 // periods have no data, and, for short series, a dot per point so that a
 // lone point shows.
-func drawSeries(b *strings.Builder, s Series, colour string, x func(int64) float64, y func(float64) float64) {
+func drawSeries(b *strings.Builder, s Series, colour string, x func(int64) float64, y func(float64) float64, tz *time.Location) {
 	if len(s.Points) == 0 {
 		return
 	}
@@ -136,7 +136,10 @@ func drawSeries(b *strings.Builder, s Series, colour string, x func(int64) float
 	}
 	fmt.Fprintf(b, `<g class="points" fill="%s">`, colour)
 	for _, p := range s.Points {
-		fmt.Fprintf(b, `<circle class="point" cx="%.1f" cy="%.1f" r="1.6"><title>%s</title></circle>`, x(p.T), y(p.V), html.EscapeString(short(p.V)))
+		// Hovering a point says when and what: the period's start in the
+		// spec's zone, and the value.
+		fmt.Fprintf(b, `<circle class="point" cx="%.1f" cy="%.1f" r="1.6"><title>%s · %s</title></circle>`, x(p.T), y(p.V),
+			time.UnixMilli(p.T).In(tz).Format("01/02 15:04"), html.EscapeString(short(p.V)))
 	}
 	b.WriteString(`</g>`)
 }

@@ -147,3 +147,18 @@ func TestNumKeepsThePrecisionAFigureHas(t *testing.T) {
 		}
 	}
 }
+
+// TestHoverSaysWhenAndWhat: a point's tooltip is its time in the spec's
+// zone and its value.
+func TestHoverSaysWhenAndWhat(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	svg := string(chartSVG([]Series{{Label: "m", Points: []Point{{T: from.Add(5 * time.Minute).UnixMilli(), V: 28.5}}}},
+		from, from.Add(time.Hour), chartOpts{}, tokyo))
+	if !strings.Contains(svg, "<title>11/27 12:05 · 28.50</title>") {
+		t.Errorf("tooltip: %s", svg)
+	}
+}

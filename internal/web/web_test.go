@@ -440,7 +440,7 @@ func TestExpressionAlarmHasAChart(t *testing.T) {
 		t.Fatalf("no chart of the expression: %s", svg)
 	}
 	// Each hour: 60 failed (0, 1, 2 repeating) of 60 + 2400 queries.
-	if !strings.Contains(svg, "<title>2.44</title>") {
+	if !strings.Contains(svg, " · 2.44</title>") {
 		t.Errorf("the chart's values are not the failure rate: %s", svg)
 	}
 }
