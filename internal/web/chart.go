@@ -32,6 +32,16 @@ type chartOpts struct {
 	Marks []time.Time
 	// Alarm are the periods the alarm was in ALARM, shaded.
 	Alarm []span
+	// Notes are events drawn as thin vertical lines with a tooltip:
+	// incidents opened and closed, maintenance runs.
+	Notes []annotation
+}
+
+// annotation is an event on a chart's time axis.
+type annotation struct {
+	At   time.Time
+	Kind string // incident or maintenance: the line's class
+	Text string
 }
 
 // span is a stretch of time; a zero To runs to the chart's end.
@@ -96,6 +106,14 @@ func chartSVG(series []Series, from, to time.Time, o chartOpts, tz *time.Locatio
 	if o.Threshold != nil {
 		fmt.Fprintf(&b, `<line class="threshold" x1="%g" y1="%.1f" x2="%g" y2="%.1f"><title>threshold %s</title></line>`,
 			padL, y(*o.Threshold), chartW-padR, y(*o.Threshold), short(*o.Threshold))
+	}
+	for _, n := range o.Notes {
+		if n.At.Before(from) || n.At.After(to) {
+			continue
+		}
+		fmt.Fprintf(&b, `<line class="note note-%s" x1="%.1f" y1="%g" x2="%.1f" y2="%g"><title>%s · %s</title></line>`,
+			html.EscapeString(n.Kind), x(n.At.UnixMilli()), padT, x(n.At.UnixMilli()), chartH-padB,
+			n.At.In(tz).Format("01/02 15:04"), html.EscapeString(n.Text))
 	}
 	for _, m := range o.Marks {
 		fmt.Fprintf(&b, `<line class="mark" x1="%.1f" y1="%g" x2="%.1f" y2="%g"/>`, x(m.UnixMilli()), padT, x(m.UnixMilli()), chartH-padB)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/maintain"
 	"github.com/dpc-learning/dpcops/internal/spec"
 )
 
@@ -185,10 +187,11 @@ func (h *handler) pageDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]chartWidget, len(widgets))
 	from := chartStart(widgets, rng)
+	notes := h.annotations(r.Context(), from, rng.To)
 	for i, wd := range widgets {
 		out[i] = chartWidget{Widget: wd}
 		if wd.Type == "metric" {
-			out[i].SVG = chartSVG(wd.Series, from, rng.To, chartOpts{Capacity: wd.Capacity}, h.o.Spec.Location())
+			out[i].SVG = chartSVG(wd.Series, from, rng.To, chartOpts{Capacity: wd.Capacity, Notes: notes}, h.o.Spec.Location())
 			for j := range wd.Series {
 				out[i].Colors = append(out[i].Colors, palette[j%len(palette)])
 			}
@@ -200,6 +203,30 @@ func (h *handler) pageDashboard(w http.ResponseWriter, r *http.Request) {
 		"From": rng.From.In(loc).Format("2006-01-02T15:04"), "To": rng.To.In(loc).Format("2006-01-02T15:04"),
 		"Refresh": r.URL.Query().Get("refresh"),
 	})
+}
+
+// annotations are the events the dashboard's charts mark in [from, to]:
+// incidents opened and closed, and maintenance runs started, so that a
+// bump in a chart is read beside what happened then. A source that fails
+// to answer marks nothing; the charts are drawn anyway.
+func (h *handler) annotations(ctx context.Context, from, to time.Time) []annotation {
+	var out []annotation
+	if h.o.Incidents != nil {
+		if incs, err := h.o.Incidents.List(ctx, 200); err == nil {
+			for _, inc := range incs {
+				out = append(out, annotation{At: inc.Opened, Kind: "incident", Text: fmt.Sprintf("#%d %s", inc.ID, inc.Alarm)})
+				if inc.Closed != nil {
+					out = append(out, annotation{At: *inc.Closed, Kind: "incident", Text: fmt.Sprintf("#%d %s: OK", inc.ID, inc.Alarm)})
+				}
+			}
+		}
+	}
+	if runs, err := maintain.RunsBetween(ctx, h.o.Store.Reader(), from, to); err == nil {
+		for _, r := range runs {
+			out = append(out, annotation{At: r.StartedAt, Kind: "maintenance", Text: strings.Join(strings.Fields(r.Job+" "+r.Action+" "+r.Target+": "+r.Outcome), " ")})
+		}
+	}
+	return out
 }
 
 // chartStart is where the dashboard's charts begin: the range's start,

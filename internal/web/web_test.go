@@ -500,3 +500,13 @@ func TestAlarmPageHasAStateTimeline(t *testing.T) {
 		t.Errorf("state timeline: %s", tl)
 	}
 }
+
+// TestDashboardMarksIncidents: the dashboard's charts mark an incident
+// opened in their range, with its alarm in the tooltip.
+func TestDashboardMarksIncidents(t *testing.T) {
+	f := newFixture(t, options{})
+	_, body, _ := f.get("/?lang=en")
+	if !strings.Contains(body, `class="note note-incident"`) || !strings.Contains(body, " · #1 Alert-ELT-Delay</title>") {
+		t.Errorf("no incident marked on the charts: %s", between(body, `<svg class="chart"`, "</svg>"))
+	}
+}
