@@ -146,12 +146,17 @@ func ReadRuns(ctx context.Context, st *store.Store, limit int) ([]Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read maintenance runs: %w", err)
 	}
+	return scanRuns(rows)
+}
+
+// scanRuns reads every run of rows and closes them.
+func scanRuns(rows *sql.Rows) ([]Run, error) {
 	defer rows.Close()
 	var out []Run
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read maintenance runs: %w", err)
 		}
 		out = append(out, r)
 	}
@@ -170,19 +175,7 @@ func RunsBetween(ctx context.Context, q store.Querier, from, to time.Time) ([]Ru
 	if err != nil {
 		return nil, fmt.Errorf("read maintenance runs: %w", err)
 	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read maintenance runs: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read maintenance runs: %w", err)
-	}
-	return out, nil
+	return scanRuns(rows)
 }
 
 func scanRun(rows *sql.Rows) (Run, error) {
