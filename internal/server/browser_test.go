@@ -56,6 +56,10 @@ func seed(t *testing.T, dir string, now time.Time) {
 		} {
 			dps = append(dps, store.Datapoint{Metric: metric, Dims: "Environment=local", Time: at, Value: v})
 		}
+		if i >= 150 {
+			// Rejected rows in the last half hour: Alert-COPY-Error fires.
+			dps = append(dps, store.Datapoint{Metric: "CopyErrorCount", Dims: "Environment=local", Time: at, Value: 2})
+		}
 	}
 	err = st.WriteCycle(ctx, store.CycleWrite{Datapoints: dps, Logs: []store.LogLine{
 		{Time: now.Add(-time.Minute), Source: "postgres", Severity: "ERROR", Message: `relation "mart.los_by_dpc_v2" does not exist`},
@@ -206,6 +210,34 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	if custom := count(`[...document.querySelectorAll("section.widget-metric path.series")].reduce((n, p) => n + Number(p.dataset.points), 0)`); custom < 3 {
 		t.Errorf("a custom range over the last two hours (Tokyo time, browser in UTC) charts %d points", custom)
+	}
+
+	// The language switch works on every page.
+	for _, p := range []string{"/", "/alarms", "/notifications", "/maintenance", "/capacity", "/incidents", "/health"} {
+		if err := chromedp.Do(bctx, chromedp.Navigate(base+p+"?lang=en"), chromedp.WaitReady(chromedp.CSS(`html[lang="en"]`)),
+			chromedp.Click(chromedp.CSS(`.lang a:last-child`)), chromedp.WaitReady(chromedp.CSS(`html[lang="ja"]`))); err != nil {
+			t.Fatalf("%s: the language switch: %v", p, err)
+		}
+		if n := count(`document.querySelector("nav").textContent.includes("ダッシュボード") ? 1 : 0`); n != 1 {
+			t.Errorf("%s in Japanese: the navigation is not in Japanese", p)
+		}
+	}
+	// An alarm in ALARM: its chart draws the threshold and shades the
+	// ALARM period, and its state timeline shows it.
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/alarms/Alert-COPY-Error?lang=en"), chromedp.WaitVisible(chromedp.CSS("svg.chart"))); err != nil {
+		t.Fatal(err)
+	}
+	if th, band, tl := count(`document.querySelectorAll("svg.chart line.threshold").length`),
+		count(`document.querySelectorAll("svg.chart rect.alarm-band").length`),
+		count(`document.querySelectorAll("svg.state-timeline rect.state-alarm").length`); th == 0 || band == 0 || tl == 0 {
+		t.Errorf("Alert-COPY-Error's page: %d threshold lines, %d ALARM bands, %d ALARM stretches in the timeline", th, band, tl)
+	}
+	// An expression alarm has a chart of its value.
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/alarms/Review-Query-Failure-Rate?lang=en"), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(`[...document.querySelectorAll("svg.chart path.series")].filter(p => p.dataset.label.includes("QueriesFailed")).length`); n == 0 {
+		t.Error("the expression alarm's page has no chart of its value")
 	}
 
 	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`nav a[href="/alarms"]`)), chromedp.WaitVisible(chromedp.CSS("table.alarms"))); err != nil {
