@@ -166,7 +166,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	for _, p := range []struct{ name, path, ready string }{
 		{"dashboard-en", "/?lang=en", "section.widget"}, {"dashboard-ja", "/?lang=ja", "section.widget"},
-		{"alarm-en", "/alarms/" + s.Alarms[0].Name + "?lang=en", "h1"}, {"alarm-ja", "/alarms/" + s.Alarms[0].Name + "?lang=ja", "h1"},
+		{"alarm-en", "/alarms/Alert-COPY-Error?lang=en", "h1"}, {"alarm-ja", "/alarms/Alert-COPY-Error?lang=ja", "h1"},
 	} {
 		if err := chromedp.Do(bctx, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.ready))); err != nil {
 			t.Fatal(err)
