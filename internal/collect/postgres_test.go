@@ -318,7 +318,18 @@ func TestWarehouseDownAndBack(t *testing.T) {
 	}
 	st := storetest.Open(t)
 	var logs bytes.Buffer
-	c := collect.New(collect.Options{Spec: s, Store: st, Warehouse: w, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	// A clock that moves on each time it is read: cycles that follow one
+	// another within a millisecond would otherwise store their readings
+	// at one time, the later replacing the earlier.
+	var mu sync.Mutex
+	clock := time.Now().UTC().Truncate(time.Second)
+	now := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Second)
+		return clock
+	}
+	c := collect.New(collect.Options{Spec: s, Store: st, Warehouse: w, Now: now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	first, err := c.Cycle(ctx, true)
 	if err != nil {
 		t.Fatal(err)
