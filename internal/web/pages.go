@@ -172,6 +172,9 @@ type chartWidget struct {
 	Widget
 	SVG    template.HTML
 	Colors []string
+	// Timelines are the compact state timelines of an alarm widget's
+	// alarms over the charts' range, by alarm name.
+	Timelines map[string]template.HTML
 }
 
 func (h *handler) pageDashboard(w http.ResponseWriter, r *http.Request) {
@@ -188,8 +191,17 @@ func (h *handler) pageDashboard(w http.ResponseWriter, r *http.Request) {
 	out := make([]chartWidget, len(widgets))
 	from := chartStart(widgets, rng)
 	notes := h.annotations(r.Context(), from, rng.To)
+	say := translateEnum(enums[language(w, r)])
 	for i, wd := range widgets {
 		out[i] = chartWidget{Widget: wd}
+		if wd.Type == "alarm" && h.o.Alarms != nil {
+			out[i].Timelines = map[string]template.HTML{}
+			for _, a := range wd.Alarms {
+				if hist, err := h.o.Alarms.History(r.Context(), a.Name, 50); err == nil {
+					out[i].Timelines[a.Name] = stateTimelineSVG(hist, from, rng.To, h.o.Spec.Location(), say)
+				}
+			}
+		}
 		if wd.Type == "metric" {
 			out[i].SVG = chartSVG(wd.Series, from, rng.To, chartOpts{Capacity: wd.Capacity, Notes: notes}, h.o.Spec.Location())
 			for j := range wd.Series {

@@ -45,6 +45,8 @@ type options struct {
 	rerun        func(context.Context) (string, error)
 	// clock is the handler's clock (default: the fixed now).
 	clock func() time.Time
+	// widgets are added to the default spec's dashboard.
+	widgets []spec.Widget
 }
 
 // testToken is the token of fixtures whose test acts.
@@ -62,6 +64,7 @@ func newFixture(t testing.TB, o options) *fixture {
 	}
 	s.Serve.AllowedHosts = o.allowedHosts
 	s.Serve.ExternalURL = o.externalURL
+	s.Dashboard.Widgets = append(s.Dashboard.Widgets, o.widgets...)
 	st := storetest.Open(t)
 	var dps []store.Datapoint
 	for i := 0; i < 180; i++ {
@@ -508,5 +511,17 @@ func TestDashboardMarksIncidents(t *testing.T) {
 	_, body, _ := f.get("/?lang=en")
 	if !strings.Contains(body, `class="note note-incident"`) || !strings.Contains(body, " · #1 Alert-ELT-Delay</title>") {
 		t.Errorf("no incident marked on the charts: %s", between(body, `<svg class="chart"`, "</svg>"))
+	}
+}
+
+// TestDashboardAlarmWidgetHasStateTimelines: an alarm widget draws each
+// alarm's states over the charts' range, compactly.
+func TestDashboardAlarmWidgetHasStateTimelines(t *testing.T) {
+	f := newFixture(t, options{widgets: []spec.Widget{{Type: "alarm", Y: 20, Width: 24, Height: 4,
+		Properties: spec.WidgetProperties{Title: "Alarms", Alarms: []string{"Alert-ELT-Delay", "Alert-COPY-Error"}}}}})
+	_, body, _ := f.get("/?lang=en")
+	list := between(body, `<ul class="alarmlist">`, "</ul>")
+	if strings.Count(list, `<svg class="state-timeline"`) != 2 || !strings.Contains(list, `class="band state-alarm"`) {
+		t.Errorf("alarm widget: %s", list)
 	}
 }
