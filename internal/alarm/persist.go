@@ -153,7 +153,7 @@ func (e *Engine) markEvaluated(ctx context.Context, evs []evaluated) error {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	err := e.o.Store.WriteTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO alarm_state (alarm, state, reason, evaluated_at) VALUES (?, ?, ?, ?)
+		stmt, err := e.o.Store.PrepareTx(ctx, tx, `INSERT INTO alarm_state (alarm, state, reason, evaluated_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (alarm) DO UPDATE SET evaluated_at = CASE WHEN alarm_state.evaluated_at > excluded.evaluated_at
 				THEN alarm_state.evaluated_at ELSE excluded.evaluated_at END`)
 		if err != nil {

@@ -31,11 +31,8 @@ type cycle struct {
 
 	snap   *backend.Snapshot
 	sqlErr error
-	// rpuOnly says the per-minute RPU is the only SQL due, which the wake
-	// policy sends only to a busy workgroup.
-	rpuOnly bool
-	cw      map[string][]aws.Point
-	cwErr   error
+	cw     map[string][]aws.Point
+	cwErr  error
 	// usage is this usage-limit period's compute seconds, read apart:
 	// its failure spoils usage_limit_percent only.
 	usage    []aws.Point
@@ -122,8 +119,12 @@ func (cy *cycle) gather(ctx context.Context) {
 // readSQL sends the cycle's SQL in one round trip, if there is any to send
 // and the wake policy allows it.
 func (cy *cycle) readSQL(ctx context.Context) {
+	// needed leaves out the per-minute RPU, which alone never wakes a
+	// workgroup: an idle minute uses none, which the rows would only
+	// confirm.
 	want, needed := cy.want()
-	if !needed {
+	rpuOnly := want.RPUMinutes && !needed
+	if !needed && !rpuOnly {
 		cy.sqlErr = errors.New("no SQL due")
 		return
 	}
@@ -134,7 +135,7 @@ func (cy *cycle) readSQL(ctx context.Context) {
 	}
 	if cy.serverless() {
 		ok, busy, why := cy.sqlAllowed()
-		if ok && !busy && cy.rpuOnly {
+		if ok && !busy && rpuOnly {
 			ok, why = false, "workgroup idle: the per-minute RPU is read only while it is busy"
 		}
 		if !ok {
@@ -181,7 +182,8 @@ func serverFailures(errs map[string]error) int64 {
 	return n
 }
 
-// want turns the due metrics into one backend request.
+// want turns the due metrics into one backend request, and says whether
+// anything but the per-minute RPU needs SQL.
 func (cy *cycle) want() (backend.Want, bool) {
 	var w backend.Want
 	needed := false
@@ -216,10 +218,7 @@ func (cy *cycle) want() (backend.Want, bool) {
 			w.Custom[m.Name], needed = m.SQL, true
 		}
 	}
-	// The per-minute RPU alone never wakes a workgroup: an idle minute
-	// uses none, which the rows would only confirm.
-	cy.rpuOnly = w.RPUMinutes && !needed
-	return w, needed || w.RPUMinutes
+	return w, needed
 }
 
 // rpuLookback is how far back each read of the per-minute RPU goes.

@@ -85,7 +85,7 @@ func (s *Store) insertDatapoints(ctx context.Context, tx *sql.Tx, batch []Datapo
 	// one statement.
 	rows = lastPerKey(rows)
 	args := make([]any, 0, 3*insertChunk)
-	var full *sql.Stmt
+	var full *Stmt
 	defer func() {
 		if full != nil {
 			full.Close()
@@ -97,7 +97,7 @@ func (s *Store) insertDatapoints(ctx context.Context, tx *sql.Tx, batch []Datapo
 		for _, r := range chunk {
 			args = append(args, r.series, r.ts, r.value)
 		}
-		stmt, err := chunkStmt(ctx, tx, len(chunk), &full)
+		stmt, err := s.chunkStmt(ctx, tx, len(chunk), &full)
 		if err != nil {
 			return err
 		}
@@ -134,7 +134,7 @@ const insertChunk = 500
 
 // chunkStmt prepares the INSERT for n rows; the statement for a full chunk
 // is kept in *full and reused.
-func chunkStmt(ctx context.Context, tx *sql.Tx, n int, full **sql.Stmt) (*sql.Stmt, error) {
+func (s *Store) chunkStmt(ctx context.Context, tx *sql.Tx, n int, full **Stmt) (*Stmt, error) {
 	if n == insertChunk && *full != nil {
 		return *full, nil
 	}
@@ -147,7 +147,7 @@ func chunkStmt(ctx context.Context, tx *sql.Tx, n int, full **sql.Stmt) (*sql.St
 		b.WriteString("(?, ?, ?)")
 	}
 	b.WriteString(" ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value")
-	stmt, err := tx.PrepareContext(ctx, b.String())
+	stmt, err := s.PrepareTx(ctx, tx, b.String())
 	if err != nil {
 		return nil, err
 	}

@@ -106,11 +106,20 @@ func translateEnum(words map[string]string) func(any) string {
 	}
 }
 
-// language picks the UI language: ?lang= (remembered in a cookie), else
-// the cookie, else English.
+// language picks the UI language (pageLanguage) and remembers a ?lang= in
+// a cookie. The page's render calls it, once.
 func language(w http.ResponseWriter, r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); labels[l] != nil {
+	l := pageLanguage(r)
+	if r.URL.Query().Get("lang") == l {
 		http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
+	}
+	return l
+}
+
+// pageLanguage is the language a request asks for: ?lang=, else the
+// cookie, else English.
+func pageLanguage(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); labels[l] != nil {
 		return l
 	}
 	if c, err := r.Cookie("lang"); err == nil && labels[c.Value] != nil {
@@ -118,3 +127,7 @@ func language(w http.ResponseWriter, r *http.Request) string {
 	}
 	return "en"
 }
+
+// sayEnum words stored values in the request's language, for what a
+// handler draws itself (charts' tooltips).
+func sayEnum(r *http.Request) func(any) string { return translateEnum(enums[pageLanguage(r)]) }

@@ -191,7 +191,7 @@ func (h *handler) pageDashboard(w http.ResponseWriter, r *http.Request) {
 	out := make([]chartWidget, len(widgets))
 	from := chartStart(widgets, rng)
 	notes := h.annotations(r.Context(), from, rng.To)
-	say := translateEnum(enums[language(w, r)])
+	say := sayEnum(r)
 	for i, wd := range widgets {
 		out[i] = chartWidget{Widget: wd}
 		if wd.Type == "alarm" && h.o.Alarms != nil {
@@ -326,7 +326,7 @@ func (h *handler) pageAlarm(w http.ResponseWriter, r *http.Request) {
 		for i, v := range views {
 			history[i] = v.Transition
 		}
-		timeline = stateTimelineSVG(history, from, to, h.o.Spec.Location(), translateEnum(enums[language(w, r)]))
+		timeline = stateTimelineSVG(history, from, to, h.o.Spec.Location(), sayEnum(r))
 	}
 	h.render(w, r, "alarm", name, map[string]any{"Alarm": row, "History": views, "Timeline": timeline})
 }
