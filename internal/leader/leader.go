@@ -106,7 +106,6 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, epoch 
 		if epoch != 0 {
 			break
 		}
-		e.refresh(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -180,14 +179,19 @@ func (e *Elector) db() *sql.DB { return e.o.Store.Coordination() }
 func (e *Elector) acquire(ctx context.Context) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.o.Poll)
 	defer cancel()
+	// The same read tells a follower who leads, for its status.
+	var holder string
+	var held int64
 	var live bool
-	err := e.db().QueryRowContext(ctx, `SELECT expires_at >= `+nowMS+` FROM leader_lease WHERE id = 1`).Scan(&live)
+	err := e.db().QueryRowContext(ctx, `SELECT holder, epoch, expires_at >= `+nowMS+` FROM leader_lease WHERE id = 1`).Scan(&holder, &held, &live)
 	switch {
 	case err == nil && live:
+		e.set(Status{Leader: holder, Epoch: held, Self: holder == e.o.ID})
 		return 0, nil
 	case err != nil && !errors.Is(err, sql.ErrNoRows):
 		return 0, err
 	}
+	e.set(Status{}) // nobody leads until this write or another's
 	start := time.Now()
 	var epoch int64
 	err = e.db().QueryRowContext(ctx, `INSERT INTO leader_lease (id, holder, epoch, expires_at, renewed_at)
@@ -226,26 +230,6 @@ func (e *Elector) release(epoch int64) {
 		e.log.Warn("leader election: could not hand the lease back; it expires on its own", "err", err)
 	}
 	e.set(Status{})
-}
-
-// refresh reads who leads, for the status a follower shows.
-func (e *Elector) refresh(ctx context.Context) {
-	st, err := Read(ctx, e.o.Store)
-	if err != nil {
-		return
-	}
-	st.Self = st.Leader == e.o.ID
-	e.set(st)
-}
-
-// Read returns who holds a live lease on the store.
-func Read(ctx context.Context, st *store.Store) (Status, error) {
-	var s Status
-	err := st.Reader().QueryRowContext(ctx, `SELECT holder, epoch FROM leader_lease WHERE id = 1 AND expires_at >= `+nowMS).Scan(&s.Leader, &s.Epoch)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Status{}, nil
-	}
-	return s, err
 }
 
 func (e *Elector) set(s Status) {

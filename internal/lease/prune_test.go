@@ -65,7 +65,9 @@ func TestPrune(t *testing.T) {
 		t.Errorf("left %+v, want the open, the recent and the newest lease", ls)
 	}
 	var events int
-	st.Reader().QueryRow(`SELECT count(*) FROM capacity_lease_events`).Scan(&events)
+	if err := st.Reader().QueryRow(`SELECT count(*) FROM capacity_lease_events`).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
 	if events != 6 {
 		t.Errorf("%d events left, want the kept leases' 6", events)
 	}

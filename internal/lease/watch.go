@@ -214,22 +214,20 @@ func (m *Manager) store(ctx context.Context, fn func(*sql.Tx) error) error {
 	return m.o.Store.WriteTx(ctx, fn)
 }
 
+// errOpenMeanwhile refuses a lease while another is open: it was opened
+// after the caller looked.
+var errOpenMeanwhile = errors.New("another lease opened meanwhile; ask again")
+
 func (m *Manager) insert(ctx context.Context, l Lease) (int64, error) {
 	var id int64
+	// One open lease at a time is the database's rule (a unique index),
+	// whoever else writes: the writer that comes second is refused.
 	err := m.store(ctx, func(tx *sql.Tx) error {
-		var open int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM capacity_leases WHERE closed_at IS NULL`).Scan(&open); err != nil {
-			return err
-		}
-		if open > 0 {
-			return errors.New("another lease opened meanwhile; ask again")
-		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO capacity_leases (pipeline, raised_to, normal, started_at, expires_at, run, asked_by, reason)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, l.Pipeline, l.RaisedTo, l.Normal, store.Millis(l.Started), store.Millis(l.Expires),
 			l.Run, l.AskedBy, l.Reason).Scan(&id)
 		if store.UniqueViolation(err) {
-			// Another writer opened one between the count and the insert.
-			return errors.New("another lease opened meanwhile; ask again")
+			return errOpenMeanwhile
 		}
 		return err
 	})

@@ -149,7 +149,7 @@ func (e *engines) start(ctx context.Context, wg *sync.WaitGroup) {
 	logged := func(name string, run func(context.Context) error) func() { return e.logged(ctx, name, run) }
 	wg.Go(logged("collector", plain(e.collector.Run)))
 	wg.Go(logged("store pruning", plain(func(ctx context.Context) {
-		prune(ctx, e.store, e.spec, e.logger.With("component", "store"))
+		prune(ctx, e.store, e.spec, e.incidents, e.logger.With("component", "store"))
 	})))
 	wg.Go(logged("alarm engine", e.alarms.Run))
 	if e.maint != nil {

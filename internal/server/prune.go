@@ -23,8 +23,7 @@ import (
 // timelines read (transitions, deliveries, maintenance runs), which are
 // spared for the incidents left; the inbox goes before the outbox, and the
 // outbox before alarm history, as their foreign keys require.
-func prune(ctx context.Context, st *store.Store, s *spec.Spec, logger *slog.Logger) {
-	incidents := runbook.NewIncidents(s, st)
+func prune(ctx context.Context, st *store.Store, s *spec.Spec, incidents *runbook.Incidents, logger *slog.Logger) {
 	keep := s.Store.Retention
 	report := func(what string, p store.Pruned, err error) bool {
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/dpc-learning/dpcops/internal/leader"
 	"github.com/dpc-learning/dpcops/internal/store"
@@ -62,7 +61,10 @@ func (r *replica) run(ctx context.Context, wg *sync.WaitGroup, e *engines, lost 
 			term.Wait()
 		})
 		if err != nil {
-			lost <- err
+			select {
+			case lost <- err:
+			default: // stopping already (a dead engine stepped down)
+			}
 		}
 	})
 }
@@ -73,16 +75,9 @@ func (r *replica) status() web.Replica {
 	if r.elector == nil {
 		return out
 	}
+	// The elector's view, refreshed every poll (a fifth of the lease):
+	// no query per page load.
 	s := r.elector.Status()
-	if !s.Self {
-		// A follower reads the lease itself: its own view is as old as
-		// its last poll.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if live, err := leader.Read(ctx, r.st); err == nil {
-			s = live
-		}
-	}
 	out.Leader, out.Leading, out.Epoch = s.Leader, s.Self, s.Epoch
 	return out
 }

@@ -128,57 +128,48 @@ func (s *Store) lockPostgres(ctx context.Context, cfg *pgx.ConnConfig) error {
 		db.Close()
 		return fmt.Errorf("lock store %s: %w", s.path, redactPassword(err, cfg.Password))
 	}
-	host, _ := os.Hostname()
-	if got {
-		// Serves that share the store elect a leader rather than take
-		// this lock: a live lease is a serve running the engines.
-		var leader string
-		err := db.QueryRowContext(ctx, `SELECT holder FROM leader_lease WHERE to_regclass('leader_lease') IS NOT NULL
-			AND id = 1 AND expires_at >= (extract(epoch FROM clock_timestamp()) * 1000)::bigint`).Scan(&leader)
-		if err == nil {
-			db.Close()
-			return &InUseError{Host: leader, Lock: s.path}
-		}
-	}
 	if !got {
-		db.Close()
-		e := &InUseError{Lock: s.path}
 		// The holder wrote its name; a store it never wrote to says less.
-		row := s.holderRow(ctx, cfg)
-		if row != nil {
-			e.PID, e.Host = row.pid, row.host
+		e := &InUseError{Lock: s.path}
+		if err := db.QueryRowContext(ctx, `SELECT pid, host FROM dpcops_holder LIMIT 1`).Scan(&e.PID, &e.Host); err != nil {
+			e.PID, e.Host = 0, ""
 		}
+		db.Close()
 		return e
 	}
-	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS dpcops_holder (pid BIGINT NOT NULL, host TEXT NOT NULL, since BIGINT NOT NULL);
-		DELETE FROM dpcops_holder; INSERT INTO dpcops_holder VALUES (`+fmt.Sprint(os.Getpid())+`, `+pgQuote(host)+`, `+fmt.Sprint(Millis(time.Now()))+`)`)
-	if err != nil {
+	// Serves that share the store elect a leader rather than take this
+	// lock: a live lease is a serve running the engines. A store not yet
+	// migrated has no lease table, and no leader.
+	var leader string
+	err := db.QueryRowContext(ctx, `SELECT holder FROM leader_lease
+		WHERE id = 1 AND expires_at >= (extract(epoch FROM clock_timestamp()) * 1000)::bigint`).Scan(&leader)
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+		db.Close()
+		return &InUseError{Host: leader, Lock: s.path}
+	case errors.Is(err, sql.ErrNoRows), errors.As(err, &pe) && pe.Code == "42P01": // undefined_table
+	default:
 		db.Close()
 		return fmt.Errorf("lock store %s: %w", s.path, redactPassword(err, cfg.Password))
+	}
+	host, _ := os.Hostname()
+	for _, stmt := range []struct {
+		sql  string
+		args []any
+	}{
+		{`CREATE TABLE IF NOT EXISTS dpcops_holder (pid BIGINT NOT NULL, host TEXT NOT NULL, since BIGINT NOT NULL)`, nil},
+		{`DELETE FROM dpcops_holder`, nil},
+		{`INSERT INTO dpcops_holder VALUES ($1, $2, $3)`, []any{os.Getpid(), host, Millis(time.Now())}},
+	} {
+		if _, err := db.ExecContext(ctx, stmt.sql, stmt.args...); err != nil {
+			db.Close()
+			return fmt.Errorf("lock store %s: %w", s.path, redactPassword(err, cfg.Password))
+		}
 	}
 	s.pgLock = db
 	return nil
 }
-
-type holderRow struct {
-	pid  int
-	host string
-}
-
-// holderRow reads who holds a PostgreSQL store, nil when it cannot tell.
-func (s *Store) holderRow(ctx context.Context, cfg *pgx.ConnConfig) *holderRow {
-	db := sql.OpenDB(pgConnector(cfg))
-	defer db.Close()
-	var r holderRow
-	err := db.QueryRowContext(ctx, `SELECT pid, host FROM dpcops_holder LIMIT 1`).Scan(&r.pid, &r.host)
-	if err != nil {
-		return nil
-	}
-	return &r
-}
-
-// pgQuote quotes a string literal for PostgreSQL (standard conforming).
-func pgQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
 
 // Coordination returns a PostgreSQL store's pool of one connection of its
 // own, for leader election: its statements never queue behind the

@@ -96,8 +96,18 @@ func TestPostgresOneHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Close()
-	if _, err := openPG(t, dsn, Options{Exclusive: true}); err != nil {
-		t.Errorf("after the holder closed: %v", err)
+	again, err := openPG(t, dsn, Options{Exclusive: true})
+	if err != nil {
+		t.Fatalf("after the holder closed: %v", err)
+	}
+	again.Close()
+	// A serve that leads the store by its lease holds it too.
+	if _, err := beside.Reader().Exec(`INSERT INTO leader_lease (id, holder, epoch, expires_at, renewed_at)
+		VALUES (1, 'ops-2:77/abc', 1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint + 60000, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openPG(t, dsn, Options{Exclusive: true}); !errors.As(err, &inUse) || inUse.Host != "ops-2:77/abc" {
+		t.Errorf("beside a live leader: %v", err)
 	}
 }
 

@@ -26,12 +26,6 @@ type Pruned struct {
 	Batches int
 }
 
-// Add adds another prune's counts.
-func (p *Pruned) Add(q Pruned) {
-	p.Rows += q.Rows
-	p.Batches += q.Batches
-}
-
 // Pruning describes the prune of one table, run by PruneRows.
 type Pruning struct {
 	// Table names the table, for errors.
@@ -65,6 +59,7 @@ func (s *Store) PruneRows(ctx context.Context, p Pruning) (Pruned, error) {
 	var after int64
 	for {
 		seen := 0
+		var batch int64
 		err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 			ids, last, n, err := candidates(ctx, tx, p, after)
 			if err != nil {
@@ -84,13 +79,15 @@ func (s *Store) PruneRows(ctx context.Context, p Pruning) (Pruned, error) {
 				if err != nil {
 					return err
 				}
-				out.Rows += n
+				batch += n
 			}
 			return nil
 		})
 		if err != nil {
 			return out, fmt.Errorf("prune %s: %w", p.Table, err)
 		}
+		// Counted once the batch committed: a rolled-back one pruned none.
+		out.Rows += batch
 		out.Batches++
 		if seen < PruneBatch {
 			return out, nil
