@@ -9,12 +9,21 @@ RACE_PKGS   := ./internal/store/... ./internal/server/... ./internal/web/... ./i
 STORE_PKGS  := ./internal/alarm/... ./internal/capacity/... ./internal/collect/... ./internal/lease/... ./internal/maintain/... \
                ./internal/notify/... ./internal/qmr/... ./internal/runbook/... ./internal/selfmon/... ./internal/web/...
 
-.PHONY: all build run test test-unit lint fmt bench fuzz screenshots clean
+.PHONY: all build run test test-unit lint fmt bench fuzz screenshots lambda clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dpcops
+
+## lambda: the CloudWatch form's publisher function, build/dpcops-publisher.zip
+## (bootstrap for Linux/LAMBDA_ARCH and the spec dpcops would load: -c via
+## DPCOPS_CONFIG, else ./dpcops.yaml, else the built-in one).
+LAMBDA_ARCH ?= arm64
+lambda: build
+	mkdir -p build/lambda
+	GOOS=linux GOARCH=$(LAMBDA_ARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o build/lambda/bootstrap ./cmd/dpcops
+	./$(BIN) render lambda --binary build/lambda/bootstrap --arch $(if $(filter amd64,$(LAMBDA_ARCH)),x86_64,$(LAMBDA_ARCH)) --out build/dpcops-publisher.zip
 
 ## run: the demo — a throwaway PostgreSQL warehouse and dpcops serving it.
 run:
@@ -62,4 +71,4 @@ fuzz:
 	./scripts/fuzz.sh
 
 clean:
-	rm -rf bin dpcops-data dpcops-demo-data dpcops-demo.env
+	rm -rf bin build dpcops-data dpcops-demo-data dpcops-demo.env

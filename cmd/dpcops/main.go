@@ -17,7 +17,13 @@ import (
 var version = ""
 
 func main() {
-	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.IO{
+	args := os.Args[1:]
+	if len(args) == 0 && os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		// The publisher's function runs this binary as bootstrap, with
+		// no arguments, in the directory that holds its dpcops.yaml.
+		args = []string{"publish", "--lambda", "--log-format", "json"}
+	}
+	os.Exit(cli.Main(context.Background(), args, cli.IO{
 		Stdin:  os.Stdin,
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,

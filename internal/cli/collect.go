@@ -102,6 +102,10 @@ func (a *app) collector(cmd *cobra.Command, s *spec.Spec, data string) (*collect
 	if client != nil {
 		opts.AWS = client
 	}
+	if opts.Errors, err = collect.OpenErrorLog(cmd.Context(), s, "collect"); err != nil {
+		cs.close()
+		return nil, nil, err
+	}
 	return collect.New(opts), cs.close, nil
 }
 

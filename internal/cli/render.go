@@ -15,7 +15,7 @@ func (a *app) renderCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(a.renderTerraformCommand(), a.renderDashboardCommand(), a.renderCheckCommand(), a.renderStepFunctionsCommand())
+	cmd.AddCommand(a.renderTerraformCommand(), a.renderDashboardCommand(), a.renderCheckCommand(), a.renderStepFunctionsCommand(), a.renderLambdaCommand())
 	return cmd
 }
 

@@ -186,6 +186,7 @@ spec default'). The state directory is --data, else $DPCOPS_DATA, else
 		a.demoCommand(),
 		a.backtestCommand(),
 		a.collectCommand(),
+		a.publishCommand(),
 		a.warehouseCommand(),
 		a.notifyCommand(),
 		a.renderCommand(),

@@ -47,3 +47,17 @@ func OpenAWS(ctx context.Context, s *spec.Spec) (*aws.Client, error) {
 	}
 	return aws.New(ctx, aws.Options{Region: s.AWS.Region, Endpoints: s.AWS.Endpoints.Map()})
 }
+
+// OpenErrorLog returns the writer of error events to the platform's
+// CloudWatch Logs group when collect.publish is on, nil otherwise. stream
+// names the writer (serve, collect, publisher): the module creates the
+// group, a writer its own stream.
+func OpenErrorLog(ctx context.Context, s *spec.Spec, stream string) (ErrorWriter, error) {
+	if !s.Collect.Publish {
+		return nil, nil
+	}
+	if s.AWS.Region == "" {
+		return nil, errors.New("aws.region is required to publish to CloudWatch")
+	}
+	return aws.NewLogs(ctx, aws.Options{Region: s.AWS.Region, Endpoints: s.AWS.Endpoints.Map()}, ErrorLogGroup(s.Platform), stream)
+}

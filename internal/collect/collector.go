@@ -33,8 +33,15 @@ type Options struct {
 	// Warehouse runs the SQL; nil when the spec gives no DSN.
 	Warehouse backend.Warehouse
 	// AWS reads CloudWatch and Step Functions; nil on a local engine.
-	AWS    AWS
-	Logger *slog.Logger
+	AWS AWS
+	// Errors writes error events to CloudWatch Logs when collect.publish
+	// is on; nil writes none.
+	Errors ErrorWriter
+	// NeverWake sends SQL to a serverless workgroup only while it is busy,
+	// never after collect.idle_sql_interval: the publisher keeps no state
+	// between invocations to pace idle reads by.
+	NeverWake bool
+	Logger    *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Registerer receives the collector's own metrics (nil: none).
@@ -107,6 +114,9 @@ type Result struct {
 	// consecutive failures), stored with the cycle but not counted among
 	// the platform's readings.
 	Self []Reading
+	// Errors are the failed queries and rejected load rows first seen in
+	// this cycle.
+	Errors []ErrorEvent
 }
 
 // Cycle runs one collection cycle. With force every metric is due, else
@@ -139,6 +149,9 @@ func (c *Collector) Cycle(ctx context.Context, force bool) (*Result, error) {
 	}
 	c.commit(cy)
 	c.publish(ctx, append(res.Readings[:len(res.Readings):len(res.Readings)], res.Self...))
+	if c.o.Errors != nil {
+		PublishErrors(ctx, c.o.Errors, c.s, res.Errors, c.log)
+	}
 	c.m.observe(res, c.now().Sub(cy.now))
 	return res, nil
 }

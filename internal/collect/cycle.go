@@ -45,6 +45,7 @@ type cycle struct {
 	skipped    []Skip
 	collected  []string
 	logs       []store.LogLine
+	errors     []ErrorEvent
 	health     map[string]*store.Health
 	busy       []busySample
 	counts     []countSample
@@ -162,6 +163,9 @@ func (cy *cycle) readSQL(ctx context.Context) {
 		return
 	}
 	cy.snap = snap
+	if want.LoadErrorRows || want.FailedQueries {
+		cy.readErrors(want.RecentSince)
+	}
 	for _, part := range sortedKeys(snap.Errors) {
 		cy.fail(healthWarehouse, fmt.Errorf("%s: %s", part, explain(snap.Errors[part])))
 	}
@@ -217,6 +221,9 @@ func (cy *cycle) want() (backend.Want, bool) {
 			}
 			w.Custom[m.Name], needed = m.SQL, true
 		}
+	}
+	if needed {
+		cy.wantErrors(&w)
 	}
 	return w, needed
 }
@@ -281,7 +288,7 @@ func (cy *cycle) compute(m spec.Metric) {
 }
 
 func (cy *cycle) result() *Result {
-	r := &Result{Time: cy.now, Readings: cy.readings, Skipped: sortedSkips(cy.skipped), Statements: cy.statements, Wakeup: cy.wakeup}
+	r := &Result{Time: cy.now, Readings: cy.readings, Skipped: sortedSkips(cy.skipped), Statements: cy.statements, Wakeup: cy.wakeup, Errors: cy.errors}
 	for _, name := range sortedKeys(cy.health) {
 		r.Health = append(r.Health, *cy.health[name])
 	}

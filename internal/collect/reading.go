@@ -50,8 +50,8 @@ func (r Reading) Datapoint() store.Datapoint {
 
 // Skip records a due metric that produced no reading, and why.
 type Skip struct {
-	Metric string
-	Reason string
+	Metric string `json:"metric"`
+	Reason string `json:"reason"`
 }
 
 // withDim returns base plus one dimension, without changing base.

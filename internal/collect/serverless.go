@@ -156,6 +156,9 @@ func (cy *cycle) sqlAllowed() (ok, busy bool, why string) {
 	if busy {
 		return true, true, ""
 	}
+	if cy.c.o.NeverWake {
+		return false, false, "workgroup idle: the publisher sends SQL only while it is busy"
+	}
 	last, ran := cy.state(stateLastSQL)
 	if stop, ok := cy.states["wake.pipeline_stop"]; ok && (!ran || stop.Time.After(last.Time)) {
 		return true, false, ""

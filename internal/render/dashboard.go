@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/metricmath"
 	"github.com/dpc-learning/dpcops/internal/spec"
 )
@@ -240,34 +241,35 @@ func rowOptions(row spec.MetricRow, o obj) obj {
 	return o
 }
 
-// logProps points a log widget at the warehouse's real log group: a query
-// without SOURCE, or with the seed's invented /aws/redshift-serverless/
-// group, reads warehouse.log_group.
+// logProps points a log widget at a real log group. A query without
+// SOURCE, or with the seed's invented /aws/redshift-serverless/ group,
+// reads the error events dpcops writes (/dpcops/<platform>/errors, the
+// module's group): failed queries and rejected COPY rows, which no log of
+// Redshift's own holds.
 func (r *renderer) logProps(w *spec.Widget, props obj, path, item string) (obj, bool) {
 	reg, ok := r.region(w, path, item)
 	if !ok {
 		return props, false
 	}
 	q := w.Properties.Query
-	group := r.logGroup()
+	errorsGroup := collect.ErrorLogGroup(r.s.Platform)
 	// source is the group the query reads, as the spec names it.
-	source := r.s.Warehouse.LogGroup
+	source := errorsGroup
 	var query str
 	if m := sourceRE.FindStringSubmatch(q); m != nil && !strings.HasPrefix(m[1], "/aws/redshift-serverless/") {
-		if m[1] == r.s.Warehouse.LogGroup {
-			query = cat(lit("SOURCE '"), group, lit("' | "+q[len(m[0]):]))
-		} else {
+		switch m[1] {
+		case errorsGroup:
+			query = cat(lit("SOURCE '"), ref("aws_cloudwatch_log_group.errors.name", errorsGroup), lit("' | "+q[len(m[0]):]))
+		case r.s.Warehouse.LogGroup:
+			query, source = cat(lit("SOURCE '"), r.logGroup(), lit("' | "+q[len(m[0]):])), m[1]
+		default:
 			query, source = lit(q), m[1]
 		}
 	} else {
 		if m != nil {
 			q = q[len(m[0]):]
 		}
-		if group == nil {
-			r.ps.add(path+".properties.query", item, "the query names no log group and warehouse.log_group is not set")
-			return props, false
-		}
-		query = cat(lit("SOURCE '"), group, lit("' | "+q))
+		query = cat(lit("SOURCE '"), ref("aws_cloudwatch_log_group.errors.name", errorsGroup), lit("' | "+q))
 	}
 	view := w.Properties.View
 	if view == "" {

@@ -94,7 +94,7 @@ func TestDashboardBodyStructure(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws := checkBody(t, body)
-	if q := ws[4].Properties["query"]; q != "SOURCE '/aws/redshift/dpc-learning/useractivitylog' | fields @timestamp, @message | filter @message like 'ERROR' | sort @timestamp desc | limit 20" {
+	if q := ws[4].Properties["query"]; q != "SOURCE '/dpcops/dpc-learning/errors' | fields @timestamp, source, error, query, file, line | sort @timestamp desc | limit 20" {
 		t.Errorf("log widget query %q", q)
 	}
 	if !strings.Contains(string(body), `SUM(SEARCH('{\"AWS/Redshift-Serverless\",QueryType,Workgroup} MetricName=\"QueriesFailed\" Workgroup=\"dpc-learning\"', 'Sum', 300))`) {
@@ -133,11 +133,11 @@ maintenance:`, 1)
 	if a := ws[1].Properties["alarms"].([]any); a[0] != "arn:aws:cloudwatch:ap-northeast-1:111111111111:alarm:A" {
 		t.Errorf("alarm widget %v", a)
 	}
-	if q := ws[3].Properties["query"]; q != "SOURCE '/aws/redshift/ns/useractivitylog' | fields @message | limit 5" {
-		t.Errorf("a query without SOURCE reads the warehouse's group: %q", q)
+	if q := ws[3].Properties["query"]; q != "SOURCE '/dpcops/p/errors' | fields @message | limit 5" {
+		t.Errorf("a query without SOURCE reads dpcops' error events: %q", q)
 	}
-	if q, r := ws[4].Properties["query"], ws[4].Properties["region"]; q != "SOURCE '/aws/redshift/ns/useractivitylog' | limit 5" || r != "us-east-1" {
-		t.Errorf("the seed's invented group becomes the real one, in the widget's own region: %q %q", q, r)
+	if q, r := ws[4].Properties["query"], ws[4].Properties["region"]; q != "SOURCE '/dpcops/p/errors' | limit 5" || r != "us-east-1" {
+		t.Errorf("the seed's invented group becomes the error events, in the widget's own region: %q %q", q, r)
 	}
 	if ws[0].Properties["region"] != "ap-northeast-1" {
 		t.Errorf("region %v", ws[0].Properties["region"])

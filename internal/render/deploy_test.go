@@ -112,6 +112,11 @@ func TestUserActivityLogIsNotCountedAsErrors(t *testing.T) {
 	if !strings.HasSuffix(s.Warehouse.LogGroup, "/useractivitylog") {
 		t.Fatalf("the default spec's log group is %q", s.Warehouse.LogGroup)
 	}
+	for i := range s.Dashboard.Widgets {
+		if w := &s.Dashboard.Widgets[i]; w.Type == "log" {
+			w.Properties.Query = "SOURCE '" + s.Warehouse.LogGroup + "' | fields @timestamp, @message | filter @message like 'ERROR' | limit 20"
+		}
+	}
 	files, err := Terraform(s)
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +143,23 @@ func TestUserActivityLogIsNotCountedAsErrors(t *testing.T) {
 		}
 	}
 	if logs == 0 {
-		t.Fatal("the default dashboard has a log widget on the user activity log")
+		t.Fatal("the dashboard has a log widget on the user activity log")
+	}
+}
+
+// TestLogWidgetReadsTheErrorEvents: the default dashboard's Latest errors
+// reads the group the module creates for dpcops' error events, by
+// reference, so the widget and the group cannot disagree on its name.
+func TestLogWidgetReadsTheErrorEvents(t *testing.T) {
+	files, err := Terraform(defaultSpec(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := string(files["dashboard.tf"]); !strings.Contains(d, `query  = "SOURCE '${aws_cloudwatch_log_group.errors.name}' | fields @timestamp, source, error, query, file, line`) {
+		t.Errorf("the log widget does not read the error log group:\n%s", d)
+	}
+	if p := string(files["publisher.tf"]); !strings.Contains(p, `name              = "/dpcops/dpc-learning/errors"`) {
+		t.Errorf("the module does not create the error log group:\n%s", p)
 	}
 }
 

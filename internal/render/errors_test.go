@@ -14,6 +14,7 @@ const baseSpec = `platform: p
 aws: {region: ap-northeast-1, account_id: "111111111111"}
 warehouse: {engine: redshift-serverless, workgroup: wg, namespace: ns}
 capacity: {usage_limit: {rpu_hours: 100}}
+collect: {publisher: serve, publish: true}
 metrics:
   - {name: Delay, source: elt_delay}
   - {name: Usage, source: usage_limit_percent}
@@ -66,6 +67,8 @@ func TestUnexpressibleItemsAreErrors(t *testing.T) {
 		{"fractional usage limit", "rpu_hours: 100", "rpu_hours: 100.5", "usage limit", "whole number"},
 		{"SNS topic name", "t: {subscriptions: [pd]}", "\"t t\": {subscriptions: [pd]}", "topic t t", "SNS topic names"},
 		{"dashboard name", "maintenance:", "dashboard: {name: \"my board\"}\nmaintenance:", "dashboard my board", "dashboard names"},
+		{"region without Redshift Serverless", "region: ap-northeast-1", "region: me-south-1", "aws.region me-south-1", "Redshift Serverless is not offered in me-south-1"},
+		{"region outside the aws partition", "region: ap-northeast-1", "region: cn-north-1", "aws.region cn-north-1", "outside the aws partition"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,5 +160,18 @@ func TestScheduleZonePrefix(t *testing.T) {
 	i := strings.Index(tf, `schedule_expression          = "cron(30 18 * * ? *)"`)
 	if i < 0 || !strings.Contains(tf[i:], `schedule_expression_timezone = "UTC"`) {
 		t.Errorf("maintenance.tf:\n%s", tf)
+	}
+}
+
+// TestUnknownRegionRendersWithANote: a region newer than dpcops' list is
+// not refused (it may well offer every service), but the module README
+// says to check.
+func TestUnknownRegionRendersWithANote(t *testing.T) {
+	files, err := Terraform(parseSpec(t, edit(t, "region: ap-northeast-1", "region: ap-newland-1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(files["README.md"]), "aws.region ap-newland-1 is not among the regions dpcops knows") {
+		t.Errorf("README:\n%s", files["README.md"])
 	}
 }

@@ -64,6 +64,14 @@ func (r *renderer) writeOutputs(body *hclwrite.Body) {
 	out("dashboard_arn", "The CloudWatch dashboard.", expr("aws_cloudwatch_dashboard.this.dashboard_arn"))
 	body.AppendNewline()
 	out("workgroup_arn", "The workgroup the module watches.", expr("local.workgroup_arn"))
+	body.AppendNewline()
+	out("error_log_group", "The log group of failed queries and rejected COPY rows.", expr("aws_cloudwatch_log_group.errors.name"))
+	if r.publishing() {
+		body.AppendNewline()
+		out("publisher_function_arn", "The publisher function.", expr("aws_lambda_function.publisher.arn"))
+		body.AppendNewline()
+		out("publisher_database_user", "The publisher's database user: give the role dpcops_monitor the monitoring grants (docs/terraform.md).", cat(lit("IAMR:"), ref("aws_iam_role.publisher.name", "")))
+	}
 	if r.s.Capacity.Lease != nil {
 		body.AppendNewline()
 		out("capacity_lease_policy_arn", "The IAM policy the capacity lease needs: attach it to dpcops' role and the state machine's role.", expr("aws_iam_policy.capacity_lease.arn"))

@@ -3,6 +3,9 @@ package render
 import (
 	"fmt"
 	"strings"
+
+	"github.com/dpc-learning/dpcops/internal/collect"
+	"github.com/dpc-learning/dpcops/internal/publisher"
 )
 
 // fileRoles says what each file of the module holds.
@@ -15,6 +18,7 @@ var fileRoles = map[string]string{
 	"capacity.tf":      "The workgroup's capacity and query limits (managed, or read as it is) and the usage limit.",
 	"dashboard.tf":     "The CloudWatch dashboard.",
 	"maintenance.tf":   "EventBridge Scheduler schedules of the automatic maintenance jobs.",
+	"publisher.tf":     "The error log group and, with `collect.publisher: lambda`, the publisher function, its roles and its schedule.",
 	"outputs.tf":       "ARNs of the topics, alarms, dashboard, workgroup, usage limit and schedules.",
 	"README.md":        "This file.",
 }
@@ -38,6 +42,7 @@ func (r *renderer) readme(files []string) string {
 	r.readmeVariables(w)
 	r.readmeNotifications(w)
 	r.readmeMetrics(w)
+	r.readmePublisher(w)
 	r.readmeCapacity(w)
 	r.readmeMaintenance(w)
 	if notes := r.sortedNotes(); len(notes) > 0 {
@@ -57,6 +62,9 @@ func (r *renderer) readmeSteps(w func(string, ...any)) {
 	w("2. Call the module from your root configuration, with the secrets from a `*.tfvars` file kept out of git or from `TF_VAR_*` variables:\n\n")
 	w("   ```hcl\n   provider \"aws\" {\n     region = %q\n   }\n\n   provider \"aws\" {\n     alias  = \"chatbot\"\n     region = %q\n   }\n\n   module \"operations\" {\n     source = \"./modules/operations\"\n     providers = {\n       aws         = aws\n       aws.chatbot = aws.chatbot\n     }\n\n", r.s.AWS.Region, chatbot)
 	var inputs []string
+	if r.publishing() {
+		inputs = append(inputs, "publisher_zip")
+	}
 	if len(r.schedules) > 0 {
 		inputs = append(inputs, "maintenance_target_arn", "maintenance_role_arn")
 	}
@@ -71,6 +79,9 @@ func (r *renderer) readmeSteps(w func(string, ...any)) {
 		w("     %-*s = var.%s\n", width, in, in)
 	}
 	w("   }\n   ```\n\n")
+	if r.publishing() {
+		w("   `publisher_zip` is the publisher function's zip: `make lambda` (or `dpcops render lambda --out FILE`) writes it, and prints its architecture for `publisher_architecture` (default `arm64`).\n\n")
+	}
 	w("3. `terraform init`, then `terraform plan` (review it: this is what the pull request changes), then `terraform apply`.\n")
 	w("4. Confirm the email subscriptions from the mail SNS sends to each address; PagerDuty's and OpsGenie's endpoints confirm by themselves.\n\n")
 }
@@ -113,16 +124,32 @@ func (r *renderer) readmeMetrics(w func(string, ...any)) {
 	if u := r.s.Capacity.UsageLimit; u != nil {
 		w("- **The usage limit** has no percentage alert of its own: its alarm reads `UsageLimitConsumed` of this module's usage limit with a Metrics Insights query and compares `100 × consumed ÷ %s` RPU-hours with %s %%.\n", fmtNum(u.RPUHours), fmtNum(u.NotifyAtPercent))
 	}
-	w("- **Failed queries are `QueriesFailed`.** The module has no log metric filter: the user activity log records each statement before it runs, so its lines are query texts, not errors, and a filter on it would count statements that mention ERROR. A dashboard log widget that reads a user activity log says so in its title.\n")
+	w("- **Failed queries are `QueriesFailed`; their texts are in `%s`.** The module has no log metric filter on Redshift's logs: the user activity log records each statement before it runs, so its lines are query texts, not errors. dpcops writes failed queries (SYS_QUERY_HISTORY) and rejected COPY rows (SYS_LOAD_ERROR_DETAIL) as JSON events to the log group the module creates, and the dashboard's log widget reads it. A log widget that reads a user activity log says so in its title.\n", collect.ErrorLogGroup(r.s.Platform))
 	if len(r.published) == 0 {
 		w("\n")
 		return
 	}
-	w("- **Published by dpcops.** These metrics are computed by dpcops and reach CloudWatch only while a dpcops runs with `collect.publish: true`; without it their alarms have no data (and stay INSUFFICIENT_DATA, or OK where missing data is not breaching): %s.", "`"+strings.Join(r.published, "`, `")+"`")
-	if !r.s.Collect.Publish {
-		w(" **The spec has `collect.publish: false`.**")
+	w("- **Published by dpcops.** These metrics are computed by dpcops: %s.", "`"+strings.Join(r.published, "`, `")+"`")
+	if r.publishing() {
+		w(" The module's publisher function publishes them (below).")
+	} else {
+		w(" They reach CloudWatch only while a dpcops serve runs with `collect.publish: true`; without it their alarms have no data (and stay INSUFFICIENT_DATA, or OK where missing data is not breaching).")
+		if !r.s.Collect.Publish {
+			w(" **The spec has `collect.publish: false`.**")
+		}
 	}
 	w("\n\n")
+}
+
+func (r *renderer) readmePublisher(w func(string, ...any)) {
+	if !r.publishing() {
+		return
+	}
+	name := r.publisherName()
+	w("## Publisher\n\n")
+	w("`%s` is dpcops as an AWS Lambda function (`%s`, the binary as `bootstrap`), invoked by EventBridge Scheduler every %s. Each invocation is one collection cycle: SQL through the Redshift Data API with the function's IAM identity (no password), CloudWatch and Step Functions reads; it publishes the `Custom/DPC` metrics, writes the error events to `%s`, and beats `%s`. The alarm `%s-dpcops-publisher` pages every alarm topic when 3 of 5 periods have no beat (missing data breaching), so a dead publisher does not leave the alarms on its metrics silently green. It sends SQL only while the workgroup is busy in CloudWatch, so it never wakes an idle one.\n\n", name, lambdaRuntime, r.s.Collect.Interval, collect.ErrorLogGroup(r.s.Platform), publisher.HeartbeatMetric, r.s.Platform)
+	w("Its database user is `IAMR:%s`. The role carries the tag `RedshiftDbRoles = %s`, so every session of the function has that database role; create it once, as a superuser, with the grants the monitoring SQL needs:\n\n", name, publisherDBRole)
+	w("```sql\nCREATE ROLE %s;\nGRANT ROLE sys:monitor TO ROLE %s;\nGRANT SELECT ON sys_serverless_usage TO ROLE %s;\n```\n\n", publisherDBRole, publisherDBRole, publisherDBRole)
 }
 
 func (r *renderer) readmeCapacity(w func(string, ...any)) {

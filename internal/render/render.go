@@ -52,7 +52,8 @@ type chanVar struct {
 // fixedVars are the variable names the module always declares, or may.
 var fixedVars = []string{"region", "account_id", "workgroup_name", "namespace_name", "manage_workgroup",
 	"base_capacity", "max_capacity", "workgroup_subnet_ids", "workgroup_security_group_ids",
-	"max_query_execution_time", "max_query_queue_time", "maintenance_target_arn", "maintenance_role_arn"}
+	"max_query_execution_time", "max_query_queue_time", "maintenance_target_arn", "maintenance_role_arn",
+	"log_retention_days", "publisher_zip", "publisher_architecture"}
 
 func newRenderer(s *spec.Spec) (*renderer, error) {
 	if s.Warehouse.Engine != spec.EngineRedshiftServerless {
@@ -78,7 +79,9 @@ func Terraform(s *spec.Spec) (Files, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.checkRegion()
 	r.planAlarms()
+	r.planPublisher()
 	r.planNotifications()
 	r.planCapacity()
 	r.planMaintenance()
@@ -125,6 +128,7 @@ func (r *renderer) files() (Files, error) {
 		"notifications.tf": r.writeNotifications,
 		"capacity.tf":      r.writeCapacity,
 		"dashboard.tf":     r.writeDashboard,
+		"publisher.tf":     r.writePublisher,
 		"outputs.tf":       r.writeOutputs,
 	}
 	if len(r.schedules) > 0 {

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -177,6 +178,7 @@ variables {
   slack_channel_id          = "C0123ABCD"
   maintenance_target_arn    = %q
   maintenance_role_arn      = "arn:aws:iam::%[2]s:role/dpcops-scheduler"
+  publisher_zip             = "publisher.zip"
 }
 
 override_data {
@@ -210,6 +212,7 @@ func TestTerraformPlansTheCIExample(t *testing.T) {
 	}
 	start := time.Now()
 	r := newTFRoot(t, files, mainTF)
+	writePublisherZip(t, filepath.Join(r.infra, "publisher.zip"))
 	r.must("fmt", "-check", "-recursive", r.dir)
 	r.must("validate")
 	lambda := fmt.Sprintf("arn:aws:lambda:%s:%s:function:dpcops-maintenance", s.AWS.Region, s.AWS.AccountID)
@@ -243,7 +246,34 @@ run "workgroup_managed" {
 	ecs := fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/ops", s.AWS.Region, s.AWS.AccountID)
 	r.write("ecs.tftest.hcl", ciTest(s, "ap-southeast-1", ecs, "\nrun \"plan\" {\n  command = plan\n}\n"))
 	r.fails("maintenance_target_arn must be a Lambda function or Step Functions state machine ARN", "test", "-filter=ecs.tftest.hcl")
-	t.Logf("init, fmt, validate, two plans and two refused plans: %s", time.Since(start).Round(time.Millisecond))
+	if err := os.Remove(filepath.Join(r.infra, "ecs.tftest.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	// Lambda has no amd64: the name Go gives it is refused at plan time.
+	r.write("arch.tftest.hcl", ciTest(s, "ap-southeast-1", lambda, "\nrun \"plan\" {\n  command = plan\n  variables {\n    publisher_architecture = \"amd64\"\n  }\n}\n"))
+	r.fails("publisher_architecture must be arm64 or x86_64", "test", "-filter=arch.tftest.hcl")
+	t.Logf("init, fmt, validate, two plans and three refused plans: %s", time.Since(start).Round(time.Millisecond))
+}
+
+// writePublisherZip writes a zip of the form render lambda writes, for the
+// plan's filebase64sha256: a bootstrap and a spec.
+func writePublisherZip(t *testing.T, path string) {
+	t.Helper()
+	var buf bytes.Buffer
+	z := zip.NewWriter(&buf)
+	for _, name := range []string{"bootstrap", "dpcops.yaml"} {
+		w, err := z.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(name))
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestTerraformValidatesEveryExample validates the module of the default

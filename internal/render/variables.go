@@ -33,6 +33,10 @@ type validation struct {
 // run.
 const maintenanceTargetRE = `^arn:aws[a-z-]*:(lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?|states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]+)$`
 
+// logRetentionDays are the retention_in_days values CloudWatch Logs
+// accepts (0 keeps events forever).
+const logRetentionDays = "0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"
+
 // variables lists the module's inputs. Names and capacity default to the
 // spec's values; endpoints and Slack ids have no default, because they
 // are per deployment and partly secret: they come from tfvars or TF_VAR_,
@@ -49,6 +53,17 @@ func (r *renderer) variables() []variable {
 		r.maxCapacityVariable(),
 		{name: "workgroup_subnet_ids", typ: "list(string)", desc: "Subnets of a managed workgroup; null keeps AWS's default.", def: expr("null")},
 		{name: "workgroup_security_group_ids", typ: "list(string)", desc: "Security groups of a managed workgroup; null keeps AWS's default.", def: expr("null")},
+	}
+	vs = append(vs, variable{name: "log_retention_days", typ: "number", def: num(30),
+		desc: "Days CloudWatch Logs keeps the error events (and the publisher's own log).",
+		validation: &validation{condition: call{"contains", []val{expr("[" + logRetentionDays + "]"), expr("var.log_retention_days")}},
+			message: "log_retention_days must be one CloudWatch Logs accepts: " + logRetentionDays + "."}})
+	if r.publishing() {
+		vs = append(vs,
+			variable{name: "publisher_zip", typ: "string", desc: "Path of the publisher function's zip, written by `dpcops render lambda --out FILE` (or `make lambda`)."},
+			variable{name: "publisher_architecture", typ: "string", def: lit("arm64"), desc: "Architecture of the binary in publisher_zip: arm64 or x86_64 (render lambda prints it).",
+				validation: &validation{condition: call{"contains", []val{list{lit("arm64"), lit("x86_64")}, expr("var.publisher_architecture")}},
+					message: "publisher_architecture must be arm64 or x86_64."}})
 	}
 	for _, p := range r.limits {
 		vs = append(vs, variable{name: p.key, typ: "number", def: num(p.seconds),

@@ -247,6 +247,10 @@ func openCollector(ctx context.Context, s *spec.Spec, st *store.Store, logger *s
 	if client != nil {
 		opts.AWS, rerunner.SFN = client, client
 	}
+	if opts.Errors, err = collect.OpenErrorLog(ctx, s, "serve"); err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
 	return collect.New(opts), rerunner, closeAll, nil
 }
 

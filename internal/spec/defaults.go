@@ -102,6 +102,7 @@ func (s *Spec) applyDefaults() {
 	setDuration(&s.Collect.Interval, DefaultInterval)
 	setDuration(&s.Collect.IdleSQLInterval, DefaultIdleSQLInterval)
 	setDuration(&s.Collect.Retention, DefaultRetention)
+	setString(&s.Collect.Publisher, PublisherLambda)
 	setDuration(&s.Store.LeaderLease, DefaultLeaderLease)
 	setDuration(&s.Store.Retention.Notifications, DefaultKeepNotifications)
 	setDuration(&s.Store.Retention.History, DefaultKeepHistory)

@@ -44,7 +44,8 @@ type AWS struct {
 	Region    string `yaml:"region"`
 	AccountID string `yaml:"account_id"`
 	// Endpoints override the AWS service endpoints, for local emulators and
-	// tests. Keys: cloudwatch, logs, stepfunctions, sns, redshift_serverless.
+	// tests. Keys: cloudwatch, logs, stepfunctions, sns, redshift_serverless,
+	// redshift_data.
 	Endpoints Labels `yaml:"endpoints"`
 }
 
@@ -181,7 +182,17 @@ type Collect struct {
 	// Publish sends dpcops' computed metrics to CloudWatch (namespace
 	// Custom/DPC) so CloudWatch alarms can use them.
 	Publish bool `yaml:"publish"`
+	// Publisher says what feeds the CloudWatch form's Custom/DPC metrics
+	// and error events: lambda (the module's function, default) or serve
+	// (a running dpcops serve with publish on).
+	Publisher string `yaml:"publisher"`
 }
+
+// Publishers of the CloudWatch form.
+const (
+	PublisherLambda = "lambda"
+	PublisherServe  = "serve"
+)
 
 // Store configures dpcops' own state.
 type Store struct {

@@ -138,7 +138,7 @@ func TestDefaultSpecIsTheSeed(t *testing.T) {
 			t.Errorf("widget %d has no region", i)
 		}
 	}
-	if q := s.Dashboard.Widgets[4].Properties.Query; !strings.Contains(q, "/aws/redshift/dpc-learning/useractivitylog") || !strings.Contains(q, "limit 20") {
+	if q := s.Dashboard.Widgets[4].Properties.Query; !strings.Contains(q, "/dpcops/dpc-learning/errors") || !strings.Contains(q, "limit 20") {
 		t.Errorf("log widget query %q", q)
 	}
 	jobs := map[string]string{}

@@ -181,6 +181,15 @@ func (c *checker) checkCollect() {
 	if col.Retention.D() < time.Hour {
 		c.errorf("collect.retention", "collect.retention must be at least 1h")
 	}
+	switch col.Publisher {
+	case PublisherLambda:
+		if col.Publish && c.s.Warehouse.Engine == EngineRedshiftServerless {
+			c.warnf("collect.publish", "collect.publisher is lambda and collect.publish is true: serve and the module's function would both publish Custom/DPC, and sums such as CopyErrorCount would count twice; publish from one of them")
+		}
+	case PublisherServe:
+	default:
+		c.errorf("collect.publisher", "collect.publisher must be lambda or serve, got %q", col.Publisher)
+	}
 	if l := c.s.Store.LeaderLease.D(); l < 3*time.Second || l > 5*time.Minute {
 		c.errorf("store.leader_lease", "store.leader_lease must be from 3s to 5m, got %s", c.s.Store.LeaderLease)
 	}

@@ -74,6 +74,18 @@ variable "maintenance_role_arn" {
   type = string
 }
 
+variable "publisher_zip" {
+  type        = string
+  description = "The publisher function's zip: make lambda (or dpcops render lambda --out) writes it."
+  default     = "dpcops-publisher.zip"
+}
+
+variable "publisher_architecture" {
+  type        = string
+  description = "The architecture render lambda printed for the zip."
+  default     = "arm64"
+}
+
 module "operations" {
   source = "../modules/operations"
   providers = {
@@ -89,4 +101,6 @@ module "operations" {
   slack_channel_id          = var.slack_channel_id
   maintenance_target_arn    = var.maintenance_target_arn
   maintenance_role_arn      = var.maintenance_role_arn
+  publisher_zip             = var.publisher_zip
+  publisher_architecture    = var.publisher_architecture
 }

@@ -254,7 +254,12 @@ type QueryError struct {
 	Message string
 }
 
-func (e *QueryError) Error() string { return fmt.Sprintf("%s (SQLSTATE %s)", e.Message, e.Code) }
+func (e *QueryError) Error() string {
+	if e.Code == "" {
+		return e.Message // the Data API reports no SQLSTATE
+	}
+	return fmt.Sprintf("%s (SQLSTATE %s)", e.Message, e.Code)
+}
 
 // Canceled reports whether the query was cancelled by its statement
 // timeout or by an operator.

@@ -26,10 +26,16 @@ func (p *Plan[T]) Add(part string, q Query, parse func(*T, Result) error) {
 // Len is the number of queued queries.
 func (p *Plan[T]) Len() int { return len(p.queries) }
 
+// Runner sends queries and returns one result per query, in order: a
+// *Client over one connection, or the Redshift Data API.
+type Runner interface {
+	Run(ctx context.Context, queries []Query) ([]Result, error)
+}
+
 // Run sends the queries and reads each answer into t. It returns each
 // failed part's error by part name, and the connection's error if the round
 // trip as a whole failed.
-func (p *Plan[T]) Run(ctx context.Context, c *Client, t *T) (map[string]error, error) {
+func (p *Plan[T]) Run(ctx context.Context, c Runner, t *T) (map[string]error, error) {
 	errs := map[string]error{}
 	results, err := c.Run(ctx, p.queries)
 	for i, r := range results {

@@ -26,14 +26,26 @@ func SQL(name string) string {
 	return string(b)
 }
 
+// Conn is how the dialect reaches the workgroup: a *pgwire.Client over
+// the PostgreSQL protocol, or the Redshift Data API (package dataapi).
+type Conn interface {
+	pgwire.Runner
+	// Exec runs a script of several statements.
+	Exec(ctx context.Context, sql string) error
+	// Statements is the number of statements sent so far.
+	Statements() int64
+	Close() error
+}
+
 // Warehouse reads a Redshift Serverless workgroup over SQL.
 type Warehouse struct {
-	c       *pgwire.Client
+	c       Conn
 	timeout time.Duration
 }
 
-// New returns the dialect over a client; timeout bounds each statement.
-func New(c *pgwire.Client, timeout time.Duration) *Warehouse {
+// New returns the dialect over a connection; timeout bounds each
+// statement.
+func New(c Conn, timeout time.Duration) *Warehouse {
 	return &Warehouse{c: c, timeout: timeout}
 }
 

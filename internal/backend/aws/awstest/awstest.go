@@ -1,12 +1,15 @@
 // Package awstest is a local stand-in for the AWS services dpcops calls:
 // CloudWatch (GetMetricData, PutMetricData, over the rpcv2-cbor protocol
-// the SDK speaks) and Step Functions (ListExecutions, over awsJson1.0). It
-// answers from series and executions a test sets, records every call, and
-// can answer with throttling or server errors to test retries.
+// the SDK speaks), Step Functions (awsJson1.0), Redshift Serverless, the
+// Redshift Data API (which runs statements on a real PostgreSQL) and
+// CloudWatch Logs (awsJson1.1). It answers from state a test sets,
+// records every call, and can answer with throttling or server errors to
+// test retries.
 package awstest
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -65,44 +68,13 @@ type Server struct {
 	started  []Started
 	groups   map[string]*WorkgroupState
 	updates  []Update
-}
+	data     dataAPI
+	logs     map[string]*logGroup
 
-// WorkgroupState is a fake Redshift Serverless workgroup.
-type WorkgroupState struct {
-	Base, Max int
-	// Modifying answers ConflictException to this many updates, as a
-	// workgroup that is MODIFYING does.
-	Modifying int
-}
-
-// Update records an UpdateWorkgroup call that the fake accepted.
-type Update struct {
-	Workgroup   string
-	MaxCapacity int
-}
-
-// SetWorkgroup sets a fake workgroup.
-func (s *Server) SetWorkgroup(name string, w WorkgroupState) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.groups[name] = &w
-}
-
-// Workgroup returns a fake workgroup's state.
-func (s *Server) Workgroup(name string) WorkgroupState {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if g := s.groups[name]; g != nil {
-		return *g
-	}
-	return WorkgroupState{}
-}
-
-// Updates returns the accepted UpdateWorkgroup calls.
-func (s *Server) Updates() []Update {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Update(nil), s.updates...)
+	// DataAPIPageRows is how many records a GetStatementResult page holds
+	// (default 1000). Set it low, before the first call, to make clients
+	// page.
+	DataAPIPageRows int
 }
 
 // Started records a StartExecution call.
@@ -141,6 +113,7 @@ type Failure struct {
 // New starts the fake.
 func New() *Server {
 	s := &Server{series: map[string][]Point{}, executions: map[string][]Execution{}, failures: map[string][]Failure{}, history: map[string][]map[string]any{}, groups: map[string]*WorkgroupState{}}
+	s.data.ctx, s.data.stop = context.WithCancel(context.Background())
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -217,6 +190,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		if op, ok := strings.CutPrefix(target, "RedshiftServerless."); ok {
 			s.serveWorkgroup(w, op, body)
+			return
+		}
+		if op, ok := strings.CutPrefix(target, "RedshiftData."); ok {
+			s.serveDataAPI(w, op, body)
+			return
+		}
+		if op, ok := strings.CutPrefix(target, "Logs_20140328."); ok {
+			s.serveLogs(w, op, body)
 			return
 		}
 		s.serveJSON(w, strings.TrimPrefix(target, "AWSStepFunctions."), body)
@@ -413,53 +394,4 @@ func (s *Server) serveJSON(w http.ResponseWriter, op string, body []byte) {
 	}
 	s.mu.Unlock()
 	json.NewEncoder(w).Encode(map[string]any{"executions": out})
-}
-
-// serveWorkgroup answers GetWorkgroup and UpdateWorkgroup (awsJson1.1).
-func (s *Server) serveWorkgroup(w http.ResponseWriter, op string, body []byte) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	fail := func(status int, typ, msg string) {
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": msg})
-	}
-	var req map[string]any
-	if err := json.Unmarshal(body, &req); err != nil {
-		fail(400, "ValidationException", err.Error())
-		return
-	}
-	if f, ok := s.failure(op); ok {
-		fail(f.Status, f.Type, "injected "+f.Type)
-		return
-	}
-	s.record(Call{Operation: op, Body: req})
-	name := str2(req["workgroupName"])
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g := s.groups[name]
-	if g == nil {
-		fail(400, "ResourceNotFoundException", "workgroup "+name+" not found")
-		return
-	}
-	status := "AVAILABLE"
-	switch op {
-	case "GetWorkgroup":
-		if g.Modifying > 0 {
-			status = "MODIFYING"
-		}
-	case "UpdateWorkgroup":
-		if g.Modifying > 0 {
-			g.Modifying--
-			fail(400, "ConflictException", "The workgroup is being modified")
-			return
-		}
-		if v, ok := req["maxCapacity"].(float64); ok {
-			g.Max = int(v)
-			s.updates = append(s.updates, Update{Workgroup: name, MaxCapacity: int(v)})
-		}
-	default:
-		fail(400, "UnknownOperationException", op)
-		return
-	}
-	json.NewEncoder(w).Encode(map[string]any{"workgroup": map[string]any{
-		"workgroupName": name, "status": status, "baseCapacity": g.Base, "maxCapacity": g.Max}})
 }

@@ -423,3 +423,26 @@ resource "aws_cloudwatch_metric_alarm" "dpcops_deliveries_failing" {
     ManagedBy = "dpcops"
   }
 }
+
+resource "aws_cloudwatch_metric_alarm" "dpc_learning_dpcops_publisher" {
+  alarm_name          = "dpc-learning-dpcops-publisher"
+  alarm_description   = "The dpcops publisher function has stopped beating: the Custom/DPC metrics and error events of dpc-learning prod are not published, so their alarms cannot fire. Check the function's log group and its schedule."
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  treat_missing_data  = "breaching"
+  namespace           = "Custom/DPC"
+  metric_name         = "PublisherHeartbeat"
+  dimensions = {
+    Environment = "prod"
+  }
+  statistic     = "SampleCount"
+  period        = 60
+  alarm_actions = [aws_sns_topic.dpc_alerts.arn]
+  ok_actions    = [aws_sns_topic.dpc_alerts.arn]
+  tags = {
+    Severity  = "critical"
+    ManagedBy = "dpcops"
+  }
+}

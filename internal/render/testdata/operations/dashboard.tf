@@ -94,10 +94,10 @@ resource "aws_cloudwatch_dashboard" "this" {
         width  = 24
         height = 6
         properties = {
-          title  = "Latest errors (user activity log: statements as submitted, not failed queries)"
+          title  = "Latest errors"
           region = var.region
           view   = "table"
-          query  = "SOURCE '/aws/redshift/${var.namespace_name}/useractivitylog' | fields @timestamp, @message | filter @message like 'ERROR' | sort @timestamp desc | limit 20"
+          query  = "SOURCE '${aws_cloudwatch_log_group.errors.name}' | fields @timestamp, source, error, query, file, line | sort @timestamp desc | limit 20"
         }
       },
     ]

@@ -10,18 +10,19 @@ output "topic_arns" {
 output "alarm_arns" {
   description = "CloudWatch alarm ARNs by name."
   value = {
-    "Alert-ELT-Delay"           = aws_cloudwatch_metric_alarm.alert_elt_delay.arn
-    "Alert-COPY-Error"          = aws_cloudwatch_metric_alarm.alert_copy_error.arn
-    "Alert-Storage-High"        = aws_cloudwatch_metric_alarm.alert_storage_high.arn
-    "Alert-RPU-Spike"           = aws_cloudwatch_metric_alarm.alert_rpu_spike.arn
-    "Alert-Query-Failure"       = aws_cloudwatch_metric_alarm.alert_query_failure.arn
-    "Review-Query-Failure-Rate" = aws_cloudwatch_metric_alarm.review_query_failure_rate.arn
-    "Review-Idle-Share"         = aws_cloudwatch_metric_alarm.review_idle_share.arn
-    "Review-Table-Skew"         = aws_cloudwatch_metric_alarm.review_table_skew.arn
-    "Review-Usage-Limit"        = aws_cloudwatch_metric_alarm.review_usage_limit.arn
-    "Alert-Capacity-Lease"      = aws_cloudwatch_metric_alarm.alert_capacity_lease.arn
-    "dpcops-Collector-Failing"  = aws_cloudwatch_metric_alarm.dpcops_collector_failing.arn
-    "dpcops-Deliveries-Failing" = aws_cloudwatch_metric_alarm.dpcops_deliveries_failing.arn
+    "Alert-ELT-Delay"               = aws_cloudwatch_metric_alarm.alert_elt_delay.arn
+    "Alert-COPY-Error"              = aws_cloudwatch_metric_alarm.alert_copy_error.arn
+    "Alert-Storage-High"            = aws_cloudwatch_metric_alarm.alert_storage_high.arn
+    "Alert-RPU-Spike"               = aws_cloudwatch_metric_alarm.alert_rpu_spike.arn
+    "Alert-Query-Failure"           = aws_cloudwatch_metric_alarm.alert_query_failure.arn
+    "Review-Query-Failure-Rate"     = aws_cloudwatch_metric_alarm.review_query_failure_rate.arn
+    "Review-Idle-Share"             = aws_cloudwatch_metric_alarm.review_idle_share.arn
+    "Review-Table-Skew"             = aws_cloudwatch_metric_alarm.review_table_skew.arn
+    "Review-Usage-Limit"            = aws_cloudwatch_metric_alarm.review_usage_limit.arn
+    "Alert-Capacity-Lease"          = aws_cloudwatch_metric_alarm.alert_capacity_lease.arn
+    "dpcops-Collector-Failing"      = aws_cloudwatch_metric_alarm.dpcops_collector_failing.arn
+    "dpcops-Deliveries-Failing"     = aws_cloudwatch_metric_alarm.dpcops_deliveries_failing.arn
+    "dpc-learning-dpcops-publisher" = aws_cloudwatch_metric_alarm.dpc_learning_dpcops_publisher.arn
   }
 }
 
@@ -33,6 +34,21 @@ output "dashboard_arn" {
 output "workgroup_arn" {
   description = "The workgroup the module watches."
   value       = local.workgroup_arn
+}
+
+output "error_log_group" {
+  description = "The log group of failed queries and rejected COPY rows."
+  value       = aws_cloudwatch_log_group.errors.name
+}
+
+output "publisher_function_arn" {
+  description = "The publisher function."
+  value       = aws_lambda_function.publisher.arn
+}
+
+output "publisher_database_user" {
+  description = "The publisher's database user: give the role dpcops_monitor the monitoring grants (docs/terraform.md)."
+  value       = "IAMR:${aws_iam_role.publisher.name}"
 }
 
 output "capacity_lease_policy_arn" {

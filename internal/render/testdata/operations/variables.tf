@@ -54,6 +54,31 @@ variable "workgroup_security_group_ids" {
   default     = null
 }
 
+variable "log_retention_days" {
+  type        = number
+  description = "Days CloudWatch Logs keeps the error events (and the publisher's own log)."
+  default     = 30
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one CloudWatch Logs accepts: 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "publisher_zip" {
+  type        = string
+  description = "Path of the publisher function's zip, written by `dpcops render lambda --out FILE` (or `make lambda`)."
+}
+
+variable "publisher_architecture" {
+  type        = string
+  description = "Architecture of the binary in publisher_zip: arm64 or x86_64 (render lambda prints it)."
+  default     = "arm64"
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.publisher_architecture)
+    error_message = "publisher_architecture must be arm64 or x86_64."
+  }
+}
+
 variable "maintenance_target_arn" {
   type        = string
   description = "ARN of the Lambda function or Step Functions state machine that runs `dpcops maintenance run --job <job>`; it receives {\"job\": \"<name>\"}."
