@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -45,7 +46,43 @@ type Want struct {
 	RecentSince   time.Time
 	// Columns: every user table's columns (for the offload plan).
 	Columns bool
+
+	// Error events: the failed queries (Redshift) and the rejected load
+	// rows after these cursors, oldest first, at most EventsLimit of each;
+	// a cursor with a zero time reads none.
+	FailedAfter, RejectedAfter EventCursor
 }
+
+// EventCursor is where a read of error events goes on from: the last row
+// read, by its time and then by query id (failed queries) or by file and
+// line (rejected rows), the order the reads sort in.
+type EventCursor struct {
+	Time time.Time
+	ID   int64
+	File string
+	Line int64
+}
+
+// Args are the cursor as SQL parameters: the time in UTC with
+// microseconds, then the id, or the file and the line. An empty file is
+// sent as a space (the Data API refuses an empty value), which sorts
+// before every name but the empty one, and only a row at that very
+// microsecond without a file name could fall between.
+func (c EventCursor) Args(rejected bool) []string {
+	at := c.Time.UTC().Format("2006-01-02 15:04:05.000000")
+	if !rejected {
+		return []string{at, strconv.FormatInt(c.ID, 10)}
+	}
+	file := c.File
+	if file == "" {
+		file = " "
+	}
+	return []string{at, file, strconv.FormatInt(c.Line, 10)}
+}
+
+// EventsLimit bounds the failed queries and rejected rows one snapshot
+// reads as error events; the next read goes on from the last one.
+const EventsLimit = 500
 
 // Snapshot is what one collection cycle read. A part that was not wanted
 // is nil; a part whose query failed is nil and its error is in Errors.
@@ -67,9 +104,13 @@ type Snapshot struct {
 	ErrorRows   []LoadErrorRow
 	Failed      []FailedQuery
 	Columns     []Column
+	// FailedEvents and RejectedEvents answer FailedAfter and
+	// RejectedAfter, oldest first.
+	FailedEvents   []FailedQuery
+	RejectedEvents []LoadErrorRow
 	// Errors holds the error of each part that failed, by part name
 	// (database, activity, tables, queries, load_errors, pipeline, mart,
-	// usage, rpu_minutes, custom:NAME).
+	// usage, rpu_minutes, failed_events, rejected_events, custom:NAME).
 	Errors map[string]error
 	// Statements is the number of SQL statements sent.
 	Statements int

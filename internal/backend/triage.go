@@ -1,6 +1,8 @@
 package backend
 
 import (
+	"time"
+
 	"github.com/dpc-learning/dpcops/internal/backend/pgwire"
 )
 
@@ -30,36 +32,66 @@ func ParsePipelineRuns(s *Snapshot, r pgwire.Result) error {
 
 // ParseLoadErrorRows reads (at, file, line, column, code, message).
 func ParseLoadErrorRows(s *Snapshot, r pgwire.Result) error {
+	rows, err := loadErrorRows(r, pgwire.Value.Epoch)
+	s.ErrorRows = append(s.ErrorRows, rows...)
+	return err
+}
+
+// ParseRejectedEvents reads the rows of ParseLoadErrorRows with the time
+// as a timestamp, into RejectedEvents (never nil once read).
+func ParseRejectedEvents(s *Snapshot, r pgwire.Result) error {
+	rows, err := loadErrorRows(r, pgwire.Value.Time)
+	s.RejectedEvents = append(make([]LoadErrorRow, 0, len(rows)), rows...)
+	return err
+}
+
+func loadErrorRows(r pgwire.Result, at func(pgwire.Value) (time.Time, error)) ([]LoadErrorRow, error) {
+	var out []LoadErrorRow
 	for _, row := range r.Rows {
 		var e LoadErrorRow
 		var err error
-		if e.Time, err = row[0].Epoch(); err != nil {
-			return err
+		if e.Time, err = at(row[0]); err != nil {
+			return out, err
 		}
 		e.File, e.Column, e.Message = row[1].Text, row[3].Text, row[5].Text
 		e.Line, _ = row[2].Int()
 		e.Code, _ = row[4].Int()
-		s.ErrorRows = append(s.ErrorRows, e)
+		out = append(out, e)
 	}
-	return nil
+	return out, nil
 }
 
 // ParseFailedQueries reads (query_id, user, at, error, query).
 func ParseFailedQueries(s *Snapshot, r pgwire.Result) error {
+	qs, err := failedQueries(r, pgwire.Value.Epoch)
+	s.Failed = append(s.Failed, qs...)
+	return err
+}
+
+// ParseFailedEvents reads the rows of ParseFailedQueries with the time as
+// a timestamp, into FailedEvents (never nil once read).
+func ParseFailedEvents(s *Snapshot, r pgwire.Result) error {
+	qs, err := failedQueries(r, pgwire.Value.Time)
+	s.FailedEvents = append(make([]FailedQuery, 0, len(qs)), qs...)
+	return err
+}
+
+func failedQueries(r pgwire.Result, at func(pgwire.Value) (time.Time, error)) ([]FailedQuery, error) {
+	var out []FailedQuery
 	for _, row := range r.Rows {
 		var q FailedQuery
 		var err error
 		if q.ID, err = row[0].Int(); err != nil {
-			return err
+			return out, err
 		}
 		q.User = row[1].Text
-		if q.Time, err = row[2].Epoch(); err != nil {
-			return err
+		if q.Time, err = at(row[2]); err != nil {
+			return out, err
 		}
 		q.Error, q.Text = row[3].Text, row[4].Text
-		s.Failed = append(s.Failed, q)
+		out = append(out, q)
 	}
-	return nil
+	return out, nil
 }
 
 // ParseColumns reads (schema, table, column, type).

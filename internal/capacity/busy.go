@@ -4,38 +4,31 @@ import (
 	"context"
 	"time"
 
+	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
 
-// busyLookback is how recent a compute datapoint must be to call the
-// warehouse busy (CloudWatch's one-minute points arrive a few minutes
-// late).
-const busyLookback = 5 * time.Minute
+// busyFresh is how recent the collector's word on the workgroup must be:
+// a few of its cycles.
+const busyFresh = 5 * time.Minute
 
-// Busy reports whether the warehouse used compute in the last five
-// minutes, from the stored compute series: SQL sent now breaks no idle
-// period. PostgreSQL is always busy: it does not bill idle time.
+// Busy reports whether the workgroup is busy with work other than dpcops'
+// own, as the collector last found it (collect.StateBusy, from the query
+// counts in CloudWatch): SQL sent now breaks no idle period. Compute
+// metrics cannot say so: they are 30-minute figures, and dpcops' own
+// queries would keep them above zero. PostgreSQL is always busy: it does
+// not bill idle time.
 func Busy(ctx context.Context, st *store.Store, s *spec.Spec, now time.Time) (bool, error) {
 	if s.Warehouse.Engine == spec.EnginePostgres {
 		return true, nil
 	}
-	for _, source := range []string{"compute_capacity", "compute_seconds"} {
-		m, d, ok := seriesOf(s, source)
-		if !ok {
-			continue
-		}
-		pts, err := st.Points(ctx, m, d, now.Add(-busyLookback), now.Add(time.Second))
-		if err != nil {
-			return false, err
-		}
-		for _, p := range pts {
-			if p.Value > 0 {
-				return true, nil
-			}
-		}
+	states, err := st.States(ctx)
+	if err != nil {
+		return false, err
 	}
-	return false, nil
+	b, ok := states[collect.StateBusy]
+	return ok && b.Value > 0 && now.Sub(b.Time) <= busyFresh, nil
 }
 
 // BusyFunc binds Busy to a store and clock, for qmr.Options.Busy and

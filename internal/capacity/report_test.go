@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 	"github.com/dpc-learning/dpcops/internal/store/storetest"
@@ -340,22 +341,30 @@ func TestBusy(t *testing.T) {
 	s := testSpec(t, spec.EngineRedshiftServerless, redshiftMetrics, "")
 	st := openStore(t)
 	now := jst(2026, 11, 27, 12)
-	if err := st.InsertDatapoints(context.Background(), []store.Datapoint{
-		{Metric: "ComputeCapacity", Dims: "Workgroup=dpc", Time: now.Add(-10 * time.Minute), Value: 8},
-		{Metric: "ComputeCapacity", Dims: "Workgroup=dpc", Time: now.Add(-3 * time.Minute), Value: 0},
-	}); err != nil {
-		t.Fatal(err)
+	say := func(busy bool, at time.Time) {
+		v := 0.0
+		if busy {
+			v = 1
+		}
+		if err := st.WriteCycle(context.Background(), store.CycleWrite{States: map[string]store.State{collect.StateBusy: {Value: v, Time: at}}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	busy := BusyFunc(st, s, func() time.Time { return now })
 	if b, err := busy(context.Background()); err != nil || b {
-		t.Errorf("idle for 10 minutes: busy %v %v", b, err)
+		t.Errorf("the collector has said nothing: busy %v %v", b, err)
 	}
-	if err := st.InsertDatapoints(context.Background(), []store.Datapoint{
-		{Metric: "ComputeSeconds", Dims: "Workgroup=dpc", Time: now.Add(-2 * time.Minute), Value: 120}}); err != nil {
-		t.Fatal(err)
-	}
+	say(true, now.Add(-2*time.Minute))
 	if b, err := busy(context.Background()); err != nil || !b {
-		t.Errorf("compute two minutes ago: busy %v %v", b, err)
+		t.Errorf("busy two minutes ago: busy %v %v", b, err)
+	}
+	say(true, now.Add(-10*time.Minute))
+	if b, err := busy(context.Background()); err != nil || b {
+		t.Errorf("a word ten minutes old is stale: busy %v %v", b, err)
+	}
+	say(false, now.Add(-time.Minute))
+	if b, err := busy(context.Background()); err != nil || b {
+		t.Errorf("idle a minute ago: busy %v %v", b, err)
 	}
 	pg := testSpec(t, spec.EnginePostgres, postgresMetrics, "")
 	if b, _ := Busy(context.Background(), st, pg, now); !b {

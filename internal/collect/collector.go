@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -37,11 +38,20 @@ type Options struct {
 	// Errors writes error events to CloudWatch Logs when collect.publish
 	// is on; nil writes none.
 	Errors ErrorWriter
+	// Publisher marks the CloudWatch form's publisher function. Beside it
+	// (collect.publisher: lambda) serve publishes none of the collector's
+	// readings and events, which the function publishes already.
+	Publisher bool
 	// NeverWake sends SQL to a serverless workgroup only while it is busy,
 	// never after collect.idle_sql_interval: the publisher keeps no state
 	// between invocations to pace idle reads by.
 	NeverWake bool
-	Logger    *slog.Logger
+	// OwnStatements counts the statements this process has sent to the
+	// warehouse, so that the wake policy does not take dpcops' own queries
+	// for someone's work (default: the collector's own connection; serve
+	// passes pgwire.Sent, which query monitoring and maintenance add to).
+	OwnStatements func() int64
+	Logger        *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Registerer receives the collector's own metrics (nil: none).
@@ -66,6 +76,10 @@ type Collector struct {
 	own     ownWork
 	// failures counts each collector's consecutive failed cycles.
 	failures map[string]int
+	// sent samples OwnStatements at the start of each cycle.
+	sent []sentSample
+	// cursors are where the error-event sources' next reads start.
+	cursors map[string]backend.EventCursor
 	// lastStored is the Unix nanoseconds of Run's last stored cycle:
 	// serve's readiness sees a collector that is stuck.
 	lastStored atomic.Int64
@@ -92,11 +106,18 @@ func New(o Options) *Collector {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.OwnStatements == nil {
+		o.OwnStatements = func() int64 { return 0 }
+		if w := o.Warehouse; w != nil {
+			o.OwnStatements = w.Statements
+		}
+	}
 	return &Collector{
 		o: o, s: o.Spec, log: o.Logger, now: o.Now,
 		m:       newPromMetrics(o.Registerer),
 		state:   map[string]store.State{},
 		lastRun: map[string]time.Time{},
+		cursors: map[string]backend.EventCursor{},
 	}
 }
 
@@ -130,6 +151,7 @@ func (c *Collector) Cycle(ctx context.Context, force bool) (*Result, error) {
 		return nil, err
 	}
 	cy := newCycle(c, c.now().UTC(), c.due(force))
+	c.noteSent(cy.now)
 	cy.gather(ctx)
 	for _, m := range cy.due {
 		cy.compute(m)
@@ -147,10 +169,22 @@ func (c *Collector) Cycle(ctx context.Context, force bool) (*Result, error) {
 			return res, err
 		}
 	}
+	publishErrors := c.o.Errors != nil && c.publishes() && len(res.Errors) > 0
+	if publishErrors && c.o.Store == nil {
+		// CloudWatch Logs holds the only copy: the events are read again
+		// next cycle unless they are there.
+		if err := PublishErrors(ctx, c.o.Errors, res.Errors, c.log); err != nil {
+			c.log.Warn("publish of error events to CloudWatch Logs failed; they are read again next cycle", "events", len(res.Errors), "err", err)
+			cy.rewindCursors()
+		}
+	}
 	c.commit(cy)
 	c.publish(ctx, append(res.Readings[:len(res.Readings):len(res.Readings)], res.Self...))
-	if c.o.Errors != nil {
-		PublishErrors(ctx, c.o.Errors, c.s, res.Errors, c.log)
+	if publishErrors && c.o.Store != nil {
+		// The store has them: CloudWatch's copy is a convenience.
+		if err := PublishErrors(ctx, c.o.Errors, res.Errors, c.log); err != nil {
+			c.log.Warn("publish of error events to CloudWatch Logs failed", "events", len(res.Errors), "err", err)
+		}
 	}
 	c.m.observe(res, c.now().Sub(cy.now))
 	return res, nil
@@ -199,6 +233,7 @@ func (c *Collector) commit(cy *cycle) {
 	for _, name := range cy.collected {
 		c.lastRun[name] = cy.now
 	}
+	maps.Copy(c.cursors, cy.cursors)
 	c.busy = cy.busy
 	c.counts = cy.counts
 	c.own = cy.own
@@ -215,9 +250,15 @@ func datapoints(rs []Reading) []store.Datapoint {
 // publish sends the readings of dpcops-computed metrics to CloudWatch when
 // collect.publish is on.
 func (c *Collector) publish(ctx context.Context, rs []Reading) {
-	if c.o.AWS != nil {
+	if c.o.AWS != nil && c.publishes() {
 		Publish(ctx, c.o.AWS, c.s, rs, c.log)
 	}
+}
+
+// publishes says whether this collector publishes its readings and
+// events: with collect.publish, unless the publisher function does.
+func (c *Collector) publishes() bool {
+	return c.s.Collect.Publish && (c.o.Publisher || c.s.Collect.Publisher != spec.PublisherLambda)
 }
 
 // Publisher sends datapoints to CloudWatch; *aws.Client is one.
@@ -296,6 +337,40 @@ func (c *Collector) Running(ctx context.Context) ([]backend.RunningQuery, error)
 		return nil, e
 	}
 	return snap.Activity.Running, nil
+}
+
+// sentSample is how many statements dpcops had sent by a time.
+type sentSample struct {
+	t time.Time
+	n int64
+}
+
+// noteSent samples OwnStatements, keeping the samples the wake policy's
+// window needs and one before it.
+func (c *Collector) noteSent(now time.Time) {
+	c.sent = append(c.sent, sentSample{now, c.o.OwnStatements()})
+	cut := now.Add(-busyLookback - 3*time.Minute)
+	i := 0
+	for i < len(c.sent)-1 && c.sent[i+1].t.Before(cut) {
+		i++
+	}
+	c.sent = c.sent[i:]
+}
+
+// ownSince is how many statements dpcops has sent since about t: from the
+// newest sample at or before t (so a little more, never less, once the
+// samples reach back that far).
+func (c *Collector) ownSince(t time.Time) int64 {
+	if len(c.sent) == 0 {
+		return 0
+	}
+	base := c.sent[0].n
+	for _, s := range c.sent {
+		if !s.t.After(t) {
+			base = s.n
+		}
+	}
+	return c.o.OwnStatements() - base
 }
 
 // sortedSkips orders skips by metric for stable output.

@@ -46,6 +46,8 @@ type cycle struct {
 	collected  []string
 	logs       []store.LogLine
 	errors     []ErrorEvent
+	cursors    map[string]backend.EventCursor
+	readFrom   map[string]backend.EventCursor
 	health     map[string]*store.Health
 	busy       []busySample
 	counts     []countSample
@@ -57,7 +59,8 @@ type cycle struct {
 func newCycle(c *Collector, now time.Time, due []spec.Metric) *cycle {
 	return &cycle{
 		c: c, s: c.s, now: now, due: due,
-		states: map[string]store.State{},
+		states:  map[string]store.State{},
+		cursors: map[string]backend.EventCursor{}, readFrom: map[string]backend.EventCursor{},
 		health: map[string]*store.Health{},
 		busy:   c.busy, counts: c.counts,
 	}
@@ -163,9 +166,7 @@ func (cy *cycle) readSQL(ctx context.Context) {
 		return
 	}
 	cy.snap = snap
-	if want.LoadErrorRows || want.FailedQueries {
-		cy.readErrors(want.RecentSince)
-	}
+	cy.readErrors()
 	for _, part := range sortedKeys(snap.Errors) {
 		cy.fail(healthWarehouse, fmt.Errorf("%s: %s", part, explain(snap.Errors[part])))
 	}

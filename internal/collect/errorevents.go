@@ -8,19 +8,25 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dpc-learning/dpcops/internal/backend"
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
-	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
 
-// stateErrors is where the last read of failed queries and rejected load
-// rows ended: the time of the newest row seen.
-const stateErrors = "errors.since"
+// Where the last reads of error events ended: the time of the newest
+// failed query and of the newest rejected load row seen.
+const (
+	stateFailedEvents   = "errors.failed_since"
+	stateRejectedEvents = "errors.rejected_since"
+)
 
 // firstErrorsLookback is how far back the first read of error rows goes,
-// so that a dashboard just started shows the last hour's errors.
+// so that a dashboard just started shows the last hour's errors. Without
+// a store (the publisher) a first read is a cold start, which goes back
+// two collection intervals: the time since the last invocation, and no
+// hour of events published again.
 const firstErrorsLookback = time.Hour
 
 // Sources of error events.
@@ -60,44 +66,81 @@ func ErrorLogGroup(platform string) string { return "/dpcops/" + platform + "/er
 // load rows on both. They ride along with SQL sent anyway and never cause
 // a round trip of their own.
 func (cy *cycle) wantErrors(w *backend.Want) {
+	if cy.serverless() {
+		w.FailedAfter = cy.cursor(stateFailedEvents)
+	}
 	for _, m := range cy.s.Metrics {
 		// Rejected rows come from where the load_errors metric counts
 		// them: a spec that counts none may have no such table.
-		w.LoadErrorRows = w.LoadErrorRows || m.Source == "load_errors"
-	}
-	w.FailedQueries = cy.serverless()
-	if !w.LoadErrorRows && !w.FailedQueries {
-		return
-	}
-	w.RecentSince = cy.now.Add(-firstErrorsLookback)
-	if st, ok := cy.state(stateErrors); ok {
-		w.RecentSince = st.Time
+		if m.Source == "load_errors" {
+			w.RejectedAfter = cy.cursor(stateRejectedEvents)
+			break
+		}
 	}
 }
 
-// readErrors turns the snapshot's failed queries and rejected rows into
-// events and log lines, and moves the watermark to the newest row. The
-// SQL reads rows after the watermark, so none is reported twice.
-func (cy *cycle) readErrors(since time.Time) {
-	if cy.snap == nil || (cy.snap.ErrorRows == nil && cy.snap.Failed == nil) {
+// cursor is where a source's next read starts: after the last row read,
+// which the collector remembers; after a restart, the time kept in the
+// store (its rows of that very millisecond are read again); the first
+// time, an hour back, or two intervals without a store (a cold publisher).
+func (cy *cycle) cursor(key string) backend.EventCursor {
+	c := cy.startCursor(key)
+	cy.readFrom[key] = c
+	return c
+}
+
+func (cy *cycle) startCursor(key string) backend.EventCursor {
+	if c, ok := cy.c.cursors[key]; ok {
+		return c
+	}
+	if st, ok := cy.state(key); ok {
+		return backend.EventCursor{Time: st.Time}
+	}
+	if cy.c.o.Store == nil {
+		return backend.EventCursor{Time: cy.now.Add(-2 * cy.s.Collect.Interval.D())}
+	}
+	return backend.EventCursor{Time: cy.now.Add(-firstErrorsLookback)}
+}
+
+// readErrors turns the snapshot's failed queries and rejected rows, each
+// after its source's cursor, into events and log lines, and moves each
+// cursor to its last row, only when its part was read.
+func (cy *cycle) readErrors() {
+	if cy.snap == nil {
 		return
 	}
-	newest := since
 	add := func(e ErrorEvent) {
 		e.Platform, e.Workgroup = cy.s.Platform, cy.s.Warehouse.Workgroup
 		cy.errors = append(cy.errors, e)
 		cy.logs = append(cy.logs, e.logLine())
-		if e.Time.After(newest) {
-			newest = e.Time
+	}
+	if qs := cy.snap.FailedEvents; cy.snap.Errors["failed_events"] == nil && len(qs) > 0 {
+		for _, q := range qs {
+			add(ErrorEvent{Time: q.Time.UTC(), Source: ErrorSourceQuery, Error: q.Error, QueryID: q.ID, User: q.User, Query: MaskSecrets(q.Text)})
 		}
+		last := qs[len(qs)-1]
+		cy.moveCursor(stateFailedEvents, backend.EventCursor{Time: last.Time, ID: last.ID})
 	}
-	for _, q := range cy.snap.Failed {
-		add(ErrorEvent{Time: q.Time.UTC(), Source: ErrorSourceQuery, Error: q.Error, QueryID: q.ID, User: q.User, Query: MaskSecrets(q.Text)})
+	if rs := cy.snap.RejectedEvents; cy.snap.Errors["rejected_events"] == nil && len(rs) > 0 {
+		for _, r := range rs {
+			add(ErrorEvent{Time: r.Time.UTC(), Source: ErrorSourceCopy, Error: r.Message, File: r.File, Line: r.Line, Column: r.Column, Code: r.Code})
+		}
+		last := rs[len(rs)-1]
+		cy.moveCursor(stateRejectedEvents, backend.EventCursor{Time: last.Time, File: last.File, Line: last.Line})
 	}
-	for _, r := range cy.snap.ErrorRows {
-		add(ErrorEvent{Time: r.Time.UTC(), Source: ErrorSourceCopy, Error: r.Message, File: r.File, Line: r.Line, Column: r.Column, Code: r.Code})
+}
+
+// rewindCursors puts each source's cursor back where this cycle's read
+// started, so that the next cycle reads its events again.
+func (cy *cycle) rewindCursors() {
+	for key, c := range cy.readFrom {
+		cy.moveCursor(key, c)
 	}
-	cy.setState(stateErrors, float64(newest.Unix()), newest)
+}
+
+func (cy *cycle) moveCursor(key string, c backend.EventCursor) {
+	cy.cursors[key] = c
+	cy.setState(key, float64(c.Time.Unix()), c.Time)
 }
 
 // logLine is the event as a line of Latest errors, its details in the
@@ -120,9 +163,11 @@ func (e ErrorEvent) logLine() store.LogLine {
 }
 
 // secretLiteralRE finds the literals of SQL clauses that carry secrets:
-// CREATE/ALTER USER … PASSWORD '…', COPY … CREDENTIALS '…' and the
-// ACCESS_KEY_ID / SECRET_ACCESS_KEY / SESSION_TOKEN of COPY and UNLOAD.
-var secretLiteralRE = regexp.MustCompile(`(?i)\b(password|credentials|access_key_id|secret_access_key|session_token)(\s+)'(?:[^']|'')*'`)
+// CREATE/ALTER USER … PASSWORD '…', COPY … CREDENTIALS [AS] '…' and the
+// ACCESS_KEY_ID / SECRET_ACCESS_KEY / SESSION_TOKEN of COPY and UNLOAD. A
+// literal runs to its closing quote (” and \' inside it), or to the end
+// of a text cut short (query histories keep the first characters only).
+var secretLiteralRE = regexp.MustCompile(`(?i)\b(password|credentials|access_key_id|secret_access_key|session_token)(\s+(?:as\s+)?)'(?:[^'\\]|''|\\.)*(?:'|\\?$)`)
 
 // MaskSecrets replaces the secret literals of a query text by '***': a
 // failed query's text goes to dashboards and log groups that more people
@@ -136,22 +181,34 @@ type ErrorWriter interface {
 	Put(ctx context.Context, events []aws.LogEvent) (dropped int, err error)
 }
 
-// PublishErrors writes events as JSON to CloudWatch Logs when
-// collect.publish is on. A failure is logged, as Publish's are.
-func PublishErrors(ctx context.Context, w ErrorWriter, s *spec.Spec, events []ErrorEvent, log *slog.Logger) {
-	if !s.Collect.Publish || len(events) == 0 {
-		return
-	}
+// PublishErrors writes events as JSON to CloudWatch Logs. The caller
+// decides whether to publish (collect.publish); events too old for
+// CloudWatch Logs are logged as left out.
+func PublishErrors(ctx context.Context, w ErrorWriter, events []ErrorEvent, log *slog.Logger) error {
 	out := make([]aws.LogEvent, len(events))
 	for i, e := range events {
+		// Cut the long fields rather than the JSON, which must stay JSON
+		// for Logs Insights.
+		e.Error, e.Query = cut(e.Error, aws.MaxEventBytes/4), cut(e.Query, aws.MaxEventBytes/2)
 		b, _ := json.Marshal(e) // strings and numbers only: cannot fail
 		out[i] = aws.LogEvent{Time: e.Time, Message: string(b)}
 	}
 	dropped, err := w.Put(ctx, out)
-	if err != nil {
-		log.Warn("publish of error events to CloudWatch Logs failed", "events", len(events), "err", err)
-	}
 	if dropped > 0 {
-		log.Warn("error events too old for CloudWatch Logs were left out", "events", dropped)
+		log.Warn("error events CloudWatch Logs does not take (older than 14 days or too far ahead) were left out", "events", dropped)
 	}
+	return err
+}
+
+// cut shortens s to at most n bytes, on a character boundary, marking
+// the cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n -= len("…")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -3,7 +3,6 @@ package collect_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/store"
@@ -58,7 +57,7 @@ func TestCopyRejectsReachLatestErrors(t *testing.T) {
 // last hour become events, the query's secrets masked.
 func TestServerlessErrorEvents(t *testing.T) {
 	e := newServerless(t)
-	e.series("ComputeCapacity", "Average", e.dims, e.at(time.Minute, 8))
+	e.busy()
 	r := e.cycle()
 	var queries, copies int
 	for _, ev := range r.Errors {
@@ -86,14 +85,45 @@ func TestServerlessErrorEvents(t *testing.T) {
 
 func TestMaskSecrets(t *testing.T) {
 	for in, want := range map[string]string{
-		"CREATE USER etl PASSWORD 'Hunter2x'":                                                "CREATE USER etl PASSWORD '***'",
-		"alter user etl password 'it''s'":                                                    "alter user etl password '***'",
-		"COPY t FROM 's3://b/k' CREDENTIALS 'aws_access_key_id=AK;aws_secret_access_key=SK'": "COPY t FROM 's3://b/k' CREDENTIALS '***'",
-		"COPY t FROM 's3://b/k' ACCESS_KEY_ID 'AK' SECRET_ACCESS_KEY 'SK' SESSION_TOKEN 'T'": "COPY t FROM 's3://b/k' ACCESS_KEY_ID '***' SECRET_ACCESS_KEY '***' SESSION_TOKEN '***'",
-		"select 'password' from t":                                                           "select 'password' from t",
+		"CREATE USER etl PASSWORD 'Hunter2x'":                                                   "CREATE USER etl PASSWORD '***'",
+		"alter user etl password 'it''s'":                                                       "alter user etl password '***'",
+		"COPY t FROM 's3://b/k' CREDENTIALS 'aws_access_key_id=AK;aws_secret_access_key=SK'":    "COPY t FROM 's3://b/k' CREDENTIALS '***'",
+		"COPY t FROM 's3://b/k' ACCESS_KEY_ID 'AK' SECRET_ACCESS_KEY 'SK' SESSION_TOKEN 'T'":    "COPY t FROM 's3://b/k' ACCESS_KEY_ID '***' SECRET_ACCESS_KEY '***' SESSION_TOKEN '***'",
+		"select 'password' from t":                                                              "select 'password' from t",
+		"COPY t FROM 's3://b/k' CREDENTIALS AS 'aws_access_key_id=AK;aws_secret_access_key=SK'": "COPY t FROM 's3://b/k' CREDENTIALS AS '***'",
+		"COPY t FROM 's3://b/k' SECRET_ACCESS_KEY 'wJalrXUtnFEMI/K7MDENG":                       "COPY t FROM 's3://b/k' SECRET_ACCESS_KEY '***'",
+		`ALTER USER etl PASSWORD 'ab\'cd' VALID UNTIL 'infinity'`:                               "ALTER USER etl PASSWORD '***' VALID UNTIL 'infinity'",
 	} {
 		if got := collect.MaskSecrets(in); got != want {
 			t.Errorf("MaskSecrets(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRejectsBeyondOneReadAreReportedNext: a COPY that rejects more rows
+// than one read takes, all with the load's one start time, is reported
+// whole over the next cycles, each row once.
+func TestRejectsBeyondOneReadAreReportedNext(t *testing.T) {
+	e := newEnv(t, "")
+	e.exec(`INSERT INTO ops.load_errors (start_time, file_name, line_number, column_name, error_code, error_message)
+		SELECT now() - interval '1 minute', 's3://dpc/ef/big.csv', g, 'points', 1207, 'Invalid digit'
+		  FROM generate_series(1, 700) g`)
+	lines := map[int64]int{}
+	for i := range 4 {
+		r := e.cycle()
+		for _, ev := range r.Errors {
+			lines[ev.Line]++
+		}
+		if i == 0 && len(r.Errors) != 500 {
+			t.Errorf("the first read reported %d rows, want the read's 500", len(r.Errors))
+		}
+	}
+	if len(lines) != 700 {
+		t.Fatalf("%d of 700 rows reported", len(lines))
+	}
+	for line, n := range lines {
+		if n != 1 {
+			t.Errorf("line %d reported %d times", line, n)
 		}
 	}
 }

@@ -75,7 +75,9 @@ func (cy *cycle) readCloudWatch(ctx context.Context) {
 		cy.cwErr = errors.New("no AWS client")
 		return
 	}
-	want := map[string]bool{"compute_capacity": true, "compute_seconds": true}
+	// The query counts tell the wake policy whether anyone but dpcops is
+	// using the workgroup.
+	want := map[string]bool{"queries_succeeded": true, "queries_failed": true, "queries_running": true}
 	window := cwWindow
 	usage := false
 	for _, m := range cy.due {
@@ -147,11 +149,9 @@ func (cy *cycle) readStepFunctions(ctx context.Context) {
 // when collect.idle_sql_interval has passed since the last SQL. busy says
 // whether sending it breaks no idle period.
 func (cy *cycle) sqlAllowed() (ok, busy bool, why string) {
-	for _, id := range []string{"cap", "secs"} {
-		pts := cy.cw[id]
-		if n := len(pts); n > 0 && pts[n-1].Value > 0 && cy.now.Sub(pts[n-1].Time) <= busyLookback {
-			busy = true
-		}
+	busy = cy.othersBusy()
+	if cy.cwErr == nil {
+		cy.setState(StateBusy, boolValue(busy), cy.now)
 	}
 	if busy {
 		return true, true, ""
@@ -168,6 +168,40 @@ func (cy *cycle) sqlAllowed() (ok, busy bool, why string) {
 	}
 	next := last.Time.Add(cy.s.Collect.IdleSQLInterval.D())
 	return false, false, fmt.Sprintf("workgroup idle: SQL deferred until it is busy, a pipeline run ends, or %s (collect.idle_sql_interval)", next.Format(time.RFC3339))
+}
+
+// StateBusy is the collector's last word on whether the workgroup is busy
+// with work other than dpcops' own (1) or not (0), at the time of the
+// cycle that said so: query monitoring and maintenance read it.
+const StateBusy = "wake.busy"
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// othersBusy reports whether the workgroup ran queries other than dpcops'
+// own in the last busyLookback: more finished than dpcops sent in that
+// time (give or take a minute of CloudWatch's lag), or some running in a
+// minute in which dpcops sent nothing. Compute metrics cannot tell:
+// ComputeCapacity and ComputeSeconds are 30-minute figures, and any
+// statement, dpcops' own included, is billed for at least 60 s, so a
+// collector that counted its own compute as busy would keep sending SQL,
+// and the workgroup awake, for ever.
+func (cy *cycle) othersBusy() bool {
+	since := cy.now.Add(-busyLookback)
+	finished := sumSince(cy.cw["ok"], since) + sumSince(cy.cw["failed"], since)
+	if finished > float64(cy.c.ownSince(since.Add(-time.Minute))) {
+		return true
+	}
+	for _, p := range cy.cw["running"] {
+		if p.Value > 0 && !p.Time.Before(since) && cy.c.ownSince(p.Time.Add(-time.Minute))-cy.c.ownSince(p.Time.Add(2*time.Minute)) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // computeServerless produces a metric's readings on Redshift Serverless.

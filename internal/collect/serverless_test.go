@@ -96,6 +96,11 @@ func (e *serverlessEnv) searchSeries(metric, search, stat string, pts ...awstest
 	e.fake.SetSeries(awstest.ExpressionKey(expr), pts...)
 }
 
+// busy has someone else run queries a minute ago: more than dpcops sends.
+func (e *serverlessEnv) busy() {
+	e.searchSeries("QueriesSucceeded", "QueryType,Workgroup", "Sum", e.at(time.Minute, 500))
+}
+
 func (e *serverlessEnv) at(ago time.Duration, v float64) awstest.Point {
 	return awstest.Point{Time: e.now.Add(-ago), Value: v}
 }
@@ -178,7 +183,7 @@ func TestPerMinuteRPUIsReadOnlyWhileBusy(t *testing.T) {
 	}
 	// Busy now (the fixture's minutes are the database's last ones).
 	e.now = start
-	e.series("ComputeCapacity", "Average", e.dims, e.at(time.Minute, 24))
+	e.busy()
 	r := e.cycle()
 	if r.Statements == 0 || r.Wakeup {
 		t.Fatalf("busy: %+v", r)
@@ -282,7 +287,7 @@ func TestUsageReadFailingSpoilsOnlyTheUsageMetric(t *testing.T) {
 
 func TestPublishSendsDpcopsOwnMetricsOnly(t *testing.T) {
 	e := newServerless(t)
-	e.s.Collect.Publish = true
+	e.s.Collect.Publish, e.s.Collect.Publisher = true, spec.PublisherServe
 	e.series("ComputeCapacity", "Average", e.dims, e.at(time.Minute, 8))
 	stop := e.now.Add(-10 * time.Minute)
 	e.fake.SetExecutions(e.arn, awstest.Execution{ARN: e.arn + ":r", Name: "r", Status: "SUCCEEDED", Start: stop.Add(-time.Hour), Stop: &stop})
@@ -296,5 +301,21 @@ func TestPublishSendsDpcopsOwnMetricsOnly(t *testing.T) {
 	}
 	if !slices.Contains(names, "ELTExecutionDelay") || slices.Contains(names, "ComputeCapacity") {
 		t.Errorf("published %v", names)
+	}
+}
+
+// TestServeBesideThePublisherFunctionPublishesNone: with collect.publisher
+// lambda the module's function publishes the collector's readings and
+// events; a serve with collect.publish beside it must not send them again
+// (CopyErrorCount's sums would double).
+func TestServeBesideThePublisherFunctionPublishesNone(t *testing.T) {
+	e := newServerless(t)
+	e.s.Collect.Publish, e.s.Collect.Publisher = true, spec.PublisherLambda
+	e.busy()
+	if r := e.cycle(); len(r.Readings) == 0 {
+		t.Fatal("nothing collected")
+	}
+	if put := e.fake.Put(); len(put) != 0 {
+		t.Errorf("serve published %d datapoints beside the function", len(put))
 	}
 }

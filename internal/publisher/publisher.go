@@ -80,6 +80,7 @@ func Open(ctx context.Context, o Options) (*Publisher, error) {
 		AWS:       cw,
 		Errors:    logs,
 		NeverWake: true,
+		Publisher: true,
 		Logger:    o.Logger,
 		Now:       o.Now,
 	})
@@ -103,7 +104,16 @@ type Summary struct {
 // too. The error is for a heartbeat CloudWatch did not take, which the
 // heartbeat alarm reports as well.
 func (p *Publisher) Invoke(ctx context.Context) (Summary, error) {
-	res, err := p.c.Cycle(ctx, false)
+	// Lambda freezes the function at its deadline: the cycle ends a little
+	// before, so that its statements are cancelled and the heartbeat (on
+	// ctx) still goes out.
+	cctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithDeadline(ctx, dl.Add(-min(10*time.Second, time.Until(dl)/4)))
+		defer cancel()
+	}
+	res, err := p.c.Cycle(cctx, false)
 	if err != nil {
 		// Without a store a cycle cannot fail to be stored; anything
 		// here is a bug worth the invocation's error.

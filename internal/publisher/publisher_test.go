@@ -32,6 +32,20 @@ type env struct {
 	s    *spec.Spec
 	p    *publisher.Publisher
 	now  time.Time
+	dsn  string
+}
+
+// exec runs SQL on the fixture database.
+func (e *env) exec(sql string) {
+	e.t.Helper()
+	conn, err := pgx.Connect(e.t.Context(), e.dsn)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer conn.Close(e.t.Context())
+	if _, err := conn.Exec(e.t.Context(), sql); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func newEnv(t *testing.T, edit func(*spec.Spec)) *env {
@@ -62,7 +76,7 @@ func newEnv(t *testing.T, edit func(*spec.Spec)) *env {
 	t.Cleanup(fake.Close)
 	fake.SetDataAPI(s.Warehouse.Workgroup, s.Warehouse.Database, dsn)
 	fake.SetLogGroup(collect.ErrorLogGroup(s.Platform))
-	e := &env{t: t, fake: fake, s: s, now: time.Now().UTC().Truncate(time.Minute)}
+	e := &env{t: t, fake: fake, s: s, now: time.Now().UTC().Truncate(time.Minute), dsn: dsn}
 	e.p, err = publisher.Open(ctx, publisher.Options{Spec: s, Now: func() time.Time { return e.now },
 		AWS: aws.Options{Region: "ap-northeast-1",
 			Endpoints:   map[string]string{"cloudwatch": fake.URL, "stepfunctions": fake.URL, "logs": fake.URL, "redshift_data": fake.URL},
@@ -73,10 +87,13 @@ func newEnv(t *testing.T, edit func(*spec.Spec)) *env {
 	return e
 }
 
-// busy gives the workgroup compute in the last minute.
-func (e *env) busy() {
-	e.fake.SetSeries(awstest.SeriesKey(spec.ServerlessNamespace, "ComputeCapacity", map[string]string{"Workgroup": "dpc-learning"}, "Average"),
-		awstest.Point{Time: e.now.Add(-time.Minute), Value: 8})
+// busy has someone else run queries in the last minute.
+func (e *env) busy() { e.queries(e.now.Add(-time.Minute), 500) }
+
+// queries sets the workgroup's finished queries in CloudWatch.
+func (e *env) queries(at time.Time, n float64) {
+	e.fake.SetSeries(awstest.ExpressionKey(`SUM(SEARCH('{AWS/Redshift-Serverless,QueryType,Workgroup} MetricName="QueriesSucceeded" Workgroup="dpc-learning"', 'Sum', 60))`),
+		awstest.Point{Time: at, Value: n})
 }
 
 func (e *env) published() map[string][]awstest.Datum {
@@ -109,6 +126,10 @@ func asDataAPI(sql string) string {
 func TestPublisherEndToEnd(t *testing.T) {
 	e := newEnv(t, nil)
 	e.busy()
+	// A cold start reads two intervals back: the fixture's failed query
+	// of 9 minutes ago is older, this one is not.
+	e.exec(`INSERT INTO sys_query_history (query_id, user_id, status, start_time, end_time, error_message, query_text)
+		VALUES (107, 101, 'failed', getdate() - interval '1 minute', getdate() - interval '30 seconds', 'column "x" does not exist', 'CREATE USER etl PASSWORD ''Hunter2x''; select x')`)
 	sum, err := e.p.Invoke(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +145,7 @@ func TestPublisherEndToEnd(t *testing.T) {
 		}
 		sqls = append(sqls, st.SQL)
 	}
-	for _, file := range []string{"load_errors", "tables", "rpu_minutes", "failed_queries", "load_error_rows"} {
+	for _, file := range []string{"load_errors", "tables", "rpu_minutes", "failed_events", "rejected_events"} {
 		if !slices.Contains(sqls, asDataAPI(redshift.SQL(file))) {
 			t.Errorf("sql/%s.sql was not run as the collector's file: %q", file, sqls)
 		}
@@ -151,6 +172,9 @@ func TestPublisherEndToEnd(t *testing.T) {
 		sources[j["source"].(string)]++
 		if ev.Stream != publisher.LogStream || j["platform"] != e.s.Platform || (j["source"] == "copy" && j["error"] != "Invalid digit, Value 'O'") {
 			t.Errorf("event %+v", ev)
+		}
+		if j["source"] == "query" && (j["query_id"] != 107.0 || j["query"] != "CREATE USER etl PASSWORD '***'; select x") {
+			t.Errorf("failed query event %s", ev.Message)
 		}
 	}
 	if sources["query"] != 1 || sources["copy"] != 2 {
@@ -217,5 +241,85 @@ func TestPublisherCancelsStatementsPastTheirTimeout(t *testing.T) {
 	}
 	if len(e.published()[publisher.HeartbeatMetric]) != 1 {
 		t.Error("no heartbeat after a cycle whose statements timed out")
+	}
+}
+
+// TestOwnQueriesDoNotKeepTheWorkgroupAwake: the queries CloudWatch counts
+// after an invocation are the publisher's own, and its compute shows in
+// the 30-minute compute metrics; neither makes the workgroup busy, or the
+// publisher would keep it awake for ever. Queries beyond its own do.
+func TestOwnQueriesDoNotKeepTheWorkgroupAwake(t *testing.T) {
+	e := newEnv(t, nil)
+	e.busy()
+	first, err := e.p.Invoke(t.Context())
+	if err != nil || first.Statements == 0 {
+		t.Fatalf("busy: %+v %v", first, err)
+	}
+	own := float64(first.Statements)
+	sent := e.now
+	e.now = e.now.Add(time.Minute)
+	e.queries(sent, own)
+	for _, m := range []string{"ComputeCapacity", "ComputeSeconds"} {
+		e.fake.SetSeries(awstest.SeriesKey(spec.ServerlessNamespace, m, map[string]string{"Workgroup": "dpc-learning"}, map[string]string{"ComputeCapacity": "Average", "ComputeSeconds": "Sum"}[m]),
+			awstest.Point{Time: sent, Value: 480})
+	}
+	if sum, err := e.p.Invoke(t.Context()); err != nil || sum.Statements != 0 {
+		t.Fatalf("only the publisher's own queries ran: %d statements sent (%v)", sum.Statements, err)
+	}
+	e.now = e.now.Add(time.Minute)
+	e.queries(sent, own+2)
+	if sum, err := e.p.Invoke(t.Context()); err != nil || sum.Statements == 0 {
+		t.Fatalf("two queries of someone else's: %+v %v", sum, err)
+	}
+}
+
+// TestErrorEventsSurviveAFailedPut: CloudWatch Logs holds the publisher's
+// only copy of the error events, so when it refuses them they are read
+// and sent again by the next invocation, not lost.
+func TestErrorEventsSurviveAFailedPut(t *testing.T) {
+	e := newEnv(t, nil)
+	e.busy()
+	e.fake.FailNext("PutLogEvents", awstest.Failure{Status: 400, Type: "InvalidParameterException"})
+	if _, err := e.p.Invoke(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	group := collect.ErrorLogGroup(e.s.Platform)
+	if n := len(e.fake.LogEvents(group)); n != 0 {
+		t.Fatalf("%d events accepted by a refused put", n)
+	}
+	e.now = e.now.Add(time.Minute)
+	e.busy()
+	sum, err := e.p.Invoke(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.fake.LogEvents(group)); n != 2 || sum.Errors != 2 {
+		t.Errorf("after the refused put: %d events written (summary %d), want the fixture's 2 rejects", n, sum.Errors)
+	}
+}
+
+// TestInvokeStopsBeforeLambdasDeadline: statements still running near the
+// function's deadline are cancelled, and the heartbeat still goes out,
+// before Lambda would freeze the process.
+func TestInvokeStopsBeforeLambdasDeadline(t *testing.T) {
+	// No statement timeout before the deadline: the deadline stops them.
+	e := newEnv(t, func(s *spec.Spec) { s.Warehouse.StatementTimeout = spec.Duration(time.Minute) })
+	e.busy()
+	release := e.fake.HoldStatements()
+	defer release()
+	// A deadline with room for the cancels and the heartbeat after the
+	// cycle's quarter of a margin, however slow the machine.
+	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Second)
+	defer cancel()
+	if _, err := e.p.Invoke(ctx); err != nil {
+		t.Fatalf("invoke: %v", err)
+	}
+	for _, st := range e.fake.Statements() {
+		if st.Status != "ABORTED" {
+			t.Errorf("statement %q left %s", st.SQL, st.Status)
+		}
+	}
+	if len(e.published()[publisher.HeartbeatMetric]) != 1 {
+		t.Error("no heartbeat")
 	}
 }

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -114,6 +115,13 @@ func (r *renderer) writePublisher(body *hclwrite.Body) {
 	set(fn, "depends_on", list{expr("aws_iam_role_policy.publisher")})
 
 	body.AppendNewline()
+	comment(body, "Scheduler invokes asynchronously: without this, Lambda would run a failed cycle twice more, and publish its sums again.")
+	ic := body.AppendNewBlock("resource", []string{"aws_lambda_function_event_invoke_config", "publisher"}).Body()
+	set(ic, "function_name", expr("aws_lambda_function.publisher.function_name"))
+	set(ic, "maximum_retry_attempts", num(0))
+	set(ic, "maximum_event_age_in_seconds", num(60))
+
+	body.AppendNewline()
 	sr := body.AppendNewBlock("resource", []string{"aws_iam_role", "publisher_scheduler"}).Body()
 	set(sr, "name", lit(name+"-scheduler"))
 	set(sr, "assume_role_policy", assumeRole("scheduler.amazonaws.com"))
@@ -137,6 +145,30 @@ func (r *renderer) writePublisher(body *hclwrite.Body) {
 	rp := t.AppendNewBlock("retry_policy", nil).Body()
 	set(rp, "maximum_retry_attempts", num(0))
 	set(rp, "maximum_event_age_in_seconds", num(60))
+}
+
+// publishedNamespaces are the namespaces the publisher writes: the spec's
+// metrics outside AWS's own, and the heartbeat's.
+func (r *renderer) publishedNamespaces() list {
+	seen := []string{spec.DefaultCustomNamespace}
+	for _, m := range r.s.Metrics {
+		if m.Namespace != spec.ServerlessNamespace && !slices.Contains(seen, m.Namespace) {
+			seen = append(seen, m.Namespace)
+		}
+	}
+	out := make(list, len(seen))
+	for i, ns := range seen {
+		out[i] = lit(ns)
+	}
+	return out
+}
+
+// serveOnly says whether a published metric comes from a part of dpcops
+// only serve runs (the lease manager, the notification worker), which the
+// publisher function cannot stand in for.
+func (r *renderer) serveOnly(metric string) bool {
+	m, ok := r.s.Metric(metric)
+	return ok && (m.Source == "capacity_lease" || m.Source == spec.SourceDeliveriesFailing)
 }
 
 func rate(minutes int64) string {
@@ -170,7 +202,7 @@ func (r *renderer) publisherStatements() list {
 			field{"Condition", obj{{"StringEquals", obj{{"redshift-data:statement-owner-iam-userid", lit("${aws:userid}")}}}}}),
 		allow("ReadMetrics", []string{"cloudwatch:GetMetricData"}, lit("*")),
 		allow("PublishMetrics", []string{"cloudwatch:PutMetricData"}, lit("*"),
-			field{"Condition", obj{{"StringEquals", obj{{"cloudwatch:namespace", lit(spec.DefaultCustomNamespace)}}}}}),
+			field{"Condition", obj{{"StringEquals", obj{{"cloudwatch:namespace", r.publishedNamespaces()}}}}}),
 		allow("WriteErrors", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 			list{expr("aws_cloudwatch_log_group.errors.arn"), cat(ref("aws_cloudwatch_log_group.errors.arn", ""), lit(":*"))}),
 		allow("WriteOwnLog", []string{"logs:CreateLogStream", "logs:PutLogEvents"},

@@ -131,7 +131,17 @@ func (r *renderer) readmeMetrics(w func(string, ...any)) {
 	}
 	w("- **Published by dpcops.** These metrics are computed by dpcops: %s.", "`"+strings.Join(r.published, "`, `")+"`")
 	if r.publishing() {
-		w(" The module's publisher function publishes them (below).")
+		var serve []string
+		for _, m := range r.published {
+			if r.serveOnly(m) {
+				serve = append(serve, m)
+			}
+		}
+		w(" The module's publisher function publishes them (below)")
+		if len(serve) > 0 {
+			w(", except %s: the capacity lease manager and the notification worker run only in `dpcops serve`, so these reach CloudWatch only from a serve with `collect.publish: true` (which, beside the function, publishes only these and its heartbeat), and their alarms have no data without one", "`"+strings.Join(serve, "`, `")+"`")
+		}
+		w(".")
 	} else {
 		w(" They reach CloudWatch only while a dpcops serve runs with `collect.publish: true`; without it their alarms have no data (and stay INSUFFICIENT_DATA, or OK where missing data is not breaching).")
 		if !r.s.Collect.Publish {
@@ -147,7 +157,7 @@ func (r *renderer) readmePublisher(w func(string, ...any)) {
 	}
 	name := r.publisherName()
 	w("## Publisher\n\n")
-	w("`%s` is dpcops as an AWS Lambda function (`%s`, the binary as `bootstrap`), invoked by EventBridge Scheduler every %s. Each invocation is one collection cycle: SQL through the Redshift Data API with the function's IAM identity (no password), CloudWatch and Step Functions reads; it publishes the `Custom/DPC` metrics, writes the error events to `%s`, and beats `%s`. The alarm `%s-dpcops-publisher` pages every alarm topic when 3 of 5 periods have no beat (missing data breaching), so a dead publisher does not leave the alarms on its metrics silently green. It sends SQL only while the workgroup is busy in CloudWatch, so it never wakes an idle one.\n\n", name, lambdaRuntime, r.s.Collect.Interval, collect.ErrorLogGroup(r.s.Platform), publisher.HeartbeatMetric, r.s.Platform)
+	w("`%s` is dpcops as an AWS Lambda function (`%s`, the binary as `bootstrap`), invoked by EventBridge Scheduler every %s. Each invocation is one collection cycle: SQL through the Redshift Data API with the function's IAM identity (no password), CloudWatch and Step Functions reads; it publishes the `Custom/DPC` metrics, writes the error events to `%s`, and beats `%s`. The alarm `%s-dpcops-publisher` pages every alarm topic when 3 of 5 periods have no beat (missing data breaching), so a dead publisher does not leave the alarms on its metrics silently green. It sends SQL only while CloudWatch shows queries other than its own, so it never wakes an idle workgroup, nor keeps one awake. Nothing retries a failed invocation: the next one collects.\n\n", name, lambdaRuntime, r.s.Collect.Interval, collect.ErrorLogGroup(r.s.Platform), publisher.HeartbeatMetric, r.s.Platform)
 	w("Its database user is `IAMR:%s`. The role carries the tag `RedshiftDbRoles = %s`, so every session of the function has that database role; create it once, as a superuser, with the grants the monitoring SQL needs:\n\n", name, publisherDBRole)
 	w("```sql\nCREATE ROLE %s;\nGRANT ROLE sys:monitor TO ROLE %s;\nGRANT SELECT ON sys_serverless_usage TO ROLE %s;\n```\n\n", publisherDBRole, publisherDBRole, publisherDBRole)
 }

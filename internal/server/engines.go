@@ -232,7 +232,10 @@ func (e *engines) close() {
 // not an error here: the collector's health reports it each cycle until it
 // comes back.
 func openCollector(ctx context.Context, s *spec.Spec, st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*collect.Collector, *runbook.Rerunner, func(), error) {
-	opts := collect.Options{Spec: s, Store: st, Logger: logger.With("component", "collect"), Registerer: reg}
+	opts := collect.Options{Spec: s, Store: st, Logger: logger.With("component", "collect"), Registerer: reg,
+		// Query monitoring and maintenance send SQL too, on their own
+		// connections: all of it is dpcops', none of it someone's work.
+		OwnStatements: pgwire.Sent}
 	rerunner := &runbook.Rerunner{Spec: s}
 	closeAll := func() {}
 	if w := collect.OpenWarehouse(s); w != nil {

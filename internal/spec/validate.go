@@ -182,11 +182,7 @@ func (c *checker) checkCollect() {
 		c.errorf("collect.retention", "collect.retention must be at least 1h")
 	}
 	switch col.Publisher {
-	case PublisherLambda:
-		if col.Publish && c.s.Warehouse.Engine == EngineRedshiftServerless {
-			c.warnf("collect.publish", "collect.publisher is lambda and collect.publish is true: serve and the module's function would both publish Custom/DPC, and sums such as CopyErrorCount would count twice; publish from one of them")
-		}
-	case PublisherServe:
+	case PublisherLambda, PublisherServe:
 	default:
 		c.errorf("collect.publisher", "collect.publisher must be lambda or serve, got %q", col.Publisher)
 	}

@@ -144,6 +144,7 @@ func (d *DataAPI) submit(ctx context.Context, q pgwire.Query) (string, error) {
 		in.Parameters = append(in.Parameters, rdtypes.SqlParameter{Name: awssdk.String("p" + strconv.Itoa(i+1)), Value: awssdk.String(a)})
 	}
 	d.statements.Add(1)
+	pgwire.CountSent(1)
 	out, err := d.c.ExecuteStatement(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("redshift-data ExecuteStatement: %w", err)
@@ -155,6 +156,8 @@ func (d *DataAPI) submit(ctx context.Context, q pgwire.Query) (string, error) {
 func (d *DataAPI) look(ctx context.Context, p pending, r *pgwire.Result) (done bool, err error) {
 	out, err := d.c.DescribeStatement(ctx, &redshiftdata.DescribeStatementInput{Id: awssdk.String(p.id)})
 	if err != nil {
+		// Given up on: it must not run on unwatched.
+		d.cancel([]pending{p})
 		return true, fmt.Errorf("redshift-data DescribeStatement: %w", err)
 	}
 	switch out.Status {

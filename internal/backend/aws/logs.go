@@ -80,7 +80,9 @@ func (l *Logs) Put(ctx context.Context, events []LogEvent) (dropped int, err err
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.Before(evs[j].Time) })
 	for len(evs) > 0 {
 		n := batchLen(evs)
-		if err := l.put(ctx, evs[:n]); err != nil {
+		rejected, err := l.put(ctx, evs[:n])
+		dropped += rejected
+		if err != nil {
 			return dropped, err
 		}
 		evs = evs[n:]
@@ -100,12 +102,14 @@ func batchLen(evs []LogEvent) int {
 	return len(evs)
 }
 
-func (l *Logs) put(ctx context.Context, evs []LogEvent) error {
+// put sends one batch and returns how many of its events CloudWatch Logs
+// rejected (too old, too new, or past the group's retention).
+func (l *Logs) put(ctx context.Context, evs []LogEvent) (int, error) {
 	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: awssdk.String(l.group), LogStreamName: awssdk.String(l.stream)}
 	for _, e := range evs {
 		in.LogEvents = append(in.LogEvents, cwltypes.InputLogEvent{Timestamp: awssdk.Int64(e.Time.UnixMilli()), Message: awssdk.String(e.Message)})
 	}
-	_, err := l.c.PutLogEvents(ctx, in)
+	out, err := l.c.PutLogEvents(ctx, in)
 	var missing *cwltypes.ResourceNotFoundException
 	if errors.As(err, &missing) {
 		// Most likely the stream: create it and try once more. If the
@@ -113,14 +117,29 @@ func (l *Logs) put(ctx context.Context, evs []LogEvent) error {
 		_, cerr := l.c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: awssdk.String(l.group), LogStreamName: awssdk.String(l.stream)})
 		var exists *cwltypes.ResourceAlreadyExistsException
 		if cerr != nil && !errors.As(cerr, &exists) {
-			return fmt.Errorf("cloudwatch logs CreateLogStream %s in %s: %w", l.stream, l.group, cerr)
+			return 0, fmt.Errorf("cloudwatch logs CreateLogStream %s in %s: %w", l.stream, l.group, cerr)
 		}
-		_, err = l.c.PutLogEvents(ctx, in)
+		out, err = l.c.PutLogEvents(ctx, in)
 	}
 	if err != nil {
-		return fmt.Errorf("cloudwatch logs PutLogEvents to %s: %w", l.group, err)
+		return 0, fmt.Errorf("cloudwatch logs PutLogEvents to %s: %w", l.group, err)
 	}
-	return nil
+	return rejected(out.RejectedLogEventsInfo, len(evs)), nil
+}
+
+// rejected counts the events a batch's RejectedLogEventsInfo names:
+// those before the too-old or expired end index (exclusive), and those
+// from the too-new start index on.
+func rejected(info *cwltypes.RejectedLogEventsInfo, n int) int {
+	if info == nil {
+		return 0
+	}
+	old := max(int(awssdk.ToInt32(info.TooOldLogEventEndIndex)), int(awssdk.ToInt32(info.ExpiredLogEventEndIndex)))
+	newFrom := n
+	if info.TooNewLogEventStartIndex != nil {
+		newFrom = int(*info.TooNewLogEventStartIndex)
+	}
+	return min(n, old+max(0, n-max(newFrom, old)))
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character.

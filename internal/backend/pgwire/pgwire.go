@@ -61,6 +61,17 @@ func New(dsn string, connectTimeout time.Duration, appName string) *Client {
 // Statements is the number of statements sent so far.
 func (c *Client) Statements() int64 { return c.statements.Load() }
 
+// sent counts the statements of every client of the process.
+var sent atomic.Int64
+
+// Sent is the number of statements this process has sent to any warehouse,
+// through any client (CountSent adds those of other ways in, such as the
+// Data API): dpcops' own share of the queries CloudWatch counts.
+func Sent() int64 { return sent.Load() }
+
+// CountSent adds n statements sent another way than a Client.
+func CountSent(n int64) { sent.Add(n) }
+
 // RoundTrips is the number of times the client sent requests and waited
 // for their answers (a connection's own handshake not included).
 func (c *Client) RoundTrips() int64 { return c.roundTrips.Load() }
@@ -170,6 +181,7 @@ func (c *Client) pipeline(ctx context.Context, queries []Query, results []Result
 		steps = append(steps, step{i})
 	}
 	c.statements.Add(int64(len(steps)))
+	sent.Add(int64(len(steps)))
 	c.roundTrips.Add(1)
 	if err := p.Flush(); err != nil {
 		p.Close()

@@ -69,6 +69,7 @@ func (c *Client) Exec(ctx context.Context, sql string) error {
 	done := c.inFlight()
 	defer done()
 	c.statements.Add(1)
+	sent.Add(1)
 	c.roundTrips.Add(1)
 	_, err := c.conn.Exec(ctx, sql).ReadAll()
 	if pgErr, ok := asPgError(err); ok {

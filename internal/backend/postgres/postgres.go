@@ -113,6 +113,10 @@ func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.S
 	if want.Columns {
 		p.Add("columns", w.q("columns"), backend.ParseColumns)
 	}
+	// Failed queries come from the server's jsonlog on PostgreSQL.
+	if !want.RejectedAfter.Time.IsZero() {
+		p.Add("rejected_events", w.q("rejected_events", want.RejectedAfter.Args(true)...), backend.ParseRejectedEvents)
+	}
 	snap := &backend.Snapshot{At: time.Now().UTC()}
 	before := w.c.Statements()
 	errs, err := p.Run(ctx, w.c, snap)

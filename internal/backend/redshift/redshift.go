@@ -151,6 +151,12 @@ func (w *Warehouse) Snapshot(ctx context.Context, want backend.Want) (*backend.S
 	if want.Columns {
 		p.Add("columns", w.q("columns"), backend.ParseColumns)
 	}
+	if !want.FailedAfter.Time.IsZero() {
+		p.Add("failed_events", w.q("failed_events", want.FailedAfter.Args(false)...), backend.ParseFailedEvents)
+	}
+	if !want.RejectedAfter.Time.IsZero() {
+		p.Add("rejected_events", w.q("rejected_events", want.RejectedAfter.Args(true)...), backend.ParseRejectedEvents)
+	}
 	snap := &backend.Snapshot{At: time.Now().UTC()}
 	before := w.c.Statements()
 	errs, err := p.Run(ctx, w.c, snap)

@@ -67,7 +67,7 @@ resource "aws_iam_role_policy" "publisher" {
         Resource = "*"
         Condition = {
           StringEquals = {
-            "cloudwatch:namespace" = "Custom/DPC"
+            "cloudwatch:namespace" = ["Custom/DPC"]
           }
         }
       },
@@ -109,6 +109,13 @@ resource "aws_lambda_function" "publisher" {
     log_group  = aws_cloudwatch_log_group.publisher.name
   }
   depends_on = [aws_iam_role_policy.publisher]
+}
+
+# Scheduler invokes asynchronously: without this, Lambda would run a failed cycle twice more, and publish its sums again.
+resource "aws_lambda_function_event_invoke_config" "publisher" {
+  function_name                = aws_lambda_function.publisher.function_name
+  maximum_retry_attempts       = 0
+  maximum_event_age_in_seconds = 60
 }
 
 resource "aws_iam_role" "publisher_scheduler" {
