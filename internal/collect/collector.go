@@ -164,6 +164,7 @@ func (c *Collector) Cycle(ctx context.Context, force bool) (*Result, error) {
 			States:     cy.states,
 			Health:     res.Health,
 			Logs:       cy.logs,
+			Runs:       cy.runs,
 		})
 		if err != nil {
 			return res, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/backend"
@@ -46,6 +47,7 @@ type cycle struct {
 	collected  []string
 	logs       []store.LogLine
 	errors     []ErrorEvent
+	runs       []store.PipelineRun
 	cursors    map[string]backend.EventCursor
 	readFrom   map[string]backend.EventCursor
 	health     map[string]*store.Health
@@ -167,6 +169,11 @@ func (cy *cycle) readSQL(ctx context.Context) {
 	}
 	cy.snap = snap
 	cy.readErrors()
+	if want.PipelineRuns && snap.Errors["pipeline_runs"] == nil {
+		for _, r := range snap.Runs {
+			cy.runs = append(cy.runs, store.PipelineRun{Pipeline: r.Pipeline, ID: strconv.FormatInt(r.ID, 10), Started: r.Started, Finished: r.Finished, Status: r.Status})
+		}
+	}
 	for _, part := range sortedKeys(snap.Errors) {
 		cy.fail(healthWarehouse, fmt.Errorf("%s: %s", part, explain(snap.Errors[part])))
 	}
@@ -202,6 +209,8 @@ func (cy *cycle) want() (backend.Want, bool) {
 		case "elt_delay":
 			if cy.s.Pipeline.Kind == spec.PipelineLedger && cy.s.ELTDelay.Method != spec.DelayMartUpdated {
 				w.Pipeline, w.PipelineName, needed = true, cy.s.Pipeline.Name, true
+				// The runs too, for the charts' annotations.
+				w.PipelineRuns, w.RecentSince = true, cy.now.Add(-runsLookback)
 			}
 			if cy.s.ELTDelay.Method != spec.DelayPipelineCompletion {
 				w.MartQuery, needed = cy.s.ELTDelay.MartQuery, true
@@ -228,6 +237,10 @@ func (cy *cycle) want() (backend.Want, bool) {
 	}
 	return w, needed
 }
+
+// runsLookback is how far back each read of the ledger's runs goes: a
+// run that changed since the last read changed within it.
+const runsLookback = 24 * time.Hour
 
 // rpuLookback is how far back each read of the per-minute RPU goes.
 const rpuLookback = 10 * time.Minute

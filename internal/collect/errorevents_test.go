@@ -3,6 +3,9 @@ package collect_test
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/backend/aws/awstest"
 
 	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/store"
@@ -125,5 +128,45 @@ func TestRejectsBeyondOneReadAreReportedNext(t *testing.T) {
 		if n != 1 {
 			t.Errorf("line %d reported %d times", line, n)
 		}
+	}
+}
+
+// TestLedgerRunsAreKeptForTheCharts: the runs the collector reads from
+// ops.pipeline_runs are stored, and a run that finishes later is updated,
+// not added again.
+func TestLedgerRunsAreKeptForTheCharts(t *testing.T) {
+	e := newEnv(t, "")
+	e.exec(`INSERT INTO ops.pipeline_runs (pipeline, started_at, finished_at, status) VALUES ('dpc-elt', now() - interval '20 minutes', NULL, 'running')`)
+	e.cycle()
+	runs, err := e.st.PipelineRunsBetween(t.Context(), time.Now().Add(-time.Hour), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].Status != "running" || runs[0].Finished != nil || runs[0].Pipeline != "dpc-elt" {
+		t.Fatalf("runs %+v", runs)
+	}
+	e.exec(`UPDATE ops.pipeline_runs SET finished_at = now(), status = 'succeeded'`)
+	e.cycle()
+	runs, _ = e.st.PipelineRunsBetween(t.Context(), time.Now().Add(-time.Hour), time.Now().Add(time.Minute))
+	if len(runs) != 1 || runs[0].Status != "succeeded" || runs[0].Finished == nil {
+		t.Fatalf("after it finished: %+v", runs)
+	}
+}
+
+// TestExecutionsAreKeptForTheCharts: on Step Functions the newest
+// execution and the newest success are stored as runs.
+func TestExecutionsAreKeptForTheCharts(t *testing.T) {
+	e := newServerless(t)
+	stop := e.now.Add(-30 * time.Minute)
+	e.fake.SetExecutions(e.arn,
+		awstest.Execution{ARN: e.arn + ":r2", Name: "r2", Status: "RUNNING", Start: e.now.Add(-10 * time.Minute)},
+		awstest.Execution{ARN: e.arn + ":r1", Name: "r1", Status: "SUCCEEDED", Start: stop.Add(-time.Hour), Stop: &stop})
+	e.cycle()
+	runs, err := e.st.PipelineRunsBetween(e.ctx, e.now.Add(-3*time.Hour), e.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 || runs[0].ID != "r1" || runs[0].Status != "SUCCEEDED" || runs[1].ID != "r2" || runs[1].Finished != nil {
+		t.Fatalf("runs %+v", runs)
 	}
 }

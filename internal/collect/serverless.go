@@ -9,6 +9,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/backend"
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
 	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
 )
 
 // cwWindow is how far back each cycle reads CloudWatch: its metrics arrive
@@ -127,6 +128,7 @@ func (cy *cycle) readStepFunctions(ctx context.Context) {
 		cy.fail(healthPipeline, err)
 		return
 	}
+	cy.noteExecution(latest)
 	if latest != nil && latest.Stop != nil {
 		if last, ok := cy.state(stateLastSQL); !ok || latest.Stop.After(last.Time) {
 			cy.setState("wake.pipeline_stop", float64(latest.Stop.Unix()), *latest.Stop)
@@ -141,7 +143,15 @@ func (cy *cycle) readStepFunctions(ctx context.Context) {
 		cy.fail(healthPipeline, err)
 		return
 	}
+	cy.noteExecution(cy.exec)
 	cy.execOK = true
+}
+
+// noteExecution keeps an execution as a pipeline run, for the charts.
+func (cy *cycle) noteExecution(x *aws.Execution) {
+	if x != nil {
+		cy.runs = append(cy.runs, store.PipelineRun{Pipeline: cy.s.Pipeline.Name, ID: x.Name, Started: x.Start, Finished: x.Stop, Status: x.Status})
+	}
 }
 
 // sqlAllowed applies the wake policy: SQL goes to a serverless workgroup

@@ -47,6 +47,8 @@ func prune(ctx context.Context, st *store.Store, s *spec.Spec, incidents *runboo
 		report("datapoints", p, err)
 		p, err = st.PruneLogs(ctx, collected)
 		report("log lines", p, err)
+		p, err = st.PrunePipelineRuns(ctx, collected)
+		report("pipeline runs", p, err)
 		p, err = inbox.Prune(ctx, st, notified)
 		report("inbox", p, err)
 		p, err = qmr.Prune(ctx, st, history)

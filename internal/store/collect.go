@@ -55,6 +55,21 @@ type CycleWrite struct {
 	States     map[string]State
 	Health     []Health
 	Logs       []LogLine
+	// Runs are the pipeline runs the cycle saw, new or changed.
+	Runs []PipelineRun
+}
+
+// PipelineRun is a run of the pipeline as the collector saw it: a Step
+// Functions execution or an ops.pipeline_runs row.
+type PipelineRun struct {
+	Pipeline string
+	// ID is the execution's name or the ledger row's id.
+	ID       string
+	Started  time.Time
+	Finished *time.Time
+	// Status is as the source says it (SUCCEEDED, FAILED, RUNNING;
+	// succeeded, failed, running).
+	Status string
 }
 
 // WriteCycle stores a cycle's results in one transaction, so that a
@@ -77,6 +92,17 @@ func (s *Store) WriteCycle(ctx context.Context, w CycleWrite) error {
 		}
 		for _, h := range w.Health {
 			if err := upsertHealth(ctx, tx, h); err != nil {
+				return err
+			}
+		}
+		for _, r := range w.Runs {
+			var fin any
+			if r.Finished != nil {
+				fin = Millis(*r.Finished)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO pipeline_runs (pipeline, run_id, started_at, finished_at, status) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (pipeline, run_id) DO UPDATE SET started_at = excluded.started_at, finished_at = excluded.finished_at, status = excluded.status`,
+				r.Pipeline, r.ID, Millis(r.Started), fin, r.Status); err != nil {
 				return err
 			}
 		}
@@ -180,6 +206,33 @@ func (s *Store) LatestLogs(ctx context.Context, limit int) ([]LogLine, error) {
 		}
 		l.Time = FromMillis(ts)
 		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// PipelineRunsBetween returns the runs that overlap [from, to], oldest
+// first: started before to, and not finished before from.
+func (s *Store) PipelineRunsBetween(ctx context.Context, from, to time.Time) ([]PipelineRun, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT pipeline, run_id, started_at, finished_at, status FROM pipeline_runs
+		WHERE started_at <= ? AND (finished_at IS NULL OR finished_at >= ?) ORDER BY started_at, id`, Millis(to), Millis(from))
+	if err != nil {
+		return nil, fmt.Errorf("pipeline runs: %w", err)
+	}
+	defer rows.Close()
+	var out []PipelineRun
+	for rows.Next() {
+		var r PipelineRun
+		var started int64
+		var fin sql.NullInt64
+		if err := rows.Scan(&r.Pipeline, &r.ID, &started, &fin, &r.Status); err != nil {
+			return nil, err
+		}
+		r.Started = FromMillis(started)
+		if fin.Valid {
+			t := FromMillis(fin.Int64)
+			r.Finished = &t
+		}
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }

@@ -38,6 +38,7 @@
 //	collector_health         internal/store
 //	collector_state          internal/store
 //	log_lines                internal/store
+//	pipeline_runs            internal/store
 //	alarm_state              internal/alarm
 //	alarm_history            internal/alarm
 //	outbox                   internal/notify

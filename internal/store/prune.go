@@ -160,6 +160,17 @@ func (s *Store) PruneLogs(ctx context.Context, before time.Time) (Pruned, error)
 	})
 }
 
+// PrunePipelineRuns deletes the runs that started before before, in
+// batches.
+func (s *Store) PrunePipelineRuns(ctx context.Context, before time.Time) (Pruned, error) {
+	return s.PruneRows(ctx, Pruning{
+		Table:      "pipeline_runs",
+		Candidates: `SELECT id, '', 0 FROM pipeline_runs WHERE id > ?1 AND +started_at < ?3 ORDER BY id LIMIT ?2`,
+		Args:       []any{Millis(before)},
+		Deletes:    []string{`DELETE FROM pipeline_runs WHERE id IN (%s)`},
+	})
+}
+
 // ForeignKeyCheck runs SQLite's foreign key check and returns its
 // findings, one "table row N refers to missing parent" line each; empty
 // when every reference holds.

@@ -100,3 +100,39 @@ func testPruneRowsKeepAndNewestRow(t *testing.T, open func() *Store) {
 		t.Errorf("%d rows left from %v, want the 200 kept from %v", n, FromMillis(oldest), keptFrom)
 	}
 }
+
+func TestPipelineRuns(t *testing.T) { eachDialect(t, testPipelineRuns) }
+
+// testPipelineRuns: a run seen again updates its row; the runs between two
+// times are those that overlap them, a run still going included; pruning
+// removes the runs that started before the cut.
+func testPipelineRuns(t *testing.T, open func() *Store) {
+	s := open()
+	ctx := context.Background()
+	at := func(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
+	ptr := func(t time.Time) *time.Time { return &t }
+	write := func(runs ...PipelineRun) {
+		t.Helper()
+		if err := s.WriteCycle(ctx, CycleWrite{Runs: runs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(PipelineRun{Pipeline: "p", ID: "old", Started: at(0), Finished: ptr(at(1)), Status: "succeeded"},
+		PipelineRun{Pipeline: "p", ID: "mid", Started: at(4), Status: "running"},
+		PipelineRun{Pipeline: "p", ID: "late", Started: at(9), Status: "running"})
+	write(PipelineRun{Pipeline: "p", ID: "mid", Started: at(4), Finished: ptr(at(6)), Status: "failed"})
+	runs, err := s.PipelineRunsBetween(ctx, at(5), at(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 || runs[0].ID != "mid" || runs[0].Status != "failed" || !runs[0].Finished.Equal(at(6)) || runs[1].ID != "late" || runs[1].Finished != nil {
+		t.Fatalf("runs %+v", runs)
+	}
+	p, err := s.PrunePipelineRuns(ctx, at(5))
+	if err != nil || p.Rows != 2 {
+		t.Fatalf("pruned %+v %v, want the two that started before", p, err)
+	}
+	if runs, _ := s.PipelineRunsBetween(ctx, at(0), at(10)); len(runs) != 1 || runs[0].ID != "late" {
+		t.Errorf("left %+v", runs)
+	}
+}

@@ -90,6 +90,8 @@ var enums = map[string]map[string]string{
 		"planned": "予定", "running": "実行中", "succeeded": "成功", "skipped": "スキップ", "missed": "見送り", "cancelled": "取り消し",
 		"acting": "処理中", "logged": "記録", "notified": "通知済み", "gone": "終了済み",
 		"log": "記録", "notify": "通知", "abort": "中止",
+		// Step Functions execution states (pipeline runs on the charts).
+		"SUCCEEDED": "成功", "FAILED": "失敗", "RUNNING": "実行中", "TIMED_OUT": "タイムアウト", "ABORTED": "中止",
 		// Sources of Latest errors.
 		"postgres": "PostgreSQL ログ", "query": "失敗したクエリ", "copy": "COPY の拒否行",
 		// Capacity advice.

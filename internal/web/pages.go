@@ -190,8 +190,8 @@ func (h *handler) pageDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]chartWidget, len(widgets))
 	from := chartStart(widgets, rng)
-	notes := h.annotations(r.Context(), from, rng.To)
 	say := sayEnum(r)
+	notes := h.annotations(r.Context(), from, rng.To, say)
 	for i, wd := range widgets {
 		out[i] = chartWidget{Widget: wd}
 		if wd.Type == "alarm" && h.o.Alarms != nil {
@@ -218,10 +218,11 @@ func (h *handler) pageDashboard(w http.ResponseWriter, r *http.Request) {
 }
 
 // annotations are the events the dashboard's charts mark in [from, to]:
-// incidents opened and closed, and maintenance runs started, so that a
-// bump in a chart is read beside what happened then. A source that fails
-// to answer marks nothing; the charts are drawn anyway.
-func (h *handler) annotations(ctx context.Context, from, to time.Time) []annotation {
+// incidents opened and closed, maintenance runs started, and pipeline
+// runs started and ended (as the collector last saw them), so that a bump
+// in a chart is read beside what happened then. A source that fails to
+// answer marks nothing; the charts are drawn anyway.
+func (h *handler) annotations(ctx context.Context, from, to time.Time, say func(any) string) []annotation {
 	var out []annotation
 	if h.o.Incidents != nil {
 		if incs, err := h.o.Incidents.List(ctx, 200); err == nil {
@@ -236,6 +237,15 @@ func (h *handler) annotations(ctx context.Context, from, to time.Time) []annotat
 	if runs, err := maintain.RunsBetween(ctx, h.o.Store.Reader(), from, to); err == nil {
 		for _, r := range runs {
 			out = append(out, annotation{At: r.StartedAt, Kind: "maintenance", Text: strings.Join(strings.Fields(r.Job+" "+r.Action+" "+r.Target+": "+r.Outcome), " ")})
+		}
+	}
+	if runs, err := h.o.Store.PipelineRunsBetween(ctx, from, to); err == nil {
+		for _, r := range runs {
+			name := r.Pipeline + " " + r.ID
+			out = append(out, annotation{At: r.Started, Kind: "pipeline", Text: name + " ▶"})
+			if r.Finished != nil {
+				out = append(out, annotation{At: *r.Finished, Kind: "pipeline", Text: name + ": " + say(r.Status)})
+			}
 		}
 	}
 	return out

@@ -80,7 +80,8 @@ func newFixture(t testing.TB, o options) *fixture {
 	err := st.WriteCycle(ctx, store.CycleWrite{Datapoints: dps, Logs: []store.LogLine{
 		{Time: now.Add(-2 * time.Minute), Source: "postgres", Severity: "ERROR", Message: `relation "mart.los_by_dpc" does not exist`},
 		{Time: now.Add(-time.Minute), Source: "postgres", Severity: "ERROR", Message: "division by zero <script>alert(1)</script>"},
-	}, Health: []store.Health{{Collector: "warehouse", LastRun: now, LastSuccess: now, Duration: 1500 * time.Millisecond, Statements: 7, Datapoints: 900}}})
+	}, Runs: []store.PipelineRun{{Pipeline: "dpc-elt", ID: "nightly-1", Started: now.Add(-100 * time.Minute), Finished: ptr(now.Add(-40 * time.Minute)), Status: "SUCCEEDED"}},
+		Health: []store.Health{{Collector: "warehouse", LastRun: now, LastSuccess: now, Duration: 1500 * time.Millisecond, Statements: 7, Datapoints: 900}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,6 +515,18 @@ func TestDashboardMarksIncidents(t *testing.T) {
 	}
 }
 
+// TestDashboardMarksPipelineRuns: the charts mark a pipeline run's start
+// and its end with its outcome, in the page's language, from the runs the
+// collector stored (a page view never asks the warehouse).
+func TestDashboardMarksPipelineRuns(t *testing.T) {
+	f := newFixture(t, options{})
+	_, body, _ := f.get("/?lang=ja")
+	if !strings.Contains(body, `class="note note-pipeline"`) || !strings.Contains(body, " · dpc-elt nightly-1 ▶</title>") ||
+		!strings.Contains(body, " · dpc-elt nightly-1: 成功</title>") {
+		t.Errorf("pipeline run not marked on the charts: %s", between(body, `<svg class="chart"`, "</svg>"))
+	}
+}
+
 // TestDashboardAlarmWidgetHasStateTimelines: an alarm widget draws each
 // alarm's states over the charts' range, compactly.
 func TestDashboardAlarmWidgetHasStateTimelines(t *testing.T) {
@@ -525,3 +538,5 @@ func TestDashboardAlarmWidgetHasStateTimelines(t *testing.T) {
 		t.Errorf("alarm widget: %s", list)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
