@@ -160,6 +160,13 @@ type Advice struct {
 	// MaxRPU is the max the advice suggests.
 	MaxRPU int    `json:"max_rpu"`
 	Text   string `json:"text"`
+	// The figures the text is made of, for a page that says it in another
+	// language: the review threshold (percent of busy time at max),
+	// whether queries queued, and for raise the month's cost at MaxRPU
+	// at most.
+	ReviewAt float64 `json:"review_at_percent"`
+	Queued   bool    `json:"queued,omitempty"`
+	CostHigh float64 `json:"cost_high,omitempty"`
 }
 
 // reviewThreshold is the capacity_review job's at_max_capacity_percent
@@ -175,11 +182,12 @@ func reviewThreshold(s *spec.Spec) float64 {
 
 func advise(r *Report, threshold float64) Advice {
 	if r.BusyHours == 0 {
-		return Advice{Verdict: "unknown", MaxRPU: r.MaxRPU, Text: "no compute use recorded this month: nothing to size max_rpu on"}
+		return Advice{Verdict: "unknown", MaxRPU: r.MaxRPU, ReviewAt: threshold, Text: "no compute use recorded this month: nothing to size max_rpu on"}
 	}
 	queued := ""
+	wasQueued := false
 	if q := r.Queueing; q != nil && (q.QueuedSamplesPercent > 0 || q.Queued > 0) {
-		queued = "; queries queued too"
+		queued, wasQueued = "; queries queued too", true
 	}
 	if r.AtMaxPercent >= threshold {
 		next := r.MaxRPU
@@ -195,17 +203,17 @@ func advise(r *Report, threshold float64) Advice {
 				high = sc.CostHigh
 			}
 		}
-		return Advice{Verdict: "raise", MaxRPU: next, Text: fmt.Sprintf(
+		return Advice{Verdict: "raise", MaxRPU: next, ReviewAt: threshold, Queued: wasQueued, CostHigh: high, Text: fmt.Sprintf(
 			"use was at max_rpu %d for %.1f %% of busy time (review at %.0f %%)%s: raise it to %d; the month would cost %.2f to %.2f (now %.2f)",
 			r.MaxRPU, r.AtMaxPercent, threshold, queued, next, r.Cost, high, r.Cost)}
 	}
 	if r.AtMaxPercent < 1 && r.PeakRPU <= float64(r.MaxRPU)/2 {
 		lower := max(int(math.Ceil(r.PeakRPU/8))*8, r.BaseRPU, 8)
-		return Advice{Verdict: "lower", MaxRPU: lower, Text: fmt.Sprintf(
+		return Advice{Verdict: "lower", MaxRPU: lower, ReviewAt: threshold, Queued: wasQueued, Text: fmt.Sprintf(
 			"peak use was %.0f of max_rpu %d: %d would have served this month and caps an hour's cost at %.2f instead of %.2f (the same work costs the same)",
 			r.PeakRPU, r.MaxRPU, lower, float64(lower)*r.PricePerRPUHour, float64(r.MaxRPU)*r.PricePerRPUHour)}
 	}
-	return Advice{Verdict: "keep", MaxRPU: r.MaxRPU, Text: fmt.Sprintf(
+	return Advice{Verdict: "keep", MaxRPU: r.MaxRPU, ReviewAt: threshold, Queued: wasQueued, Text: fmt.Sprintf(
 		"max_rpu %d fits: use was at it for %.1f %% of busy time (review at %.0f %%), peak %.0f%s",
 		r.MaxRPU, r.AtMaxPercent, threshold, r.PeakRPU, queued)}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/capacity"
 	"github.com/dpc-learning/dpcops/internal/maintain"
 	"github.com/dpc-learning/dpcops/internal/spec"
 )
@@ -24,12 +25,16 @@ type pageTemplate struct{ byLang map[string]*template.Template }
 func (h *handler) parseTemplates() error {
 	h.pages = map[string]*pageTemplate{}
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
-		"t":     func(string) string { return "" }, // bound per language below
-		"tf":    func(string, ...any) string { return "" },
-		"enum":  func(v any) string { return fmt.Sprint(v) },
-		"num":   num,
-		"when":  h.when,
-		"lower": strings.ToLower,
+		"t":    func(string) string { return "" }, // bound per language below
+		"tf":   func(string, ...any) string { return "" },
+		"enum": func(v any) string { return fmt.Sprint(v) },
+		// reason, phrase and advice are bound per language below.
+		"reason": func(s string) string { return s },
+		"phrase": func(s string) string { return s },
+		"advice": func(*capacity.Report) string { return "" },
+		"num":    num,
+		"when":   h.when,
+		"lower":  strings.ToLower,
 	}).ParseFS(assets, "templates/layout.html")
 	if err != nil {
 		return err
@@ -41,7 +46,10 @@ func (h *handler) parseTemplates() error {
 	for _, n := range names {
 		pt := &pageTemplate{byLang: map[string]*template.Template{}}
 		for lang, words := range labels {
-			t, err := template.Must(base.Clone()).Funcs(template.FuncMap{"t": translate(words), "tf": translateFormat(words), "enum": translateEnum(enums[lang])}).ParseFS(assets, n)
+			t, err := template.Must(base.Clone()).Funcs(template.FuncMap{"t": translate(words), "tf": translateFormat(words), "enum": translateEnum(enums[lang]),
+				"reason": func(s string) string { return sayReason(lang, s) },
+				"phrase": func(s string) string { return sayPhrases(lang, s) },
+				"advice": func(r *capacity.Report) string { return sayAdvice(lang, r) }}).ParseFS(assets, n)
 			if err != nil {
 				return fmt.Errorf("template %s: %w", n, err)
 			}

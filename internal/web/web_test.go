@@ -540,3 +540,18 @@ func TestDashboardAlarmWidgetHasStateTimelines(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestJapaneseCapacityAdviceAndAlarmReason: the Japanese capacity page
+// gives its advice in Japanese, and the Japanese alarm page its reason.
+func TestJapaneseCapacityAdviceAndAlarmReason(t *testing.T) {
+	f := newFixture(t, options{})
+	_, body, _ := f.get("/capacity?lang=ja")
+	advice := between(body, `<p class="advice">`, "</p>")
+	if advice == "" || strings.Contains(advice, "busy time") || strings.Contains(advice, "max_rpu %") || !strings.ContainsAny(advice, "はがをで") {
+		t.Errorf("advice: %s", advice)
+	}
+	_, body, _ = f.get("/alarms/Alert-ELT-Delay?lang=ja")
+	if strings.Contains(body, "Threshold Crossed") || !strings.Contains(body, "閾値") {
+		t.Errorf("alarm page reason: %s", around(body, "reason"))
+	}
+}
