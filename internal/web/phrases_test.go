@@ -30,8 +30,9 @@ func TestMaintenanceReasonsInJapanese(t *testing.T) {
 		"dead rows 31.2 % ≥ 10 % (312 dead of 1000); plain VACUUM: VACUUM FULL needs allow_exclusive_lock": "不要行 31.2 % ≥ 10 %（1000 行中 312 行）。通常の VACUUM で実行（VACUUM FULL には allow_exclusive_lock が必要）",
 		"unused 30 % ≥ 10 %; unsorted 12.5 % > 10 %":                                                       "未使用 30 % ≥ 10 %。未ソート 12.5 % > 10 %",
 		"never analyzed": "ANALYZE されたことがない",
-		"1200 rows modified since the last ANALYZE: 12 % of 10000 live rows ≥ 10 %": "前回の ANALYZE 以降 1200 行を変更: 有効行 10000 行の 12 % ≥ 10 %",
-		"pipeline run 42 ended: succeeded":                                          "パイプライン実行 42 が終了: succeeded",
+		"1200 rows modified since the last ANALYZE: 12 % of 10000 live rows ≥ 10 %":              "前回の ANALYZE 以降 1200 行を変更: 有効行 10000 行の 12 % ≥ 10 %",
+		"pipeline run 42 ended: succeeded":                                                       "パイプライン実行 42 が終了: succeeded",
+		"stored ComputeSeconds and RPUPerMinute; SYS_SERVERLESS_USAGE from 2026-12-01T00:00:00Z": "保存済みの ComputeSeconds と RPUPerMinute。2026-12-01T00:00:00Z 以降は SYS_SERVERLESS_USAGE",
 	} {
 		if got := sayPhrases("ja", in); got != want {
 			t.Errorf("sayPhrases(%q)\n got %q\nwant %q", in, got, want)
