@@ -189,6 +189,7 @@ spec default'). The state directory is --data, else $DPCOPS_DATA, else
 		a.publishCommand(),
 		a.warehouseCommand(),
 		a.notifyCommand(),
+		a.silenceCommand(),
 		a.renderCommand(),
 		a.triageCommand(),
 		a.recoverCommand(),

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -13,7 +15,7 @@ import (
 )
 
 // DeliveryStates are the states of an outbox row.
-var DeliveryStates = []string{"pending", "sending", "sent", "failed", "expired"}
+var DeliveryStates = []string{"pending", "sending", "sent", "failed", "expired", "silenced"}
 
 // Record is one outbox row as `dpcops notify list` and the web UI show it.
 type Record struct {
@@ -60,6 +62,48 @@ func List(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
 	out, err := scanRecords(rows)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	if q.State == "" || q.State == "silenced" {
+		held, err := listHeld(ctx, db, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, held...)
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+		out = out[:min(len(out), q.Limit)]
+	}
+	return out, nil
+}
+
+// listHeld returns the notifications silences held back, as HeldOf does,
+// newest first.
+func listHeld(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
+	rows, err := db.QueryContext(ctx, `SELECT transition_id FROM silenced
+		WHERE transition_id IS NOT NULL AND (?1 = '' OR channel = ?1) AND (?2 = '' OR alarm = ?2) ORDER BY id DESC LIMIT ?3`, q.Channel, q.Alarm, q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list held notifications: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	held, err := HeldOf(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := held[:0]
+	for _, r := range held {
+		if (q.Channel == "" || r.Channel == q.Channel) && (q.Alarm == "" || r.Alarm == q.Alarm) {
+			out = append(out, r)
+		}
 	}
 	return out, nil
 }
@@ -114,6 +158,13 @@ func DeliveriesOf(ctx context.Context, q store.Querier, transitions []int64) ([]
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of transitions: %w", err)
 	}
+	// The notifications a silence held back are on the timeline too.
+	held, err := HeldOf(ctx, q, transitions)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, held...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
 	return out, nil
 }
 

@@ -119,7 +119,14 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, t alarm.Transition) (i
 	}
 	now := o.clock.Now()
 	key := DedupKey(o.s, t.Alarm, t.Episode)
-	n := 0
+	var si *Silence
+	if t.To != alarm.OK {
+		var err error
+		if si, err = silencing(ctx, tx, a, now); err != nil {
+			return 0, err
+		}
+	}
+	n, held := 0, 0
 	for _, r := range routes(o.s, a, string(t.To), o.logOff) {
 		var rows []row
 		switch t.To {
@@ -154,6 +161,14 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, t alarm.Transition) (i
 		}
 		for _, rw := range rows {
 			m := NewMessage(o.s, a, t, rw.kind)
+			if si != nil {
+				// Recorded, not sent: the silence's end decides.
+				if err := hold(ctx, tx, si.ID, r.channel.Name, rw, m, t.ID, now); err != nil {
+					return 0, err
+				}
+				held++
+				continue
+			}
 			if err := insertRow(ctx, tx, r.channel.Name, rw, m, t.ID, now); err != nil {
 				return 0, err
 			}
@@ -162,6 +177,9 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, t alarm.Transition) (i
 	}
 	if n > 0 {
 		o.log.Info("notifications enqueued", "alarm", t.Alarm, "to", t.To, "episode", t.Episode, "deliveries", n)
+	}
+	if held > 0 {
+		o.log.Info("notifications held by a silence", "alarm", t.Alarm, "to", t.To, "episode", t.Episode, "silence", si.ID, "deliveries", held)
 	}
 	return n, nil
 }

@@ -113,6 +113,11 @@ func (o *Outbox) enqueueRepeat(ctx context.Context, tx *sql.Tx, a *spec.Alarm, n
 	if err != nil || !ok {
 		return 0, err
 	}
+	// A silence holds repeats back too. They are not kept: the trigger
+	// it held goes out at its end and stands for them.
+	if si, err := silencing(ctx, tx, a, now); err != nil || si != nil {
+		return 0, err
+	}
 	t := alarm.Transition{Alarm: a.Name, Time: now, From: alarm.Alarm, To: alarm.Alarm, Reason: st.Reason,
 		ReasonData: st.ReasonData, Episode: st.Episode}
 	key := DedupKey(o.s, a.Name, st.Episode)

@@ -21,6 +21,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/notify/notifytest"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
+	"github.com/dpc-learning/dpcops/internal/store/storetest"
 )
 
 // The secrets of the rig's channels: no log line, error or stored answer
@@ -150,15 +151,17 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		t.Fatalf("spec: %v", diags.Errors())
 	}
 	r.s = s
-	dir := o.dir
-	if dir == "" {
-		dir = t.TempDir()
+	var st *store.Store
+	if o.dir == "" {
+		// Either store, as DPCOPS_TEST_STORE says.
+		st = storetest.Open(t)
+	} else {
+		var err error
+		if st, err = store.Open(r.ctx, o.dir, store.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
 	}
-	st, err := store.Open(r.ctx, dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	r.st = st
 	log := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r.outbox = notify.NewOutbox(notify.OutboxOptions{Spec: s, Logger: log, Clock: r.clock})

@@ -94,10 +94,12 @@ type Worker struct {
 	claimFailing    bool
 	unmarked        []result
 	nextRepeatCheck time.Time
-	repeating       []*spec.Alarm // repeatingAlarms of the spec
-	nextExpire      time.Time
-	nextStaleCheck  time.Time
-	stats           Stats
+	// nextReleaseCheck paces the look for silences that ended.
+	nextReleaseCheck time.Time
+	repeating        []*spec.Alarm // repeatingAlarms of the spec
+	nextExpire       time.Time
+	nextStaleCheck   time.Time
+	stats            Stats
 
 	// afterSend, when set (by tests), runs between a send and its mark:
 	// the window a crash leaves a row claimed but not marked.
@@ -270,6 +272,14 @@ func (w *Worker) DeliverDue(ctx context.Context) (Stats, error) {
 // store's writer without looking first (see claim).
 func (w *Worker) pass(ctx context.Context, kicked bool) (time.Time, int) {
 	now := w.clock.Now()
+	// Held notifications first: one released now is an announcement, so
+	// no repeat is owed for its episode in the same pass.
+	if !now.Before(w.nextReleaseCheck) {
+		w.nextReleaseCheck = now.Add(w.poll)
+		if _, err := w.releaseSilenced(ctx, now); err != nil {
+			w.log.Error("release silenced notifications", "err", err)
+		}
+	}
 	if err := w.repeats(ctx, now); err != nil {
 		w.log.Error("repeat notifications", "err", err)
 	}

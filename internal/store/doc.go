@@ -43,6 +43,8 @@
 //	alarm_history            internal/alarm
 //	outbox                   internal/notify
 //	notify_open              internal/notify
+//	silences                 internal/notify
+//	silenced                 internal/notify
 //	inbox                    internal/notify/inbox
 //	maintenance_runs         internal/maintain
 //	maintenance_schedule     internal/maintain

@@ -38,6 +38,15 @@ func (h *handler) apiRoutes(mux *http.ServeMux) {
 		}
 		return map[string]int64{"retried": id}, h.o.Actions.RetryDelivery(r.Context(), id)
 	}))
+	mux.HandleFunc("GET /api/v1/silences", h.apiSilences)
+	mux.HandleFunc("POST /api/v1/silences", h.action(h.addSilence))
+	mux.HandleFunc("POST /api/v1/silences/{id}/expire", h.action(func(r *http.Request) (any, error) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			return nil, badRequest("silence id must be a number")
+		}
+		return map[string]int64{"expired": id}, notify.ExpireSilence(r.Context(), h.o.Store, id, h.o.Now().UTC())
+	}))
 	mux.HandleFunc("POST /api/v1/queries/{id}/cancel", h.action(func(r *http.Request) (any, error) {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil {
@@ -71,7 +80,7 @@ func (h *handler) action(do func(*http.Request) (any, error)) http.HandlerFunc {
 			apiError(w, http.StatusBadRequest, err.Error())
 		case errors.Is(err, errNotImplemented):
 			apiError(w, http.StatusNotImplemented, err.Error())
-		case errors.Is(err, notify.ErrNoDelivery):
+		case errors.Is(err, notify.ErrNoDelivery), errors.Is(err, notify.ErrNoSilence):
 			apiError(w, http.StatusNotFound, err.Error())
 		case err != nil:
 			h.o.Logger.Warn("action failed", "path", r.URL.Path, "err", err)
@@ -371,4 +380,66 @@ func (h *handler) apiLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, logLines(lines))
+}
+
+// apiSilences lists the silences that have not ended (?all=true: every
+// one), newest first.
+func (h *handler) apiSilences(w http.ResponseWriter, r *http.Request) {
+	ss, err := notify.Silences(r.Context(), h.o.Store.Reader(), h.o.Now().UTC(), r.URL.Query().Get("all") != "true")
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if ss == nil {
+		ss = []notify.Silence{}
+	}
+	writeJSON(w, http.StatusOK, ss)
+}
+
+// silenceRequest is the body of POST /api/v1/silences: alarm (or
+// matchers), duration (or ends_at), comment.
+type silenceRequest struct {
+	Alarm    string           `json:"alarm"`
+	Matchers []notify.Matcher `json:"matchers"`
+	Duration string           `json:"duration"`
+	EndsAt   *time.Time       `json:"ends_at"`
+	Comment  string           `json:"comment"`
+}
+
+func (h *handler) addSilence(r *http.Request) (any, error) {
+	var req silenceRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, badRequest("body: want JSON {alarm | matchers, duration | ends_at, comment}: " + err.Error())
+	}
+	now := h.o.Now().UTC()
+	si := notify.Silence{Matchers: req.Matchers, Starts: now, Created: now, Comment: req.Comment, CreatedBy: "api"}
+	if req.Alarm != "" {
+		si.Matchers = append(si.Matchers, notify.Matcher{Label: "alarm", Value: req.Alarm})
+	}
+	switch {
+	case req.Duration != "" && req.EndsAt != nil:
+		return nil, badRequest("give duration or ends_at, not both")
+	case req.Duration != "":
+		d, err := time.ParseDuration(req.Duration)
+		if err != nil || d <= 0 {
+			return nil, badRequest(fmt.Sprintf("duration %q: want a positive Go duration such as 2h", req.Duration))
+		}
+		si.Ends = now.Add(d)
+	case req.EndsAt != nil:
+		si.Ends = req.EndsAt.UTC()
+	}
+	warnings, err := notify.CheckSilence(h.o.Spec, si)
+	if err != nil {
+		return nil, badRequest(err.Error())
+	}
+	id, err := notify.AddSilence(r.Context(), h.o.Store, si)
+	if err != nil {
+		return nil, err
+	}
+	if warnings == nil {
+		warnings = []string{}
+	}
+	return map[string]any{"id": id, "ends_at": si.Ends, "warnings": warnings}, nil
 }

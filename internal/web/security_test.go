@@ -387,3 +387,40 @@ func FuzzAPIQuery(f *testing.F) {
 		}
 	})
 }
+
+// TestSilencesAPI: adding and expiring a silence needs the token; bad
+// bodies are 400 with the reason; the list shows what was added.
+func TestSilencesAPI(t *testing.T) {
+	f := newFixture(t, options{token: testToken})
+	auth := []string{"Authorization", "Bearer " + testToken, "Content-Type", "application/json"}
+	body := `{"alarm": "Alert-RPU-Spike", "duration": "2h", "comment": "monthly dbt run"}`
+	if code, _, _ := f.request("POST", "/api/v1/silences", "", strings.NewReader(body), "Content-Type", "application/json"); code != 401 {
+		t.Errorf("without the token: %d", code)
+	}
+	for bad, want := range map[string]string{
+		`{"alarm": "Alert-RPU-Spike", "comment": "x"}`:                           "needs an end",
+		`{"alarm": "Alert-RPU-Spike", "duration": "-1h", "comment": "x"}`:        "positive",
+		`{"alarm": "Alert-RPU-Spike", "duration": "2h"}`:                         "needs --comment",
+		`{"alarm": "Alert-RPU-Spike", "duration": "2h", "comment": "x", "x": 1}`: "unknown field",
+	} {
+		if code, resp, _ := f.request("POST", "/api/v1/silences", "", strings.NewReader(bad), auth...); code != 400 || !strings.Contains(resp, want) {
+			t.Errorf("%s: %d %s, want 400 with %q", bad, code, resp, want)
+		}
+	}
+	code, resp, _ := f.request("POST", "/api/v1/silences", "", strings.NewReader(body), auth...)
+	if code != 200 || !strings.Contains(resp, `"id":1`) {
+		t.Fatalf("add: %d %s", code, resp)
+	}
+	if _, list, _ := f.get("/api/v1/silences", "Authorization", "Bearer "+testToken); !strings.Contains(list, `"value":"Alert-RPU-Spike"`) || !strings.Contains(list, `"comment":"monthly dbt run"`) {
+		t.Errorf("list: %s", list)
+	}
+	if code, _, _ := f.request("POST", "/api/v1/silences/1/expire", "", nil, auth...); code != 200 {
+		t.Errorf("expire: %d", code)
+	}
+	if code, resp, _ := f.request("POST", "/api/v1/silences/1/expire", "", nil, auth...); code != 409 || !strings.Contains(resp, "ended already") {
+		t.Errorf("expire twice: %d %s", code, resp)
+	}
+	if code, _, _ := f.request("POST", "/api/v1/silences/9/expire", "", nil, auth...); code != 404 {
+		t.Errorf("expire an unknown silence: %d", code)
+	}
+}

@@ -1,0 +1,393 @@
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/spec"
+	"github.com/dpc-learning/dpcops/internal/store"
+)
+
+// Silences say "not now" for the alarms their matchers select: while one
+// is active, a transition that would page is recorded, and its
+// notification held (table silenced) instead of sent. When the silence
+// ends, each held notification whose alarm is still in ALARM in the same
+// episode goes out, once; the others are dropped. Resolves of pages sent
+// before a silence go out as usual: a silence hides news, it never leaves
+// an incident open at PagerDuty.
+
+// SilenceLabels are the labels a matcher may test.
+var SilenceLabels = []string{"alarm", "severity"}
+
+// MaxSilence is the longest a silence may last: one forgotten must not
+// hide an alarm for ever.
+const MaxSilence = 30 * 24 * time.Hour
+
+// Matcher holds when the label's value is Value.
+type Matcher struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// Silence is one silence.
+type Silence struct {
+	ID        int64      `json:"id"`
+	Matchers  []Matcher  `json:"matchers"`
+	Starts    time.Time  `json:"starts_at"`
+	Ends      time.Time  `json:"ends_at"`
+	Comment   string     `json:"comment"`
+	CreatedBy string     `json:"created_by,omitempty"`
+	Created   time.Time  `json:"created_at"`
+	Expired   *time.Time `json:"expired_at,omitempty"`
+}
+
+// End is when the silence stops: its end, or when it was expired.
+func (s Silence) End() time.Time {
+	if s.Expired != nil && s.Expired.Before(s.Ends) {
+		return *s.Expired
+	}
+	return s.Ends
+}
+
+// Active reports whether the silence holds at now.
+func (s Silence) Active(now time.Time) bool { return !now.Before(s.Starts) && now.Before(s.End()) }
+
+// Matches reports whether every matcher holds for the labels.
+func (s Silence) Matches(labels map[string]string) bool {
+	for _, m := range s.Matchers {
+		if labels[m.Label] != m.Value {
+			return false
+		}
+	}
+	return len(s.Matchers) > 0
+}
+
+// alarmLabels are the labels silences match an alarm by.
+func alarmLabels(a *spec.Alarm) map[string]string {
+	return map[string]string{"alarm": a.Name, "severity": a.Severity}
+}
+
+// ParseMatcher reads label=value.
+func ParseMatcher(s string) (Matcher, error) {
+	k, v, ok := strings.Cut(s, "=")
+	k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+	if !ok || k == "" || v == "" {
+		return Matcher{}, fmt.Errorf("matcher %q: want label=value", s)
+	}
+	return Matcher{Label: k, Value: v}, nil
+}
+
+// CheckSilence refuses a silence that could not work, and warns of one
+// that silences nothing the spec knows: a typo must not look like a
+// silence in place.
+func CheckSilence(s *spec.Spec, si Silence) (warnings []string, err error) {
+	var errs []error
+	if len(si.Matchers) == 0 {
+		errs = append(errs, errors.New("a silence needs a matcher: --alarm NAME or --match label=value"))
+	}
+	for _, m := range si.Matchers {
+		if !slices.Contains(SilenceLabels, m.Label) {
+			errs = append(errs, fmt.Errorf("matcher %s=%s: label %q is not one of %s", m.Label, m.Value, m.Label, strings.Join(SilenceLabels, ", ")))
+		}
+	}
+	switch {
+	case si.Ends.IsZero():
+		errs = append(errs, errors.New("a silence needs an end: --for DURATION or --until TIME"))
+	case !si.Ends.After(si.Starts):
+		errs = append(errs, fmt.Errorf("the silence ends (%s) before it starts (%s)", si.Ends.Format(time.RFC3339), si.Starts.Format(time.RFC3339)))
+	case si.Ends.Sub(si.Starts) > MaxSilence:
+		errs = append(errs, fmt.Errorf("a silence lasts at most %s; this one lasts %s", MaxSilence, si.Ends.Sub(si.Starts).Round(time.Minute)))
+	}
+	if strings.TrimSpace(si.Comment) == "" {
+		errs = append(errs, errors.New("a silence needs --comment: say why, for whoever finds it"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var names []string
+	matched := false
+	for i := range s.Alarms {
+		a := &s.Alarms[i]
+		names = append(names, a.Name)
+		matched = matched || si.Matches(alarmLabels(a))
+	}
+	if !matched {
+		warnings = append(warnings, fmt.Sprintf("the silence matches no alarm of the spec; its alarms are %s", strings.Join(names, ", ")))
+	}
+	return warnings, nil
+}
+
+// AddSilence stores a checked silence and returns its id.
+func AddSilence(ctx context.Context, st *store.Store, si Silence) (int64, error) {
+	ms, err := json.Marshal(si.Matchers)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO silences (matchers, starts_at, ends_at, comment, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, string(ms), store.Millis(si.Starts), store.Millis(si.Ends), si.Comment, si.CreatedBy,
+			store.Millis(si.Created)).Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("add silence: %w", err)
+	}
+	return id, nil
+}
+
+// ErrNoSilence is the error of an id that names no silence.
+var ErrNoSilence = errors.New("no such silence")
+
+// ExpireSilence ends a silence at now. Its held notifications go out at
+// the worker's next pass if their alarms are still in ALARM.
+func ExpireSilence(ctx context.Context, st *store.Store, id int64, now time.Time) error {
+	return st.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE silences SET expired_at = ? WHERE id = ? AND expired_at IS NULL AND ends_at > ?`,
+			store.Millis(now), id, store.Millis(now))
+		if err != nil {
+			return fmt.Errorf("expire silence %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var x int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM silences WHERE id = ?`, id).Scan(&x); err != nil {
+				return err
+			}
+			if x == 0 {
+				return fmt.Errorf("silence %d: %w", id, ErrNoSilence)
+			}
+			return fmt.Errorf("silence %d has ended already", id)
+		}
+		return nil
+	})
+}
+
+// Silences returns the silences read through q, newest first: all, or
+// with current only those that have not ended at now.
+func Silences(ctx context.Context, q store.Querier, now time.Time, current bool) ([]Silence, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, matchers, starts_at, ends_at, comment, created_by, created_at, expired_at FROM silences
+		WHERE ?1 = 0 OR (ends_at > ?2 AND (expired_at IS NULL OR expired_at > ?2)) ORDER BY id DESC`, boolInt(current), store.Millis(now))
+	if err != nil {
+		return nil, fmt.Errorf("silences: %w", err)
+	}
+	defer rows.Close()
+	var out []Silence
+	for rows.Next() {
+		var s Silence
+		var ms string
+		var starts, ends, created int64
+		var expired sql.NullInt64
+		if err := rows.Scan(&s.ID, &ms, &starts, &ends, &s.Comment, &s.CreatedBy, &created, &expired); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(ms), &s.Matchers); err != nil {
+			return nil, fmt.Errorf("silence %d: matchers: %w", s.ID, err)
+		}
+		s.Starts, s.Ends, s.Created = store.FromMillis(starts), store.FromMillis(ends), store.FromMillis(created)
+		if expired.Valid {
+			t := store.FromMillis(expired.Int64)
+			s.Expired = &t
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// silencing returns the active silence that holds an alarm's
+// notifications at now, nil if none.
+func silencing(ctx context.Context, q store.Querier, a *spec.Alarm, now time.Time) (*Silence, error) {
+	ss, err := Silences(ctx, q, now, true)
+	if err != nil {
+		return nil, err
+	}
+	labels := alarmLabels(a)
+	for i := len(ss) - 1; i >= 0; i-- { // the oldest first: it was there first
+		if ss[i].Active(now) && ss[i].Matches(labels) {
+			return &ss[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// hold keeps a notification a silence holds back, instead of the outbox
+// row it would have been.
+func hold(ctx context.Context, tx *sql.Tx, silenceID int64, channel string, r row, m Message, transitionID int64, now time.Time) error {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("silenced payload: %w", err)
+	}
+	var tid any
+	if transitionID != 0 {
+		tid = transitionID
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO silenced (silence_id, channel, kind, alarm, transition_id, dedup_key, payload, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, silenceID, channel, string(r.kind), m.Alarm, tid, r.key, string(payload), store.Millis(now))
+	if err != nil {
+		return fmt.Errorf("hold %s for %s: %w", r.kind, channel, err)
+	}
+	return nil
+}
+
+// heldRow is a held notification whose silence has ended.
+type heldRow struct {
+	id, transitionID int64
+	channel, kind    string
+	alarm, key, body string
+	hasTransitionID  bool
+}
+
+// releaseSilenced sends the notifications whose silences have ended, if
+// their alarms are still in ALARM in the same episode, and drops the
+// others; a notification another silence now holds moves to it. It runs
+// on the leader's worker, under each alarm's state lock, so that a
+// release and a resolve never cross.
+func (w *Worker) releaseSilenced(ctx context.Context, now time.Time) (int, error) {
+	if !w.leads() {
+		return 0, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	rows, err := w.st.Reader().QueryContext(ctx, `SELECT h.id, h.channel, h.kind, h.alarm, h.transition_id, h.dedup_key, h.payload
+		FROM silenced h JOIN silences s ON s.id = h.silence_id
+		WHERE h.released_at IS NULL AND (s.ends_at <= ?1 OR s.expired_at <= ?1) ORDER BY h.id`, store.Millis(now))
+	if err != nil {
+		return 0, fmt.Errorf("held notifications: %w", err)
+	}
+	var due []heldRow
+	for rows.Next() {
+		var h heldRow
+		var tid sql.NullInt64
+		if err := rows.Scan(&h.id, &h.channel, &h.kind, &h.alarm, &tid, &h.key, &h.body); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		h.transitionID, h.hasTransitionID = tid.Int64, tid.Valid
+		due = append(due, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(due) == 0 {
+		return 0, err
+	}
+	sent := 0
+	err = w.st.WriteTx(ctx, func(tx *sql.Tx) error {
+		sent = 0
+		for _, h := range due {
+			if err := w.st.LockTx(ctx, tx, alarm.StateLock(h.alarm)); err != nil {
+				return err
+			}
+			outcome, err := w.release(ctx, tx, h, now)
+			if err != nil {
+				return err
+			}
+			if outcome == "sent" {
+				sent++
+			}
+		}
+		if sent > 0 && w.outbox != nil && w.outbox.st != nil {
+			return w.outbox.st.Wake(ctx, tx, WakeTopic)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("release held notifications: %w", err)
+	}
+	if sent > 0 {
+		w.log.Info("silence ended: held notifications sent", "deliveries", sent)
+	}
+	return sent, nil
+}
+
+// release decides one held notification inside tx.
+func (w *Worker) release(ctx context.Context, tx *sql.Tx, h heldRow, now time.Time) (string, error) {
+	a, ok := w.s.Alarm(h.alarm)
+	if !ok {
+		return w.settle(ctx, tx, h.id, now, "dropped")
+	}
+	if si, err := silencing(ctx, tx, a, now); err != nil {
+		return "", err
+	} else if si != nil {
+		_, err := tx.ExecContext(ctx, `UPDATE silenced SET silence_id = ? WHERE id = ?`, si.ID, h.id)
+		return "held", err
+	}
+	st, ok, err := alarm.StateIn(ctx, tx, h.alarm)
+	if err != nil {
+		return "", err
+	}
+	if !ok || st.State != alarm.Alarm || DedupKey(w.s, h.alarm, st.Episode) != h.key {
+		return w.settle(ctx, tx, h.id, now, "dropped")
+	}
+	if told, err := episodeOpen(ctx, tx, h.alarm, h.channel, h.key); err != nil || told {
+		if err != nil {
+			return "", err
+		}
+		return w.settle(ctx, tx, h.id, now, "dropped")
+	}
+	var m Message
+	if err := json.Unmarshal([]byte(h.body), &m); err != nil {
+		return "", fmt.Errorf("held notification %d: %w", h.id, err)
+	}
+	tid := int64(0)
+	if h.hasTransitionID {
+		tid = h.transitionID
+	}
+	if err := insertRow(ctx, tx, h.channel, row{kind: Kind(h.kind), key: h.key}, m, tid, now); err != nil {
+		return "", err
+	}
+	w.outbox.wake()
+	return w.settle(ctx, tx, h.id, now, "sent")
+}
+
+func (w *Worker) settle(ctx context.Context, tx *sql.Tx, id int64, now time.Time, outcome string) (string, error) {
+	_, err := tx.ExecContext(ctx, `UPDATE silenced SET released_at = ?, outcome = ? WHERE id = ? AND released_at IS NULL`,
+		store.Millis(now), outcome, id)
+	return outcome, err
+}
+
+// HeldOf returns the notifications silences held back for the transitions
+// (alarm_history ids), as records of state "silenced" (or the outcome at
+// the silence's end: "silenced, sent at its end", "silenced, dropped"),
+// with the silence in LastError, oldest first.
+func HeldOf(ctx context.Context, q store.Querier, transitions []int64) ([]Record, error) {
+	if len(transitions) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(transitions))
+	for i, id := range transitions {
+		args[i] = id
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, channel, kind, alarm, dedup_key, silence_id, outcome, created_at FROM silenced
+		WHERE transition_id IN (?`+strings.Repeat(", ?", len(args)-1)+`) ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("held notifications: %w", err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var r Record
+		var sid, created int64
+		var outcome string
+		if err := rows.Scan(&r.ID, &r.Channel, &r.Kind, &r.Alarm, &r.DedupKey, &sid, &outcome, &created); err != nil {
+			return nil, err
+		}
+		r.State, r.Created, r.NextAt = "silenced", store.FromMillis(created), store.FromMillis(created)
+		r.LastError = fmt.Sprintf("silenced by #%d", sid)
+		if outcome != "" {
+			r.LastError += "; " + outcome + " at its end"
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

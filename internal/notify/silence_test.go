@@ -1,0 +1,151 @@
+package notify_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/alarm"
+	"github.com/dpc-learning/dpcops/internal/notify"
+)
+
+// silence adds a checked silence on the rig's store from now for d.
+func (r *rig) silence(d time.Duration, comment string, ms ...notify.Matcher) int64 {
+	r.t.Helper()
+	now := r.clock.Now()
+	si := notify.Silence{Matchers: ms, Starts: now, Ends: now.Add(d), Comment: comment, Created: now}
+	if _, err := notify.CheckSilence(r.s, si); err != nil {
+		r.t.Fatal(err)
+	}
+	id, err := notify.AddSilence(r.ctx, r.st, si)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return id
+}
+
+// sentTo counts the requests that reached Slack and PagerDuty.
+func (r *rig) sentTo() int {
+	return len(r.slack.Requests()) + len(r.pd.Requests())
+}
+
+// TestSilencedAlarmIsRecordedAndSentOnceAtItsEnd: a transition to ALARM
+// under a silence reaches no receiver, but is recorded ("silenced by
+// #ID", on the incident's deliveries and in notify list). When the silence
+// ends with the alarm still in ALARM, the page goes out, once.
+func TestSilencedAlarmIsRecordedAndSentOnceAtItsEnd(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	id := r.silence(2*time.Hour, "monthly dbt run", notify.Matcher{Label: "alarm", Value: "Alert-ELT-Delay"})
+	tr := r.transition("Alert-ELT-Delay", alarm.OK, alarm.Alarm, 1)
+	r.deliver()
+	if n := r.sentTo(); n != 0 {
+		t.Fatalf("%d requests reached receivers under a silence", n)
+	}
+	recs, err := notify.DeliveriesOf(r.ctx, r.st.Reader(), []int64{tr.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		t.Fatal("the silenced transition left no record")
+	}
+	for _, rec := range recs {
+		if rec.State != "silenced" || !strings.HasPrefix(rec.LastError, "silenced by #") || !strings.Contains(rec.LastError, fmt.Sprintf("#%d", id)) {
+			t.Errorf("record %+v", rec)
+		}
+	}
+	if held := r.rows(notify.Query{State: "silenced"}); len(held) != len(recs) {
+		t.Errorf("notify list --state silenced shows %d, want %d", len(held), len(recs))
+	}
+	// Still silenced an hour on: nothing.
+	r.clock.Advance(time.Hour)
+	r.deliver()
+	if n := r.sentTo(); n != 0 {
+		t.Fatalf("%d requests before the silence ended", n)
+	}
+	// The silence ends with the alarm still in ALARM: each channel is
+	// told once.
+	r.clock.Advance(61 * time.Minute)
+	r.deliver()
+	if n := len(r.pd.Requests()); n != 1 {
+		t.Fatalf("PagerDuty got %d events at the silence's end, want 1", n)
+	}
+	if n := len(r.slack.Requests()); n != 1 {
+		t.Fatalf("Slack got %d messages at the silence's end, want 1", n)
+	}
+	r.clock.Advance(time.Minute)
+	r.deliver()
+	if n := r.sentTo(); n != 2 {
+		t.Fatalf("%d requests in all, want the 2 of the silence's end", n)
+	}
+	// The page sent at the end is resolved as any other.
+	r.transition("Alert-ELT-Delay", alarm.Alarm, alarm.OK, 1)
+	r.deliver()
+	if inc := r.pd.Incidents(); len(inc) != 1 || !inc[0].Resolved || inc[0].Events != 1 {
+		t.Errorf("PagerDuty incidents %+v, want one, paged once and resolved", inc)
+	}
+}
+
+// TestAlarmResolvedUnderASilenceNeverPages: an alarm that fires and
+// resolves inside a silence reaches no receiver, then or at the end.
+func TestAlarmResolvedUnderASilenceNeverPages(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	r.silence(time.Hour, "planned maintenance", notify.Matcher{Label: "severity", Value: "critical"})
+	r.transition("Alert-ELT-Delay", alarm.OK, alarm.Alarm, 1)
+	r.clock.Advance(10 * time.Minute)
+	r.transition("Alert-ELT-Delay", alarm.Alarm, alarm.OK, 1)
+	r.clock.Advance(time.Hour)
+	r.deliver()
+	if n := r.sentTo(); n != 0 {
+		t.Errorf("%d requests for an alarm that resolved under its silence", n)
+	}
+}
+
+// TestExpiringASilenceReleasesAtOnce: expiring a silence by hand sends
+// what it held, as its end would.
+func TestExpiringASilenceReleasesAtOnce(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	id := r.silence(24*time.Hour, "migration", notify.Matcher{Label: "alarm", Value: "Alert-COPY-Error"})
+	r.transition("Alert-COPY-Error", alarm.OK, alarm.Alarm, 1)
+	r.deliver()
+	if n := len(r.og.Alerts()); n != 0 {
+		t.Fatalf("OpsGenie got %d alerts under the silence", n)
+	}
+	if err := notify.ExpireSilence(r.ctx, r.st, id, r.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := notify.ExpireSilence(r.ctx, r.st, id, r.clock.Now()); err == nil || !strings.Contains(err.Error(), "ended already") {
+		t.Errorf("expiring twice: %v", err)
+	}
+	r.clock.Advance(time.Minute)
+	r.deliver()
+	if n := len(r.og.Alerts()); n != 1 {
+		t.Fatalf("OpsGenie got %d alerts after the expiry, want 1", n)
+	}
+}
+
+// TestSilencesRefuseBadInput: a silence without an end, a matcher, a
+// comment or a known label is refused; one that matches no alarm warns
+// with the alarms it could have meant.
+func TestSilencesRefuseBadInput(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	now := r.clock.Now()
+	for _, tt := range []struct {
+		si   notify.Silence
+		want string
+	}{
+		{notify.Silence{Matchers: []notify.Matcher{{"alarm", "Alert-ELT-Delay"}}, Starts: now, Comment: "x"}, "needs an end"},
+		{notify.Silence{Starts: now, Ends: now.Add(time.Hour), Comment: "x"}, "needs a matcher"},
+		{notify.Silence{Matchers: []notify.Matcher{{"alarm", "Alert-ELT-Delay"}}, Starts: now, Ends: now.Add(time.Hour)}, "needs --comment"},
+		{notify.Silence{Matchers: []notify.Matcher{{"team", "dwh"}}, Starts: now, Ends: now.Add(time.Hour), Comment: "x"}, `label "team" is not one of alarm, severity`},
+		{notify.Silence{Matchers: []notify.Matcher{{"alarm", "A"}}, Starts: now, Ends: now.Add(60 * 24 * time.Hour), Comment: "x"}, "at most 720h"},
+	} {
+		if _, err := notify.CheckSilence(r.s, tt.si); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: got %v, want %q", tt.si, err, tt.want)
+		}
+	}
+	warn, err := notify.CheckSilence(r.s, notify.Silence{Matchers: []notify.Matcher{{"alarm", "Alert-ELT-Dealy"}}, Starts: now, Ends: now.Add(time.Hour), Comment: "x"})
+	if err != nil || len(warn) != 1 || !strings.Contains(warn[0], "Alert-ELT-Delay") {
+		t.Errorf("a typo: %v %v", warn, err)
+	}
+}
