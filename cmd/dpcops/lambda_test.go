@@ -98,19 +98,26 @@ func TestBootstrapServesLambdaInvocations(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
+	// The log is read once the process is gone and its output copied.
+	stopped := false
+	stop := func() string {
+		if !stopped {
+			cmd.Process.Kill()
+			cmd.Wait()
+			stopped = true
+		}
+		return stderr.String()
+	}
+	defer stop()
 	var resp []byte
 	select {
 	case resp = <-api.response:
 	case <-time.After(2 * time.Minute):
-		t.Fatalf("no response from the function; its log:\n%s", stderr.String())
+		t.Fatalf("no response from the function; its log:\n%s", stop())
 	}
 	var sum publisher.Summary
 	if err := json.Unmarshal(resp, &sum); err != nil || sum.Time.IsZero() {
-		t.Fatalf("response %q: %v\nlog:\n%s", resp, err, stderr.String())
+		t.Fatalf("response %q: %v\nlog:\n%s", resp, err, stop())
 	}
 	if sum.Statements != 0 {
 		t.Errorf("an idle workgroup got %d statements", sum.Statements)
@@ -121,11 +128,12 @@ func TestBootstrapServesLambdaInvocations(t *testing.T) {
 			beats++
 		}
 	}
+	log := stop()
 	if beats != 1 {
-		t.Errorf("%d heartbeats; log:\n%s", beats, stderr.String())
+		t.Errorf("%d heartbeats; log:\n%s", beats, log)
 	}
-	if !strings.Contains(stderr.String(), `"msg":"published"`) {
-		t.Errorf("the function logs JSON lines to its log group:\n%s", stderr.String())
+	if !strings.Contains(log, `"msg":"published"`) {
+		t.Errorf("the function logs JSON lines to its log group:\n%s", log)
 	}
 }
 
