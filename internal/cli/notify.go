@@ -117,8 +117,9 @@ func (a *app) notifyListCommand() *cobra.Command {
 		Use:   "list",
 		Short: "List outbox deliveries, newest first",
 		Long: `List the deliveries of the outbox in --data, newest first: id, state
-(pending, sending, sent, failed, expired; silenced for a notification a
-silence held back, with the silence and what became of it at its end),
+(pending, sending, sent, failed, expired; silenced or inhibited for a
+notification a silence or an inhibit rule held back, with what held it
+and what became of it at its end),
 channel, kind (trigger, resolve, repeat, notice), alarm, attempts, resends
 after a crash, the receiver's last status and the last error. Rows stay
 listed until pruned (store.retention.notifications); a failed or expired
@@ -148,7 +149,7 @@ one can be sent again with 'dpcops notify retry ID'.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&data, "data", a.dataDir(), "directory of dpcops' state")
-	f.StringVar(&state, "state", "", "only deliveries in this state: pending, sending, sent, failed, expired or silenced")
+	f.StringVar(&state, "state", "", "only deliveries in this state: pending, sending, sent, failed, expired, silenced or inhibited")
 	f.StringVar(&channel, "channel", "", "only deliveries to this channel")
 	f.StringVar(&alarmName, "alarm", "", "only deliveries of this alarm")
 	f.IntVar(&limit, "limit", 100, "at most this many deliveries")

@@ -15,7 +15,7 @@ import (
 )
 
 // DeliveryStates are the states of an outbox row.
-var DeliveryStates = []string{"pending", "sending", "sent", "failed", "expired", "silenced"}
+var DeliveryStates = []string{"pending", "sending", "sent", "failed", "expired", "silenced", "inhibited"}
 
 // Record is one outbox row as `dpcops notify list` and the web UI show it.
 type Record struct {
@@ -63,7 +63,7 @@ func List(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
-	if q.State == "" || q.State == "silenced" {
+	if q.State == "" || q.State == "silenced" || q.State == "inhibited" {
 		held, err := listHeld(ctx, db, q)
 		if err != nil {
 			return nil, err
@@ -78,7 +78,7 @@ func List(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
 // listHeld returns the notifications silences held back, as HeldOf does,
 // newest first.
 func listHeld(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
-	rows, err := db.QueryContext(ctx, `SELECT transition_id FROM silenced
+	rows, err := db.QueryContext(ctx, `SELECT transition_id FROM held
 		WHERE transition_id IS NOT NULL AND (?1 = '' OR channel = ?1) AND (?2 = '' OR alarm = ?2) ORDER BY id DESC LIMIT ?3`, q.Channel, q.Alarm, q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list held notifications: %w", err)
@@ -101,7 +101,7 @@ func listHeld(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
 	}
 	out := held[:0]
 	for _, r := range held {
-		if (q.Channel == "" || r.Channel == q.Channel) && (q.Alarm == "" || r.Alarm == q.Alarm) {
+		if (q.Channel == "" || r.Channel == q.Channel) && (q.Alarm == "" || r.Alarm == q.Alarm) && (q.State == "" || r.State == q.State) {
 			out = append(out, r)
 		}
 	}

@@ -119,10 +119,10 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, t alarm.Transition) (i
 	}
 	now := o.clock.Now()
 	key := DedupKey(o.s, t.Alarm, t.Episode)
-	var si *Silence
+	var why holdReason
 	if t.To != alarm.OK {
 		var err error
-		if si, err = silencing(ctx, tx, a, now); err != nil {
+		if why, err = holding(ctx, tx, o.s, a, now); err != nil {
 			return 0, err
 		}
 	}
@@ -161,9 +161,9 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, t alarm.Transition) (i
 		}
 		for _, rw := range rows {
 			m := NewMessage(o.s, a, t, rw.kind)
-			if si != nil {
-				// Recorded, not sent: the silence's end decides.
-				if err := hold(ctx, tx, si.ID, r.channel.Name, rw, m, t.ID, now); err != nil {
+			if why.holds() {
+				// Recorded, not sent: what holds it decides, later.
+				if err := hold(ctx, tx, why, r.channel.Name, rw, m, t.ID, now); err != nil {
 					return 0, err
 				}
 				held++
@@ -179,7 +179,7 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, t alarm.Transition) (i
 		o.log.Info("notifications enqueued", "alarm", t.Alarm, "to", t.To, "episode", t.Episode, "deliveries", n)
 	}
 	if held > 0 {
-		o.log.Info("notifications held by a silence", "alarm", t.Alarm, "to", t.To, "episode", t.Episode, "silence", si.ID, "deliveries", held)
+		o.log.Info("notifications held back", "alarm", t.Alarm, "to", t.To, "episode", t.Episode, "why", why.String(), "deliveries", held)
 	}
 	return n, nil
 }

@@ -113,9 +113,9 @@ func (o *Outbox) enqueueRepeat(ctx context.Context, tx *sql.Tx, a *spec.Alarm, n
 	if err != nil || !ok {
 		return 0, err
 	}
-	// A silence holds repeats back too. They are not kept: the trigger
-	// it held goes out at its end and stands for them.
-	if si, err := silencing(ctx, tx, a, now); err != nil || si != nil {
+	// A silence or an inhibitor holds repeats back too. They are not
+	// kept: the trigger held goes out when released and stands for them.
+	if why, err := holding(ctx, tx, o.s, a, now); err != nil || why.holds() {
 		return 0, err
 	}
 	t := alarm.Transition{Alarm: a.Name, Time: now, From: alarm.Alarm, To: alarm.Alarm, Reason: st.Reason,

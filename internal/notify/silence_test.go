@@ -149,3 +149,62 @@ func TestSilencesRefuseBadInput(t *testing.T) {
 		t.Errorf("a typo: %v %v", warn, err)
 	}
 }
+
+// inhibiting has Alert-ELT-Delay hold back Alert-COPY-Error's pages.
+func inhibiting(y string) string {
+	return strings.Replace(y, "notify: {max_age: 1h, backoff: 1s, max_backoff: 1m}",
+		"notify: {max_age: 1h, backoff: 1s, max_backoff: 1m, inhibit: [{source: [Alert-ELT-Delay], target: [Alert-COPY-*]}]}", 1)
+}
+
+// TestInhibitedAlarmWaitsForItsInhibitor: while its inhibitor is in
+// ALARM, an inhibited alarm's page is recorded ("inhibited by") but not
+// sent; when the inhibitor resolves and the alarm still fires, the page
+// goes out then, once.
+func TestInhibitedAlarmWaitsForItsInhibitor(t *testing.T) {
+	r := newRig(t, rigOptions{edit: inhibiting})
+	r.transition("Alert-ELT-Delay", alarm.OK, alarm.Alarm, 1)
+	tr := r.transition("Alert-COPY-Error", alarm.OK, alarm.Alarm, 1)
+	r.deliver()
+	if n := len(r.og.Alerts()); n != 0 {
+		t.Fatalf("OpsGenie got %d alerts while the inhibitor fired", n)
+	}
+	if n := len(r.pd.Requests()); n != 1 {
+		t.Fatalf("the inhibitor itself pages: PagerDuty got %d", n)
+	}
+	recs, err := notify.DeliveriesOf(r.ctx, r.st.Reader(), []int64{tr.ID})
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("records %v %v", recs, err)
+	}
+	for _, rec := range recs {
+		if rec.State != "inhibited" || rec.LastError != "inhibited by Alert-ELT-Delay" {
+			t.Errorf("record %+v", rec)
+		}
+	}
+	r.clock.Advance(time.Minute)
+	r.transition("Alert-ELT-Delay", alarm.Alarm, alarm.OK, 1)
+	r.deliver()
+	r.clock.Advance(time.Minute)
+	r.deliver()
+	if n := len(r.og.Alerts()); n != 1 {
+		t.Fatalf("OpsGenie got %d alerts after the inhibitor resolved, want 1", n)
+	}
+}
+
+// TestInhibitedAlarmResolvedFirstNeverPages: an inhibited alarm that
+// resolves while its inhibitor fires is never paged.
+func TestInhibitedAlarmResolvedFirstNeverPages(t *testing.T) {
+	r := newRig(t, rigOptions{edit: inhibiting})
+	r.transition("Alert-ELT-Delay", alarm.OK, alarm.Alarm, 1)
+	r.transition("Alert-COPY-Error", alarm.OK, alarm.Alarm, 1)
+	r.clock.Advance(time.Minute)
+	r.transition("Alert-COPY-Error", alarm.Alarm, alarm.OK, 1)
+	r.transition("Alert-ELT-Delay", alarm.Alarm, alarm.OK, 1)
+	r.clock.Advance(time.Minute)
+	r.deliver()
+	if n := len(r.og.Alerts()); n != 0 {
+		t.Errorf("OpsGenie got %d alerts for an alarm that resolved under its inhibitor", n)
+	}
+	if held := r.rows(notify.Query{State: "inhibited"}); len(held) == 0 || !strings.Contains(held[0].LastError, "dropped at its end") {
+		t.Errorf("held %+v", held)
+	}
+}

@@ -276,8 +276,8 @@ func (w *Worker) pass(ctx context.Context, kicked bool) (time.Time, int) {
 	// no repeat is owed for its episode in the same pass.
 	if !now.Before(w.nextReleaseCheck) {
 		w.nextReleaseCheck = now.Add(w.poll)
-		if _, err := w.releaseSilenced(ctx, now); err != nil {
-			w.log.Error("release silenced notifications", "err", err)
+		if _, err := w.releaseHeld(ctx, now); err != nil {
+			w.log.Error("release held notifications", "err", err)
 		}
 	}
 	if err := w.repeats(ctx, now); err != nil {

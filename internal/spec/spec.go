@@ -371,6 +371,21 @@ type Notify struct {
 	FailingAttempts int `yaml:"failing_attempts"`
 	// Heartbeat is the dead man's switch; nil: none.
 	Heartbeat *Heartbeat `yaml:"heartbeat"`
+	// Inhibit holds back the pages of some alarms while others are in
+	// ALARM: the noise behind the one that matters.
+	Inhibit []InhibitRule `yaml:"inhibit"`
+}
+
+// InhibitRule holds back the notifications of the Target alarms while
+// any Source alarm is in ALARM. A held notification goes out when no
+// source is in ALARM any more, if its alarm still is.
+type InhibitRule struct {
+	// Name labels the rule in messages (default: its place).
+	Name string `yaml:"name"`
+	// Source names alarms.
+	Source []string `yaml:"source"`
+	// Target names alarms, or globs of names (Review-*).
+	Target []string `yaml:"target"`
 }
 
 // Heartbeat pings a URL every interval while dpcops is well (its store

@@ -316,6 +316,14 @@ func TestErrors(t *testing.T) {
 			"x.yaml:11:34: error: width must be 1 to 24 and x + width at most 24"},
 		{"missing warehouse", "platform: p\n", "x.yaml:1:1: error: the warehouse section is required"},
 		{"merge key", base + "alarms:\n  - <<: {name: a}\n", "x.yaml:10:5: error: alarms[0]: merge keys (<<) are not supported"},
+		{"inhibit source dangling", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\n  - {name: B, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nnotify: {inhibit: [{source: [Nope], target: [B]}]}\n",
+			"x.yaml:12:30: error: inhibit source \"Nope\" is not an alarm of the spec"},
+		{"inhibit target glob matching nothing", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\n  - {name: B, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nnotify: {inhibit: [{source: [A], target: [Review-*]}]}\n",
+			"x.yaml:12:43: error: inhibit target \"Review-*\" matches no alarm of the spec"},
+		{"inhibit itself", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\n  - {name: B, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nnotify: {inhibit: [{source: [A], target: [\"*\"]}]}\n",
+			"x.yaml:12:43: error: alarm A would inhibit itself"},
+		{"inhibit cycle", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\n  - {name: B, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nnotify: {inhibit: [{source: [A], target: [B]}, {source: [B], target: [A]}]}\n",
+			"x.yaml:12:19: error: inhibit rules hold back each other in a circle (A → B → A)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

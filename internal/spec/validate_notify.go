@@ -2,9 +2,11 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/mail"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -209,8 +211,102 @@ func (c *checker) optionalURL(p, key string, v Secret) {
 	}
 }
 
+// checkInhibit refuses rules that name alarms the spec lacks, a target
+// glob that matches none, an alarm inhibiting itself, and rules that
+// inhibit in a circle (A holds back B, B holds back A: when both fire,
+// nobody is paged).
+func (c *checker) checkInhibit() {
+	names := map[string]bool{}
+	for _, a := range c.s.Alarms {
+		names[a.Name] = true
+	}
+	edges := map[string][]string{}
+	for i, r := range c.s.Notify.Inhibit {
+		p := fmt.Sprintf("notify.inhibit[%d]", i)
+		if len(r.Source) == 0 || len(r.Target) == 0 {
+			c.errorf(p, "an inhibit rule needs source (the alarms that hold back) and target (the alarms held back)")
+			continue
+		}
+		for j, s := range r.Source {
+			if !names[s] {
+				c.errorf(fmt.Sprintf("%s.source[%d]", p, j), "inhibit source %q is not an alarm of the spec", s)
+			}
+		}
+		for j, tg := range r.Target {
+			matched := InhibitTargets(c.s, tg)
+			if len(matched) == 0 {
+				c.errorf(fmt.Sprintf("%s.target[%d]", p, j), "inhibit target %q matches no alarm of the spec", tg)
+			}
+			for _, m := range matched {
+				if slices.Contains(r.Source, m) {
+					c.errorf(fmt.Sprintf("%s.target[%d]", p, j), "alarm %s would inhibit itself", m)
+					continue
+				}
+				for _, s := range r.Source {
+					edges[s] = append(edges[s], m)
+				}
+			}
+		}
+	}
+	if cycle := findCycle(edges); cycle != nil {
+		c.errorf("notify.inhibit", "inhibit rules hold back each other in a circle (%s): when all fire, nobody is paged", strings.Join(cycle, " → "))
+	}
+}
+
+// InhibitTargets are the alarm names a target names: itself, or the
+// alarms its glob matches.
+func InhibitTargets(s *Spec, target string) []string {
+	var out []string
+	for _, a := range s.Alarms {
+		if ok, _ := path.Match(target, a.Name); ok {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
+// findCycle returns a circle of the graph (its first node repeated at
+// the end), or nil.
+func findCycle(edges map[string][]string) []string {
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(n string) []string
+	visit = func(n string) []string {
+		state[n] = onPath
+		stack = append(stack, n)
+		for _, m := range edges[n] {
+			switch state[m] {
+			case onPath:
+				i := slices.Index(stack, m)
+				return append(slices.Clone(stack[i:]), m)
+			case unseen:
+				if c := visit(m); c != nil {
+					return c
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[n] = done
+		return nil
+	}
+	for _, n := range slices.Sorted(maps.Keys(edges)) {
+		if state[n] == unseen {
+			if c := visit(n); c != nil {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
 func (c *checker) checkNotify() {
 	n := &c.s.Notify
+	c.checkInhibit()
 	if n.MaxBackoff < n.Backoff {
 		c.errorf("notify.max_backoff", "max_backoff must be at least backoff")
 	}

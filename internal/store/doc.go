@@ -44,7 +44,7 @@
 //	outbox                   internal/notify
 //	notify_open              internal/notify
 //	silences                 internal/notify
-//	silenced                 internal/notify
+//	held                     internal/notify
 //	inbox                    internal/notify/inbox
 //	maintenance_runs         internal/maintain
 //	maintenance_schedule     internal/maintain

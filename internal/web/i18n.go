@@ -79,7 +79,7 @@ var enums = map[string]map[string]string{
 		// Alarm states (OK stays OK, as in the CloudWatch console).
 		"ALARM": "アラーム", "INSUFFICIENT_DATA": "データ不足",
 		// Delivery states and kinds.
-		"pending": "待機中", "sending": "送信中", "silenced": "サイレンス中", "sent": "送信済み", "failed": "失敗", "expired": "期限切れ",
+		"pending": "待機中", "sending": "送信中", "silenced": "サイレンス中", "inhibited": "抑制中", "sent": "送信済み", "failed": "失敗", "expired": "期限切れ",
 		"trigger": "発報", "resolve": "解決", "repeat": "再通知", "notice": "お知らせ",
 		// Incident timeline.
 		"transition": "遷移", "notification": "通知", "action": "対応", "note": "メモ", "maintenance": "メンテナンス",

@@ -12,13 +12,14 @@ CREATE TABLE silences (
     expired_at INTEGER
 );
 
--- The notifications a silence held back: the outbox row each would have
--- been, kept until the silence ends. Then it goes to the outbox if its
--- alarm is still in the same episode (outcome sent), or stays here
--- (outcome dropped).
-CREATE TABLE silenced (
+-- The notifications a silence or an inhibit rule held back: the outbox
+-- row each would have been, kept until the silence ends or the inhibiting
+-- alarm leaves ALARM. Then it goes to the outbox if its alarm is still in
+-- the same episode (outcome sent), or stays here (outcome dropped).
+CREATE TABLE held (
     id            INTEGER PRIMARY KEY,
-    silence_id    INTEGER NOT NULL REFERENCES silences (id),
+    silence_id    INTEGER REFERENCES silences (id),   -- the silence that holds it, or
+    inhibitor     TEXT    NOT NULL DEFAULT '',        -- the alarm whose ALARM does
     channel       TEXT    NOT NULL,
     kind          TEXT    NOT NULL,
     alarm         TEXT    NOT NULL,
@@ -30,5 +31,5 @@ CREATE TABLE silenced (
     outcome       TEXT    NOT NULL DEFAULT ''
 );
 
-CREATE INDEX silenced_held ON silenced (released_at, silence_id);
-CREATE INDEX silenced_transition ON silenced (transition_id);
+CREATE INDEX held_open ON held (released_at);
+CREATE INDEX held_transition ON held (transition_id);
