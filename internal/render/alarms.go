@@ -230,13 +230,16 @@ func (r *renderer) writeAlarms(body *hclwrite.Body) {
 		if a.top != nil {
 			writeTopMetric(b, a)
 		}
-		set(b, "alarm_actions", strList(a.alarmActions))
-		set(b, "ok_actions", strList(a.okActions))
+		if r.inhibited(a) == nil {
+			set(b, "alarm_actions", strList(a.alarmActions))
+			set(b, "ok_actions", strList(a.okActions))
+		}
 		set(b, "tags", obj{{"Severity", lit(a.severity)}, {"ManagedBy", lit("dpcops")}})
 		for _, q := range a.queries {
 			writeQuery(b, q)
 		}
 	}
+	r.writeInhibitions(body)
 }
 
 func writeTopMetric(b *hclwrite.Body, a *alarmDef) {

@@ -110,6 +110,10 @@ func TestAlarmsMatchTheSpec(t *testing.T) {
 		t.Fatalf("%d alarms rendered, the spec has %d", len(byName), len(s.Alarms))
 	}
 	topics := p.resources("aws_sns_topic")
+	composites := map[string]*hclsyntax.Body{}
+	for _, b := range p.resources("aws_cloudwatch_composite_alarm") {
+		composites[p.value(b.Body, "alarm_name").AsString()] = b.Body
+	}
 	for _, a := range s.Alarms {
 		b, ok := byName[a.Name]
 		if !ok {
@@ -117,8 +121,17 @@ func TestAlarmsMatchTheSpec(t *testing.T) {
 			continue
 		}
 		checkAlarm(t, p, a, b)
+		// An inhibited alarm notifies through its composite alarm
+		// (TestInhibitRulesRenderAsSuppressedComposites).
+		actions := b
+		if c, ok := composites[awsName(a.Name+"-notify")]; ok {
+			if got := refs(b, "alarm_actions"); len(got) != 0 {
+				t.Errorf("%s is inhibited but its metric alarm notifies %v itself", a.Name, got)
+			}
+			actions = c
+		}
 		for _, attr := range []string{"alarm_actions", "ok_actions"} {
-			got := refs(b, attr)
+			got := refs(actions, attr)
 			if len(got) != len(a.Topics) {
 				t.Errorf("%s %s: %v, want the topics %v", a.Name, attr, got, a.Topics)
 			}

@@ -31,6 +31,8 @@ type renderer struct {
 	subs      []*subDef
 	chatbots  []*chatbotDef
 	schedules []*scheduleDef
+	// inhibitions are the composite alarms of notify.inhibit.
+	inhibitions []*inhibition
 	limits    []*limitParam
 	dashboard obj
 
@@ -83,6 +85,7 @@ func Terraform(s *spec.Spec) (Files, error) {
 	r.planAlarms()
 	r.planPublisher()
 	r.planNotifications()
+	r.planInhibition()
 	r.planCapacity()
 	r.planMaintenance()
 	r.planDashboard()

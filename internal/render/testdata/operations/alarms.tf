@@ -112,8 +112,6 @@ resource "aws_cloudwatch_metric_alarm" "alert_query_failure" {
   evaluation_periods  = 3
   datapoints_to_alarm = 3
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.dpc_alerts.arn]
-  ok_actions          = [aws_sns_topic.dpc_alerts.arn]
   tags = {
     Severity  = "warning"
     ManagedBy = "dpcops"
@@ -141,8 +139,6 @@ resource "aws_cloudwatch_metric_alarm" "review_query_failure_rate" {
   evaluation_periods  = 1
   datapoints_to_alarm = 1
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.dpc_alerts.arn]
-  ok_actions          = [aws_sns_topic.dpc_alerts.arn]
   tags = {
     Severity  = "info"
     ManagedBy = "dpcops"
@@ -293,10 +289,8 @@ resource "aws_cloudwatch_metric_alarm" "review_idle_share" {
   dimensions = {
     Environment = "prod"
   }
-  statistic     = "Average"
-  period        = 86400
-  alarm_actions = [aws_sns_topic.dpc_alerts.arn]
-  ok_actions    = [aws_sns_topic.dpc_alerts.arn]
+  statistic = "Average"
+  period    = 86400
   tags = {
     Severity  = "info"
     ManagedBy = "dpcops"
@@ -316,10 +310,8 @@ resource "aws_cloudwatch_metric_alarm" "review_table_skew" {
   dimensions = {
     Environment = "prod"
   }
-  statistic     = "Maximum"
-  period        = 3600
-  alarm_actions = [aws_sns_topic.dpc_alerts.arn]
-  ok_actions    = [aws_sns_topic.dpc_alerts.arn]
+  statistic = "Maximum"
+  period    = 3600
   tags = {
     Severity  = "info"
     ManagedBy = "dpcops"
@@ -334,8 +326,6 @@ resource "aws_cloudwatch_metric_alarm" "review_usage_limit" {
   evaluation_periods  = 1
   datapoints_to_alarm = 1
   treat_missing_data  = "missing"
-  alarm_actions       = [aws_sns_topic.dpc_alerts.arn]
-  ok_actions          = [aws_sns_topic.dpc_alerts.arn]
   tags = {
     Severity  = "warning"
     ManagedBy = "dpcops"
@@ -443,6 +433,96 @@ resource "aws_cloudwatch_metric_alarm" "dpc_learning_dpcops_publisher" {
   ok_actions    = [aws_sns_topic.dpc_alerts.arn]
   tags = {
     Severity  = "critical"
+    ManagedBy = "dpcops"
+  }
+}
+
+# Alert-Query-Failure notifies through this composite alarm, held back while dpcops-Collector-Failing is in ALARM (notify.inhibit).
+resource "aws_cloudwatch_composite_alarm" "alert_query_failure_notify" {
+  alarm_name        = "Alert-Query-Failure-notify"
+  alarm_description = "Notifications of Alert-Query-Failure, held back while dpcops-Collector-Failing is in ALARM."
+  alarm_rule        = "ALARM(\"${aws_cloudwatch_metric_alarm.alert_query_failure.alarm_name}\")"
+  alarm_actions     = [aws_sns_topic.dpc_alerts.arn]
+  ok_actions        = [aws_sns_topic.dpc_alerts.arn]
+  actions_suppressor {
+    alarm            = aws_cloudwatch_metric_alarm.dpcops_collector_failing.alarm_name
+    wait_period      = 300
+    extension_period = 300
+  }
+  tags = {
+    Severity  = "warning"
+    ManagedBy = "dpcops"
+  }
+}
+
+# Review-Query-Failure-Rate notifies through this composite alarm, held back while dpcops-Collector-Failing is in ALARM (notify.inhibit).
+resource "aws_cloudwatch_composite_alarm" "review_query_failure_rate_notify" {
+  alarm_name        = "Review-Query-Failure-Rate-notify"
+  alarm_description = "Notifications of Review-Query-Failure-Rate, held back while dpcops-Collector-Failing is in ALARM."
+  alarm_rule        = "ALARM(\"${aws_cloudwatch_metric_alarm.review_query_failure_rate.alarm_name}\")"
+  alarm_actions     = [aws_sns_topic.dpc_alerts.arn]
+  ok_actions        = [aws_sns_topic.dpc_alerts.arn]
+  actions_suppressor {
+    alarm            = aws_cloudwatch_metric_alarm.dpcops_collector_failing.alarm_name
+    wait_period      = 3600
+    extension_period = 3600
+  }
+  tags = {
+    Severity  = "info"
+    ManagedBy = "dpcops"
+  }
+}
+
+# Review-Idle-Share notifies through this composite alarm, held back while dpcops-Collector-Failing is in ALARM (notify.inhibit).
+resource "aws_cloudwatch_composite_alarm" "review_idle_share_notify" {
+  alarm_name        = "Review-Idle-Share-notify"
+  alarm_description = "Notifications of Review-Idle-Share, held back while dpcops-Collector-Failing is in ALARM."
+  alarm_rule        = "ALARM(\"${aws_cloudwatch_metric_alarm.review_idle_share.alarm_name}\")"
+  alarm_actions     = [aws_sns_topic.dpc_alerts.arn]
+  ok_actions        = [aws_sns_topic.dpc_alerts.arn]
+  actions_suppressor {
+    alarm            = aws_cloudwatch_metric_alarm.dpcops_collector_failing.alarm_name
+    wait_period      = 86400
+    extension_period = 86400
+  }
+  tags = {
+    Severity  = "info"
+    ManagedBy = "dpcops"
+  }
+}
+
+# Review-Table-Skew notifies through this composite alarm, held back while dpcops-Collector-Failing is in ALARM (notify.inhibit).
+resource "aws_cloudwatch_composite_alarm" "review_table_skew_notify" {
+  alarm_name        = "Review-Table-Skew-notify"
+  alarm_description = "Notifications of Review-Table-Skew, held back while dpcops-Collector-Failing is in ALARM."
+  alarm_rule        = "ALARM(\"${aws_cloudwatch_metric_alarm.review_table_skew.alarm_name}\")"
+  alarm_actions     = [aws_sns_topic.dpc_alerts.arn]
+  ok_actions        = [aws_sns_topic.dpc_alerts.arn]
+  actions_suppressor {
+    alarm            = aws_cloudwatch_metric_alarm.dpcops_collector_failing.alarm_name
+    wait_period      = 3600
+    extension_period = 3600
+  }
+  tags = {
+    Severity  = "info"
+    ManagedBy = "dpcops"
+  }
+}
+
+# Review-Usage-Limit notifies through this composite alarm, held back while dpcops-Collector-Failing is in ALARM (notify.inhibit).
+resource "aws_cloudwatch_composite_alarm" "review_usage_limit_notify" {
+  alarm_name        = "Review-Usage-Limit-notify"
+  alarm_description = "Notifications of Review-Usage-Limit, held back while dpcops-Collector-Failing is in ALARM."
+  alarm_rule        = "ALARM(\"${aws_cloudwatch_metric_alarm.review_usage_limit.alarm_name}\")"
+  alarm_actions     = [aws_sns_topic.dpc_alerts.arn]
+  ok_actions        = [aws_sns_topic.dpc_alerts.arn]
+  actions_suppressor {
+    alarm            = aws_cloudwatch_metric_alarm.dpcops_collector_failing.alarm_name
+    wait_period      = 3600
+    extension_period = 3600
+  }
+  tags = {
+    Severity  = "warning"
     ManagedBy = "dpcops"
   }
 }
