@@ -33,8 +33,8 @@ type renderer struct {
 	schedules []*scheduleDef
 	// inhibitions are the composite alarms of notify.inhibit.
 	inhibitions []*inhibition
-	limits    []*limitParam
-	dashboard obj
+	limits      []*limitParam
+	dashboard   obj
 
 	chanVars    map[string]string
 	channelVars []chanVar
