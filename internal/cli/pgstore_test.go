@@ -57,6 +57,9 @@ func TestServeOnAPostgresStore(t *testing.T) {
 		cancel2()
 		t.Fatalf("a second serve did not come up: %+v", <-done2)
 	}
+	// Its first election attempt may still be under way as it starts
+	// answering: it knows the leader within a poll.
+	waitUntil(t, 30*time.Second, "the second serve knows the leader", func() bool { _, leader := replicaStatus(addr2); return leader != "" })
 	if leading, leader := replicaStatus(addr2); leading || !strings.HasPrefix(leader, fmt.Sprintf("%s:%d/", hostname(), os.Getpid())) {
 		t.Errorf("the second serve: leading %v, leader %q", leading, leader)
 	}
