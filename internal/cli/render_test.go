@@ -13,7 +13,7 @@ import (
 func TestRenderTerraformThenCheck(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "modules", "operations")
 	r := run(t, "", "render", "terraform", "--out", dir)
-	if r.code != 0 || !strings.Contains(r.stdout, "wrote 11 files") {
+	if r.code != 0 || !strings.Contains(r.stdout, "wrote 12 files") {
 		t.Fatalf("%+v", r)
 	}
 	if r = run(t, "", "render", "check", "--dir", dir); r.code != 0 || r.stderr != "" {

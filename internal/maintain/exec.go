@@ -96,6 +96,9 @@ func (x *jobRun) run(ctx context.Context) error {
 		x.record(ctx, Run{Outcome: OutcomeFailed, Error: err.Error()})
 		return err
 	}
+	if n := countRunnable(items); n > 0 {
+		defer x.openJobWindow(ctx, n)()
+	}
 	for i, it := range items {
 		if it.Advice() {
 			x.record(ctx, Run{Target: it.Table, Action: it.Action, Reason: it.Reason, Outcome: OutcomeSkipped, Error: "advice for people: nothing to run"})

@@ -62,6 +62,8 @@ type Scheduler struct {
 	jobs   []*spec.Job
 	sched  map[string]*Schedule
 	events PipelineEvents
+	// windows are the spec's recurring maintenance windows.
+	windows []window
 }
 
 // NewScheduler checks every job's schedule; an invalid cron expression or
@@ -74,6 +76,10 @@ func NewScheduler(o SchedulerOptions) (*Scheduler, error) {
 	s := &Scheduler{o: o, log: o.Logger, sched: map[string]*Schedule{}, events: o.Events}
 	if s.events == nil {
 		s.events, _ = o.Runner.(PipelineEvents)
+	}
+	var err error
+	if s.windows, err = parseWindows(o.Spec); err != nil {
+		return nil, err
 	}
 	for i := range o.Spec.Maintenance {
 		j := &o.Spec.Maintenance[i]
@@ -137,7 +143,14 @@ func (s *Scheduler) Run(ctx context.Context) {
 // most Tick.
 func (s *Scheduler) sleepFor(now time.Time) time.Duration {
 	d := s.o.Tick
+	scheds := make([]*Schedule, 0, len(s.sched)+len(s.windows))
 	for _, sc := range s.sched {
+		scheds = append(scheds, sc)
+	}
+	for _, w := range s.windows {
+		scheds = append(scheds, w.sc)
+	}
+	for _, sc := range scheds {
 		if next := sc.Next(now); !next.IsZero() && next.Sub(now) < d {
 			d = next.Sub(now)
 		}

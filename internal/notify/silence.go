@@ -204,3 +204,50 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// OpenWindow opens a maintenance window: a silence per alarm from start to
+// end, made by createdBy ("window:NAME", "job:NAME"), once: a window
+// already opened at start by the same maker is left as it is, so that
+// every replica and every tick may ask. It returns whether it opened.
+func OpenWindow(ctx context.Context, st *store.Store, createdBy string, start, end time.Time, alarms []string, comment string) (bool, error) {
+	opened := false
+	err := st.WriteTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM silences WHERE created_by = ? AND starts_at = ?`,
+			createdBy, store.Millis(start)).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		for _, a := range alarms {
+			ms, err := json.Marshal([]Matcher{{Label: "alarm", Value: a}})
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO silences (matchers, starts_at, ends_at, comment, created_by, created_at)
+				VALUES (?, ?, ?, ?, ?, ?)`, string(ms), store.Millis(start), store.Millis(end), comment, createdBy, store.Millis(start)); err != nil {
+				return err
+			}
+		}
+		opened = len(alarms) > 0
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("open window %s: %w", createdBy, err)
+	}
+	return opened, nil
+}
+
+// CloseWindow ends the window createdBy opened at start at end, if it
+// would have lasted longer (a job that finished early).
+func CloseWindow(ctx context.Context, st *store.Store, createdBy string, start, end time.Time) error {
+	return st.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE silences SET ends_at = ? WHERE created_by = ? AND starts_at = ? AND ends_at > ?`,
+			store.Millis(end), createdBy, store.Millis(start), store.Millis(end))
+		if err != nil {
+			return fmt.Errorf("close window %s: %w", createdBy, err)
+		}
+		return nil
+	})
+}

@@ -18,6 +18,7 @@ var fileRoles = map[string]string{
 	"capacity.tf":      "The workgroup's capacity and query limits (managed, or read as it is) and the usage limit.",
 	"dashboard.tf":     "The CloudWatch dashboard.",
 	"maintenance.tf":   "EventBridge Scheduler schedules of the automatic maintenance jobs.",
+	"windows.tf":       "The maintenance windows: schedules that disable their alarms' actions at each opening and enable them at its end.",
 	"publisher.tf":     "The error log group and, with `collect.publisher: lambda`, the publisher function, its roles and its schedule.",
 	"outputs.tf":       "ARNs of the topics, alarms, dashboard, workgroup, usage limit and schedules.",
 	"README.md":        "This file.",

@@ -33,8 +33,10 @@ type renderer struct {
 	schedules []*scheduleDef
 	// inhibitions are the composite alarms of notify.inhibit.
 	inhibitions []*inhibition
-	limits      []*limitParam
-	dashboard   obj
+	// windows are the maintenance windows' schedules.
+	windows   []*windowDef
+	limits    []*limitParam
+	dashboard obj
 
 	chanVars    map[string]string
 	channelVars []chanVar
@@ -86,6 +88,7 @@ func Terraform(s *spec.Spec) (Files, error) {
 	r.planPublisher()
 	r.planNotifications()
 	r.planInhibition()
+	r.planWindows()
 	r.planCapacity()
 	r.planMaintenance()
 	r.planDashboard()
@@ -136,6 +139,9 @@ func (r *renderer) files() (Files, error) {
 	}
 	if len(r.schedules) > 0 {
 		tf["maintenance.tf"] = r.writeMaintenance
+	}
+	if len(r.windows) > 0 {
+		tf["windows.tf"] = r.writeWindows
 	}
 	// Variables last: the other files declare what they use.
 	names := sortedKeys(tf)

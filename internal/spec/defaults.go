@@ -167,6 +167,9 @@ func (s *Spec) applyDefaults() {
 		setDuration(&j.CatchUp, DefaultCatchUp)
 		setDuration(&j.Timeout, DefaultJobTimeout)
 	}
+	for i := range s.Windows {
+		setString(&s.Windows[i].Timezone, s.Timezone)
+	}
 	for i := range s.QMR {
 		setString(&s.QMR[i].Metric, "execution_time")
 	}

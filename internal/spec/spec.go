@@ -31,6 +31,9 @@ type Spec struct {
 	Notify   Notify    `yaml:"notify"`
 
 	Maintenance []Job     `yaml:"maintenance"`
+	// Windows are recurring maintenance windows: the chosen alarms' pages
+	// are held back while one is open.
+	Windows []Window `yaml:"maintenance_windows"`
 	QMR         []QMRRule `yaml:"qmr"`
 	Dashboard   Dashboard `yaml:"dashboard"`
 	Serve       Serve     `yaml:"serve"`
@@ -447,6 +450,23 @@ type Job struct {
 	// AllowExclusiveLock lets VACUUM FULL take its exclusive lock on
 	// PostgreSQL.
 	AllowExclusiveLock bool `yaml:"allow_exclusive_lock"`
+	// Silence names the alarms (or globs) whose pages the job's work is
+	// expected to raise (Storage-High during a VACUUM FULL): a window
+	// holds them back while it runs.
+	Silence []string `yaml:"silence"`
+}
+
+// Window is a recurring maintenance window: from each firing of Schedule
+// (a cron in Timezone) for Duration, the Alarms' pages are held back as
+// by a silence, and still recorded.
+type Window struct {
+	Name     string   `yaml:"name"`
+	Schedule string   `yaml:"schedule"`
+	Timezone string   `yaml:"timezone"`
+	Duration Duration `yaml:"duration"`
+	// Alarms names alarms, or globs of names.
+	Alarms  []string `yaml:"alarms"`
+	Comment string   `yaml:"comment"`
 }
 
 // Condition is a threshold on a per-table or capacity figure.

@@ -322,6 +322,16 @@ func TestErrors(t *testing.T) {
 			"x.yaml:12:43: error: inhibit target \"Review-*\" matches no alarm of the spec"},
 		{"inhibit itself", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\n  - {name: B, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nnotify: {inhibit: [{source: [A], target: [\"*\"]}]}\n",
 			"x.yaml:12:43: error: alarm A would inhibit itself"},
+		{"window overlapping itself", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nmaintenance_windows:\n  - {name: w, schedule: \"0 * * * *\", duration: 2h, alarms: [A]}\n",
+			"x.yaml:12:48: error: window w opens again 1h0m0s after it opened and lasts 2h: it would overlap itself"},
+		{"window zone", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nmaintenance_windows:\n  - {name: w, schedule: \"0 4 * * SUN\", timezone: Asia/Nowhere, duration: 2h, alarms: [A]}\n",
+			"x.yaml:12:50: error: unknown time zone \"Asia/Nowhere\""},
+		{"window without a duration", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nmaintenance_windows:\n  - {name: w, schedule: \"0 4 * * SUN\", alarms: [A]}\n",
+			"error: a window lasts more than 0 and at most 168h0m0s, got 0s"},
+		{"window alarm dangling", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nmaintenance_windows:\n  - {name: w, schedule: \"0 4 * * SUN\", duration: 2h, alarms: [B]}\n",
+			"error: window w: \"B\" matches no alarm of the spec (its alarms: A)"},
+		{"job silence dangling", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nmaintenance:\n  - {name: v, action: vacuum, schedule: \"0 4 * * SUN\", silence: [Nope]}\n",
+			"error: job v: \"Nope\" matches no alarm of the spec (its alarms: A)"},
 		{"inhibit cycle", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\n  - {name: B, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nnotify: {inhibit: [{source: [A], target: [B]}, {source: [B], target: [A]}]}\n",
 			"x.yaml:12:19: error: inhibit rules hold back each other in a circle (A → B → A)"},
 	}
@@ -578,4 +588,27 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestOverlappingWindowsWarn: two windows open at once over the same
+// alarm is a warning that names both and the alarm; the spec still loads.
+func TestOverlappingWindowsWarn(t *testing.T) {
+	y := `platform: p
+warehouse: {engine: postgres, dsn: "postgres://h/db"}
+metrics: [{name: M, source: sql, sql: "select 1"}]
+alarms:
+  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1, topics: [t]}
+topics: {t: {subscriptions: [inbox]}}
+channels: {inbox: {type: inbox}}
+maintenance_windows:
+  - {name: vacuum, schedule: "0 4 * * *", duration: 2h, alarms: [A]}
+  - {name: reindex, schedule: "0 5 * * *", duration: 1h, alarms: ["A*"]}
+`
+	_, diags := Parse("x.yaml", []byte(y), Options{LookupEnv: noEnv})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if w := diags.Warnings(); len(w) != 1 || !strings.Contains(w[0].Message, "windows vacuum and reindex overlap") || !strings.Contains(w[0].Message, "both hold back A") {
+		t.Errorf("warnings %v", w)
+	}
 }

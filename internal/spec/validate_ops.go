@@ -7,6 +7,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -24,6 +25,7 @@ var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 
 func (c *checker) checkMaintenance() {
 	s := c.s
+	c.checkWindows()
 	names := make([]string, len(s.Maintenance))
 	for i := range s.Maintenance {
 		j := &s.Maintenance[i]
@@ -209,3 +211,107 @@ const minToken = 16
 // hostNameRE is a DNS host name: dot-separated labels of letters, digits
 // and hyphens.
 var hostNameRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)
+
+// MaxWindow is the longest a maintenance window may last.
+const MaxWindow = 7 * 24 * time.Hour
+
+// checkWindows refuses maintenance windows that could not work: a cron or
+// zone that does not parse, no duration or one over MaxWindow, a window
+// that overlaps its own next opening, alarms the spec lacks; and warns of
+// two windows that hold back the same alarm at the same time.
+func (c *checker) checkWindows() {
+	seen := map[string]bool{}
+	type opening struct{ from, to time.Time }
+	openings := make([][]opening, len(c.s.Windows))
+	for i, w := range c.s.Windows {
+		p := fmt.Sprintf("maintenance_windows[%d]", i)
+		c.required(p, "window name", w.Name)
+		if seen[w.Name] {
+			c.errorf(p+".name", "window name %q repeated", w.Name)
+		}
+		seen[w.Name] = true
+		loc, err := time.LoadLocation(w.Timezone)
+		if err != nil {
+			c.errorf(p+".timezone", "unknown time zone %q", w.Timezone)
+			continue
+		}
+		sched, err := CronParser.Parse(w.Schedule)
+		if err != nil {
+			c.errorf(p+".schedule", "invalid cron expression %q: %v (five fields: minute hour day-of-month month day-of-week)", w.Schedule, err)
+			continue
+		}
+		d := w.Duration.D()
+		if d <= 0 || d > MaxWindow {
+			c.errorf(p+".duration", "a window lasts more than 0 and at most %s, got %s", MaxWindow, w.Duration)
+			continue
+		}
+		c.checkAlarmNames(p+".alarms", "window "+w.Name, w.Alarms)
+		// A year of openings from a fixed start, on the zone's clock.
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, loc)
+		for range 2000 {
+			next := sched.Next(at)
+			if next.IsZero() || next.Year() > 2027 {
+				break
+			}
+			if n := len(openings[i]); n > 0 && next.Before(openings[i][n-1].to) {
+				c.errorf(p+".duration", "window %s opens again %s after it opened and lasts %s: it would overlap itself", w.Name, next.Sub(openings[i][n-1].from), w.Duration)
+				openings[i] = nil
+				break
+			}
+			openings[i] = append(openings[i], opening{next, next.Add(d)})
+			at = next
+		}
+	}
+	for i := range c.s.Windows {
+		for j := i + 1; j < len(c.s.Windows); j++ {
+			a, b := c.s.Windows[i], c.s.Windows[j]
+			shared := sharedTargets(c.s, a.Alarms, b.Alarms)
+			if len(shared) == 0 {
+				continue
+			}
+			for _, x := range openings[i] {
+				if k := slices.IndexFunc(openings[j], func(y opening) bool { return x.from.Before(y.to) && y.from.Before(x.to) }); k >= 0 {
+					c.warnf(fmt.Sprintf("maintenance_windows[%d]", j), "windows %s and %s overlap (from %s) and both hold back %s: one of them is enough", a.Name, b.Name,
+						openings[j][k].from.Format("2006-01-02 15:04 MST"), strings.Join(shared, ", "))
+					break
+				}
+			}
+		}
+	}
+	for i, j := range c.s.Maintenance {
+		if len(j.Silence) > 0 {
+			c.checkAlarmNames(fmt.Sprintf("maintenance[%d].silence", i), "job "+j.Name, j.Silence)
+		}
+	}
+}
+
+// checkAlarmNames requires each name or glob to name an alarm.
+func (c *checker) checkAlarmNames(path, item string, names []string) {
+	if len(names) == 0 {
+		c.errorf(path, "%s names no alarm to hold back", item)
+	}
+	var known []string
+	for _, a := range c.s.Alarms {
+		known = append(known, a.Name)
+	}
+	for k, n := range names {
+		if len(InhibitTargets(c.s, n)) == 0 {
+			c.errorf(fmt.Sprintf("%s[%d]", path, k), "%s: %q matches no alarm of the spec (its alarms: %s)", item, n, strings.Join(known, ", "))
+		}
+	}
+}
+
+// sharedTargets are the alarms both lists name.
+func sharedTargets(s *Spec, a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		for _, name := range InhibitTargets(s, x) {
+			for _, y := range b {
+				if slices.Contains(InhibitTargets(s, y), name) && !slices.Contains(out, name) {
+					out = append(out, name)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,95 @@
+package maintain
+
+import (
+	"testing"
+	"time"
+
+	"github.com/dpc-learning/dpcops/internal/notify"
+)
+
+// windowAlarms gives the test spec alarms for windows to hold back.
+const windowAlarms = `metrics: [{name: M, source: sql, sql: "select 1"}]
+alarms:
+  - {name: Alert-Storage-High, metric: M, comparison: GreaterThanThreshold, threshold: 90, period: 1h, topics: [t]}
+  - {name: Alert-RPU-Spike, metric: M, comparison: GreaterThanThreshold, threshold: 28, period: 1m, evaluation_periods: 5, topics: [t]}
+  - {name: Alert-ELT-Delay, metric: M, comparison: GreaterThanThreshold, threshold: 90, topics: [t]}
+topics: {t: {subscriptions: [inbox]}}
+channels: {inbox: {type: inbox}}
+`
+
+// TestRecurringWindowOpensOncePerFiring: a window opens at its cron's
+// firing in its zone, as silences of the alarms its globs select, once
+// however often the scheduler looks, and again at the next firing.
+func TestRecurringWindowOpensOncePerFiring(t *testing.T) {
+	g := newSchedRig(t, `  - {name: weekly-vacuum, action: vacuum, schedule: "0 4 * * SUN"}
+`+windowAlarms+`maintenance_windows:
+  - {name: sunday, schedule: "0 3 * * SUN", duration: 2h, alarms: ["Alert-*-High", Alert-RPU-Spike], comment: weekly maintenance}
+`, utc("2026-11-28T17:00:00Z")) // Saturday 02:00 JST
+	windows := func() []notify.Silence {
+		t.Helper()
+		ss, err := notify.Silences(g.ctx, g.st.Reader(), g.clock.Now(), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ss
+	}
+	g.at("2026-11-28T17:30:00Z") // before it opens
+	if n := len(windows()); n != 0 {
+		t.Fatalf("%d silences before the window opens", n)
+	}
+	g.at("2026-11-28T18:05:00Z") // Sunday 03:05 JST
+	ss := windows()
+	if len(ss) != 2 {
+		t.Fatalf("silences %+v, want one for each of the 2 alarms", ss)
+	}
+	for _, s := range ss {
+		if !s.Starts.Equal(utc("2026-11-28T18:00:00Z")) || !s.Ends.Equal(utc("2026-11-28T20:00:00Z")) || s.Comment != "weekly maintenance" || s.CreatedBy != "window:sunday" {
+			t.Errorf("silence %+v", s)
+		}
+	}
+	g.at("2026-11-28T18:30:00Z")
+	g.at("2026-11-28T19:59:00Z")
+	if n := len(windows()); n != 2 {
+		t.Fatalf("%d silences after looking again, want the same 2", n)
+	}
+	g.at("2026-12-05T18:01:00Z") // the next Sunday
+	if n := len(windows()); n != 4 {
+		t.Fatalf("%d silences after the next firing, want 4", n)
+	}
+}
+
+// TestJobOpensItsOwnWindow: a job with a silence list holds its alarms
+// back while it runs, and until they have evaluated the time after it.
+func TestJobOpensItsOwnWindow(t *testing.T) {
+	g := newRig(t, `  - name: vacuum-full-unused-space
+    action: vacuum_full
+    mode: manual
+    allow_exclusive_lock: true
+    silence: [Alert-Storage-High, Alert-RPU-Spike]
+    when: {metric: unused_percent, comparison: GreaterThanOrEqualToThreshold, threshold: 20}
+`+windowAlarms)
+	g.table("bloated", 5000, 2)
+	start := time.Now()
+	runs, err := g.r.Run(g.ctx, "vacuum-full-unused-space", false)
+	if err != nil || len(runs) != 1 || runs[0].Outcome != OutcomeSucceeded {
+		t.Fatalf("runs %+v %v", runs, err)
+	}
+	ss, err := notify.Silences(g.ctx, g.st.Reader(), time.Now(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]notify.Silence{}
+	for _, s := range ss {
+		got[s.Matchers[0].Value] = s
+	}
+	if len(got) != 2 {
+		t.Fatalf("silences %+v, want Storage-High's and RPU-Spike's", ss)
+	}
+	// The aftermath is the longest period × evaluation periods: Storage-High's hour.
+	for name, s := range got {
+		if s.CreatedBy != "job:vacuum-full-unused-space" || s.Starts.Before(start.Add(-time.Second)) ||
+			s.Ends.Before(time.Now().Add(59*time.Minute)) || s.Ends.After(time.Now().Add(61*time.Minute)) {
+			t.Errorf("%s: silence %+v", name, s)
+		}
+	}
+}
