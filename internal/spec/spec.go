@@ -30,13 +30,13 @@ type Spec struct {
 	Channels []Channel `yaml:"channels"`
 	Notify   Notify    `yaml:"notify"`
 
-	Maintenance []Job     `yaml:"maintenance"`
+	Maintenance []Job `yaml:"maintenance"`
 	// Windows are recurring maintenance windows: the chosen alarms' pages
 	// are held back while one is open.
-	Windows []Window `yaml:"maintenance_windows"`
-	QMR         []QMRRule `yaml:"qmr"`
-	Dashboard   Dashboard `yaml:"dashboard"`
-	Serve       Serve     `yaml:"serve"`
+	Windows   []Window  `yaml:"maintenance_windows"`
+	QMR       []QMRRule `yaml:"qmr"`
+	Dashboard Dashboard `yaml:"dashboard"`
+	Serve     Serve     `yaml:"serve"`
 
 	// src remembers where each value came from, for diagnostics.
 	src *source
