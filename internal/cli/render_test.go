@@ -61,7 +61,8 @@ func TestRenderDashboardPrintsTheBody(t *testing.T) {
 }
 
 func TestRenderRefusesWhatCloudWatchCannotExpressAndWritesNothing(t *testing.T) {
-	y := strings.Replace(string(spec.DefaultYAML()), `schedule: "0 4 * * SUN"`, `schedule: "0 4 1 * SUN"`, 1)
+	// The job's schedule, not the window's of the same name.
+	y := strings.Replace(string(spec.DefaultYAML()), "action: vacuum\n    schedule: \"0 4 * * SUN\"", "action: vacuum\n    schedule: \"0 4 1 * SUN\"", 1)
 	p := writeFile(t, "dpcops.yaml", y)
 	dir := filepath.Join(t.TempDir(), "out")
 	r := run(t, "", "-c", p, "render", "terraform", "--out", dir)

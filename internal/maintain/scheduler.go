@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dpc-learning/dpcops/internal/notify"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
@@ -62,8 +63,6 @@ type Scheduler struct {
 	jobs   []*spec.Job
 	sched  map[string]*Schedule
 	events PipelineEvents
-	// windows are the spec's recurring maintenance windows.
-	windows []window
 }
 
 // NewScheduler checks every job's schedule; an invalid cron expression or
@@ -76,10 +75,6 @@ func NewScheduler(o SchedulerOptions) (*Scheduler, error) {
 	s := &Scheduler{o: o, log: o.Logger, sched: map[string]*Schedule{}, events: o.Events}
 	if s.events == nil {
 		s.events, _ = o.Runner.(PipelineEvents)
-	}
-	var err error
-	if s.windows, err = parseWindows(o.Spec); err != nil {
-		return nil, err
 	}
 	for i := range o.Spec.Maintenance {
 		j := &o.Spec.Maintenance[i]
@@ -143,14 +138,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 // most Tick.
 func (s *Scheduler) sleepFor(now time.Time) time.Duration {
 	d := s.o.Tick
-	scheds := make([]*Schedule, 0, len(s.sched)+len(s.windows))
 	for _, sc := range s.sched {
-		scheds = append(scheds, sc)
-	}
-	for _, w := range s.windows {
-		scheds = append(scheds, w.sc)
-	}
-	for _, sc := range scheds {
 		if next := sc.Next(now); !next.IsZero() && next.Sub(now) < d {
 			d = next.Sub(now)
 		}
@@ -167,6 +155,15 @@ func (s *Scheduler) closeStale(ctx context.Context) {
 		longest = max(longest, j.Timeout.D())
 	}
 	now := s.o.Now()
+	// A job that was running when its dpcops stopped left its window
+	// open, for as long as the job might have taken: it is over now.
+	for _, j := range s.o.Spec.Maintenance {
+		if len(j.Silence) > 0 {
+			if err := notify.EndWindows(ctx, s.o.Store, "job:"+j.Name, now); err != nil {
+				s.log.Error("close the window of a job left running", "job", j.Name, "err", err)
+			}
+		}
+	}
 	if n, err := closeStale(ctx, s.o.Store, now.Add(-longest-time.Hour), now); err != nil {
 		s.log.Error("close stale maintenance runs", "err", err)
 	} else if n > 0 {

@@ -48,9 +48,6 @@ func (s *Scheduler) Step(ctx context.Context) error {
 		return err
 	}
 	st := &step{s: s, now: s.o.Now(), states: states}
-	if err := s.openWindows(ctx, st.now); err != nil {
-		st.errs = append(st.errs, err)
-	}
 	for _, j := range s.jobs {
 		st.job(ctx, j)
 	}

@@ -42,14 +42,10 @@ func parseWindows(s *spec.Spec) ([]window, error) {
 	return out, nil
 }
 
-// openWindows opens each recurring window whose latest firing is at most
-// its duration ago, once per firing.
-func (s *Scheduler) openWindows(ctx context.Context, now time.Time) error {
-	return openWindows(ctx, s.o.Store, s.o.Spec, s.windows, now, s.log)
-}
-
-func openWindows(ctx context.Context, st *store.Store, sp *spec.Spec, windows []window, now time.Time, log *slog.Logger) error {
-	for _, w := range windows {
+// Open opens each recurring window whose latest firing is at most its
+// duration ago, once per firing.
+func (ws *Windows) Open(ctx context.Context, now time.Time) error {
+	for _, w := range ws.ws {
 		d := w.w.Duration.D()
 		at := w.sc.Next(now.Add(-d))
 		if at.IsZero() || at.After(now) {
@@ -59,20 +55,21 @@ func openWindows(ctx context.Context, st *store.Store, sp *spec.Spec, windows []
 		if comment == "" {
 			comment = "maintenance window " + w.w.Name
 		}
-		opened, err := notify.OpenWindow(ctx, st, "window:"+w.w.Name, at, at.Add(d), targets(sp, w.w.Alarms), comment)
+		opened, err := notify.OpenWindow(ctx, ws.st, "window:"+w.w.Name, at, at.Add(d), targets(ws.s, w.w.Alarms), comment)
 		if err != nil {
 			return err
 		}
 		if opened {
-			log.Info("maintenance window open", "window", w.w.Name, "until", at.Add(d))
+			ws.log.Info("maintenance window open", "window", w.w.Name, "until", at.Add(d))
 		}
 	}
 	return nil
 }
 
-// Windows opens the spec's maintenance windows by itself, for a serve
-// whose maintenance is off (no warehouse.dsn): holding pages back needs
-// no SQL. With maintenance on, its scheduler opens them.
+// Windows opens the spec's maintenance windows, on a loop of its own
+// beside the maintenance scheduler (whose jobs run one after another and
+// would delay an opening), and without warehouse.dsn too: holding pages
+// back needs no SQL.
 type Windows struct {
 	st  *store.Store
 	s   *spec.Spec
@@ -91,7 +88,7 @@ func NewWindows(s *spec.Spec, st *store.Store, log *slog.Logger) (*Windows, erro
 func (w *Windows) Run(ctx context.Context) {
 	for {
 		now := time.Now()
-		if err := openWindows(ctx, w.st, w.s, w.ws, now, w.log); err != nil && ctx.Err() == nil {
+		if err := w.Open(ctx, now); err != nil && ctx.Err() == nil {
 			w.log.Error("maintenance windows", "err", err)
 		}
 		wait := time.Minute

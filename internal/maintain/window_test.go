@@ -1,6 +1,7 @@
 package maintain
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
@@ -25,6 +26,17 @@ func TestRecurringWindowOpensOncePerFiring(t *testing.T) {
 `+windowAlarms+`maintenance_windows:
   - {name: sunday, schedule: "0 3 * * SUN", duration: 2h, alarms: ["Alert-*-High", Alert-RPU-Spike], comment: weekly maintenance}
 `, utc("2026-11-28T17:00:00Z")) // Saturday 02:00 JST
+	ws, err := NewWindows(g.s.o.Spec, g.st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(when string) {
+		t.Helper()
+		g.clock.Set(utc(when))
+		if err := ws.Open(g.ctx, g.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	windows := func() []notify.Silence {
 		t.Helper()
 		ss, err := notify.Silences(g.ctx, g.st.Reader(), g.clock.Now(), false)
@@ -33,11 +45,11 @@ func TestRecurringWindowOpensOncePerFiring(t *testing.T) {
 		}
 		return ss
 	}
-	g.at("2026-11-28T17:30:00Z") // before it opens
+	at("2026-11-28T17:30:00Z") // before it opens
 	if n := len(windows()); n != 0 {
 		t.Fatalf("%d silences before the window opens", n)
 	}
-	g.at("2026-11-28T18:05:00Z") // Sunday 03:05 JST
+	at("2026-11-28T18:05:00Z") // Sunday 03:05 JST
 	ss := windows()
 	if len(ss) != 2 {
 		t.Fatalf("silences %+v, want one for each of the 2 alarms", ss)
@@ -47,12 +59,12 @@ func TestRecurringWindowOpensOncePerFiring(t *testing.T) {
 			t.Errorf("silence %+v", s)
 		}
 	}
-	g.at("2026-11-28T18:30:00Z")
-	g.at("2026-11-28T19:59:00Z")
+	at("2026-11-28T18:30:00Z")
+	at("2026-11-28T19:59:00Z")
 	if n := len(windows()); n != 2 {
 		t.Fatalf("%d silences after looking again, want the same 2", n)
 	}
-	g.at("2026-12-05T18:01:00Z") // the next Sunday
+	at("2026-12-05T18:01:00Z") // the next Sunday
 	if n := len(windows()); n != 4 {
 		t.Fatalf("%d silences after the next firing, want 4", n)
 	}
@@ -91,5 +103,25 @@ func TestJobOpensItsOwnWindow(t *testing.T) {
 			s.Ends.Before(time.Now().Add(59*time.Minute)) || s.Ends.After(time.Now().Add(61*time.Minute)) {
 			t.Errorf("%s: silence %+v", name, s)
 		}
+	}
+}
+
+// TestJobWindowLeftOpenByAStoppedDpcopsEnds: the window of a job that was
+// running when its dpcops stopped ends when the next scheduler starts,
+// not hours later.
+func TestJobWindowLeftOpenByAStoppedDpcopsEnds(t *testing.T) {
+	g := newSchedRig(t, `  - {name: vacuum-full, action: vacuum_full, schedule: "0 4 * * SUN", silence: [Alert-Storage-High]}
+`+windowAlarms, utc("2026-11-29T19:30:00Z"))
+	start := utc("2026-11-29T19:00:00Z")
+	if _, err := notify.OpenWindow(g.ctx, g.st, "job:vacuum-full", start, start.Add(9*time.Hour), []string{"Alert-Storage-High"}, "x"); err != nil {
+		t.Fatal(err)
+	}
+	g.s.closeStale(g.ctx)
+	ss, err := notify.Silences(g.ctx, g.st.Reader(), g.clock.Now(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ss) != 0 {
+		t.Errorf("the stopped job's window is still open: %+v", ss)
 	}
 }

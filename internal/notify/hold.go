@@ -52,6 +52,11 @@ func inhibitedBy(ctx context.Context, q store.Querier, s *spec.Spec, a *spec.Ala
 			continue
 		}
 		for _, src := range r.Source {
+			// A source the engine no longer evaluates keeps its last
+			// state for ever: only an enabled alarm of the spec holds.
+			if sa, ok := s.Alarm(src); !ok || !sa.Enabled.On() {
+				continue
+			}
 			st, ok, err := alarm.StateIn(ctx, q, src)
 			if err != nil {
 				return "", err
@@ -203,15 +208,44 @@ func (w *Worker) heldDue(ctx context.Context, now time.Time) ([]heldRow, error) 
 			}
 			continue
 		}
-		st, ok, err := alarm.StateIn(ctx, w.st.Reader(), h.inhibitor)
+		ok, err := w.inhibitionOver(ctx, h, now)
 		if err != nil {
 			return nil, err
 		}
-		if !ok || st.State != alarm.Alarm {
+		if ok {
 			due = append(due, h)
 		}
 	}
 	return due, nil
+}
+
+// inhibitionOver says whether an inhibited notification is due: its
+// alarm left the episode (it is dropped), or no
+// enabled source of the spec's rules holds its alarm back (a source
+// disabled or removed holds nothing), and its inhibitor has stayed out of
+// ALARM for one of its periods, so that a source that flaps does not
+// release everything it holds at its first OK.
+func (w *Worker) inhibitionOver(ctx context.Context, h heldRow, now time.Time) (bool, error) {
+	a, ok := w.s.Alarm(h.alarm)
+	if !ok {
+		return true, nil
+	}
+	// A target that left its episode is dropped at once.
+	if st, ok, err := alarm.StateIn(ctx, w.st.Reader(), h.alarm); err != nil || !ok || st.State != alarm.Alarm || DedupKey(w.s, h.alarm, st.Episode) != h.key {
+		return err == nil, err
+	}
+	if src, err := inhibitedBy(ctx, w.st.Reader(), w.s, a); err != nil || src != "" {
+		return false, err
+	}
+	src, ok := w.s.Alarm(h.inhibitor)
+	if !ok || !src.Enabled.On() {
+		return true, nil
+	}
+	st, ok, err := alarm.StateIn(ctx, w.st.Reader(), h.inhibitor)
+	if err != nil || !ok {
+		return err == nil, err
+	}
+	return now.Sub(st.ChangedAt) >= src.Period.D(), nil
 }
 
 // release decides one held notification inside tx.

@@ -251,3 +251,16 @@ func CloseWindow(ctx context.Context, st *store.Store, createdBy string, start, 
 		return nil
 	})
 }
+
+// EndWindows ends at at every window createdBy opened that would last
+// longer (the job that opened it is gone).
+func EndWindows(ctx context.Context, st *store.Store, createdBy string, at time.Time) error {
+	return st.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE silences SET ends_at = ? WHERE created_by = ? AND ends_at > ?`,
+			store.Millis(at), createdBy, store.Millis(at))
+		if err != nil {
+			return fmt.Errorf("end windows of %s: %w", createdBy, err)
+		}
+		return nil
+	})
+}

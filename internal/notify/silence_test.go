@@ -8,6 +8,7 @@ import (
 
 	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/notify"
+	"github.com/dpc-learning/dpcops/internal/spec"
 )
 
 // silence adds a checked silence on the rig's store from now for d.
@@ -183,10 +184,40 @@ func TestInhibitedAlarmWaitsForItsInhibitor(t *testing.T) {
 	r.clock.Advance(time.Minute)
 	r.transition("Alert-ELT-Delay", alarm.Alarm, alarm.OK, 1)
 	r.deliver()
+	// Not at the inhibitor's first OK: it might flap. After one of its
+	// periods (5m) out of ALARM, the page goes, once.
+	r.clock.Advance(time.Minute)
+	r.deliver()
+	if n := len(r.og.Alerts()); n != 0 {
+		t.Fatalf("OpsGenie got %d alerts a minute after the inhibitor resolved", n)
+	}
+	r.clock.Advance(5 * time.Minute)
+	r.deliver()
 	r.clock.Advance(time.Minute)
 	r.deliver()
 	if n := len(r.og.Alerts()); n != 1 {
 		t.Fatalf("OpsGenie got %d alerts after the inhibitor resolved, want 1", n)
+	}
+}
+
+// TestDisabledInhibitorHoldsNothing: an inhibit source that is off keeps
+// the last state the engine gave it, ALARM perhaps, for ever: it holds
+// nothing back, and what it held goes.
+func TestDisabledInhibitorHoldsNothing(t *testing.T) {
+	r := newRig(t, rigOptions{edit: inhibiting})
+	r.transition("Alert-ELT-Delay", alarm.OK, alarm.Alarm, 1)
+	r.transition("Alert-COPY-Error", alarm.OK, alarm.Alarm, 1)
+	r.deliver()
+	if n := len(r.og.Alerts()); n != 0 {
+		t.Fatalf("OpsGenie got %d alerts while the inhibitor fired", n)
+	}
+	// The same store under a spec in which the source is off.
+	a, _ := r.s.Alarm("Alert-ELT-Delay")
+	a.Enabled = spec.NewEnabled(spec.EnabledFalse)
+	r.clock.Advance(time.Minute)
+	r.deliver()
+	if n := len(r.og.Alerts()); n != 1 {
+		t.Fatalf("OpsGenie got %d alerts once the inhibitor was off, want 1", n)
 	}
 }
 

@@ -238,6 +238,9 @@ func (r *renderer) writeAlarms(body *hclwrite.Body) {
 		for _, q := range a.queries {
 			writeQuery(b, q)
 		}
+		if r.inhibited(a) == nil && r.windowed(a) {
+			ignoreActionsEnabled(b)
+		}
 	}
 	r.writeInhibitions(body)
 }

@@ -87,7 +87,7 @@ func (r *renderer) planInhibition() {
 		}
 	}
 	if len(r.inhibitions) > 0 {
-		r.note("inhibit rules: CloudWatch suppresses a held-back alarm's actions while its source is in ALARM, and does not send them when the source resolves, as dpcops does; the target's own ALARM actions run only at its next transition.")
+		r.note("inhibit rules: CloudWatch suppresses a held-back alarm's actions (its OK too) while its source is in ALARM, and does not send them when the source resolves, as dpcops does; a page sent before the source fired may get no resolve. Each page of an inhibited alarm waits 60 s (wait_period) for its source. The composite is OK whenever its alarm is not in ALARM, so it resolves on INSUFFICIENT_DATA too, which dpcops never does.")
 	}
 }
 
@@ -142,11 +142,20 @@ func (r *renderer) writeInhibitions(body *hclwrite.Body) {
 		set(b, "ok_actions", strList(in.target.okActions))
 		s := b.AppendNewBlock("actions_suppressor", nil).Body()
 		set(s, "alarm", suppressor)
-		// Wait a period of the target for the suppressor to fire with it,
-		// and as long after it resolves.
-		wait := max(60, in.target.period)
-		set(s, "wait_period", num(wait))
-		set(s, "extension_period", num(wait))
+		// Every page of the target waits wait_period for the suppressor
+		// to fire with it: as short as CloudWatch takes. After the
+		// suppressor resolves, its longest period passes before the
+		// target's actions run again, as dpcops waits one of the
+		// inhibitor's periods.
+		extension := int64(60)
+		for _, src := range in.sources {
+			extension = max(extension, src.period)
+		}
+		set(s, "wait_period", num(60))
+		set(s, "extension_period", num(extension))
 		set(b, "tags", obj{{"Severity", lit(in.target.severity)}, {"ManagedBy", lit("dpcops")}})
+		if r.windowed(in.target) {
+			ignoreActionsEnabled(b)
+		}
 	}
 }

@@ -60,6 +60,9 @@ func (r *renderer) planWindows() {
 		}
 		r.windows = append(r.windows, d)
 	}
+	if len(r.windows) > 0 {
+		r.note("maintenance windows: DisableAlarmActions stops the alarms' OK actions too, so a page sent before a window and resolved in it gets no resolve, and a page a window held is not sent at its end, as dpcops does.")
+	}
 	for _, j := range r.s.Maintenance {
 		if len(j.Silence) > 0 && j.Enabled.On() {
 			r.note("maintenance job %s holds back %s while it runs in the running dpcops; its scheduled target (maintenance_target_arn) runs it without that window.", j.Name, strings.Join(j.Silence, ", "))
@@ -147,6 +150,23 @@ func (r *renderer) writeWindows(body *hclwrite.Body) {
 			set(t, "input", call{"jsonencode", []val{obj{{"AlarmNames", names}}}})
 		}
 	}
+}
+
+// windowed says whether a window disables an alarm's actions: an apply
+// inside the window must not turn them on again.
+func (r *renderer) windowed(a *alarmDef) bool {
+	for _, w := range r.windows {
+		if slices.Contains(w.alarms, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ignoreActionsEnabled leaves actions_enabled to the window's schedules.
+func ignoreActionsEnabled(b *hclwrite.Body) {
+	l := b.AppendNewBlock("lifecycle", nil).Body()
+	set(l, "ignore_changes", list{expr("actions_enabled")})
 }
 
 // actionsOf is the alarm resource that carries an alarm's actions: its

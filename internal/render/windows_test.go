@@ -54,6 +54,10 @@ func TestWindowsRender(t *testing.T) {
 			t.Errorf("windows.tf lacks %s:\n%s", want, files["windows.tf"])
 		}
 	}
+	// An apply inside the window leaves the alarms' actions to it.
+	if a := strings.Join(strings.Fields(string(files["alarms.tf"])), " "); strings.Count(a, "ignore_changes = [actions_enabled]") != 2 {
+		t.Errorf("windowed alarms: %d lifecycle blocks, want 2", strings.Count(a, "ignore_changes = [actions_enabled]"))
+	}
 	s.Windows[0].Schedule = "*/30 * * * *"
 	s.Windows[0].Duration = 600000000000 // 10m
 	files, err = Terraform(s)

@@ -157,7 +157,8 @@ func (e *engines) start(ctx context.Context, wg *sync.WaitGroup) {
 		if !e.maint.monitor.Idle() {
 			wg.Go(logged("query monitoring", plain(e.maint.monitor.Run)))
 		}
-	} else if len(e.spec.Windows) > 0 {
+	}
+	if len(e.spec.Windows) > 0 {
 		if ws, err := maintain.NewWindows(e.spec, e.store, e.logger.With("component", "maintain")); err == nil {
 			wg.Go(logged("maintenance windows", plain(ws.Run)))
 		} else {

@@ -326,6 +326,8 @@ func TestErrors(t *testing.T) {
 			"x.yaml:12:48: error: window w opens again 1h0m0s after it opened and lasts 2h: it would overlap itself"},
 		{"window zone", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nmaintenance_windows:\n  - {name: w, schedule: \"0 4 * * SUN\", timezone: Asia/Nowhere, duration: 2h, alarms: [A]}\n",
 			"x.yaml:12:50: error: unknown time zone \"Asia/Nowhere\""},
+		{"window @every", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nmaintenance_windows:\n  - {name: w, schedule: \"@every 2h\", duration: 2h, alarms: [A]}\n",
+			"error: a window opens at times of day: write a five-field cron expression, not \"@every 2h\""},
 		{"window without a duration", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nmaintenance_windows:\n  - {name: w, schedule: \"0 4 * * SUN\", alarms: [A]}\n",
 			"error: a window lasts more than 0 and at most 168h0m0s, got 0s"},
 		{"window alarm dangling", base + "alarms:\n  - {name: A, metric: M, comparison: GreaterThanThreshold, threshold: 1}\nmaintenance_windows:\n  - {name: w, schedule: \"0 4 * * SUN\", duration: 2h, alarms: [B]}\n",

@@ -235,6 +235,10 @@ func (c *checker) checkWindows() {
 			c.errorf(p+".timezone", "unknown time zone %q", w.Timezone)
 			continue
 		}
+		if strings.HasPrefix(strings.TrimSpace(w.Schedule), "@every") {
+			c.errorf(p+".schedule", "a window opens at times of day: write a five-field cron expression, not %q", w.Schedule)
+			continue
+		}
 		sched, err := CronParser.Parse(w.Schedule)
 		if err != nil {
 			c.errorf(p+".schedule", "invalid cron expression %q: %v (five fields: minute hour day-of-month month day-of-week)", w.Schedule, err)

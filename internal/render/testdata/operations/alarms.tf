@@ -79,6 +79,9 @@ resource "aws_cloudwatch_metric_alarm" "alert_storage_high" {
     label       = "100 * DataStorage / 1048576"
     return_data = true
   }
+  lifecycle {
+    ignore_changes = [actions_enabled]
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "alert_rpu_spike" {
@@ -101,6 +104,9 @@ resource "aws_cloudwatch_metric_alarm" "alert_rpu_spike" {
   tags = {
     Severity  = "warning"
     ManagedBy = "dpcops"
+  }
+  lifecycle {
+    ignore_changes = [actions_enabled]
   }
 }
 
@@ -446,8 +452,8 @@ resource "aws_cloudwatch_composite_alarm" "alert_query_failure_notify" {
   ok_actions        = [aws_sns_topic.dpc_alerts.arn]
   actions_suppressor {
     alarm            = aws_cloudwatch_metric_alarm.dpcops_collector_failing.alarm_name
-    wait_period      = 300
-    extension_period = 300
+    wait_period      = 60
+    extension_period = 60
   }
   tags = {
     Severity  = "warning"
@@ -464,8 +470,8 @@ resource "aws_cloudwatch_composite_alarm" "review_query_failure_rate_notify" {
   ok_actions        = [aws_sns_topic.dpc_alerts.arn]
   actions_suppressor {
     alarm            = aws_cloudwatch_metric_alarm.dpcops_collector_failing.alarm_name
-    wait_period      = 3600
-    extension_period = 3600
+    wait_period      = 60
+    extension_period = 60
   }
   tags = {
     Severity  = "info"
@@ -482,8 +488,8 @@ resource "aws_cloudwatch_composite_alarm" "review_idle_share_notify" {
   ok_actions        = [aws_sns_topic.dpc_alerts.arn]
   actions_suppressor {
     alarm            = aws_cloudwatch_metric_alarm.dpcops_collector_failing.alarm_name
-    wait_period      = 86400
-    extension_period = 86400
+    wait_period      = 60
+    extension_period = 60
   }
   tags = {
     Severity  = "info"
@@ -500,8 +506,8 @@ resource "aws_cloudwatch_composite_alarm" "review_table_skew_notify" {
   ok_actions        = [aws_sns_topic.dpc_alerts.arn]
   actions_suppressor {
     alarm            = aws_cloudwatch_metric_alarm.dpcops_collector_failing.alarm_name
-    wait_period      = 3600
-    extension_period = 3600
+    wait_period      = 60
+    extension_period = 60
   }
   tags = {
     Severity  = "info"
@@ -518,8 +524,8 @@ resource "aws_cloudwatch_composite_alarm" "review_usage_limit_notify" {
   ok_actions        = [aws_sns_topic.dpc_alerts.arn]
   actions_suppressor {
     alarm            = aws_cloudwatch_metric_alarm.dpcops_collector_failing.alarm_name
-    wait_period      = 3600
-    extension_period = 3600
+    wait_period      = 60
+    extension_period = 60
   }
   tags = {
     Severity  = "warning"
