@@ -10,6 +10,8 @@ import (
 var labels = map[string]map[string]string{
 	"en": {
 		"dashboard": "Dashboard", "alarms": "Alarms", "health": "Collectors", "notifications": "Notifications",
+		"silences": "Silences", "current": "current", "matchers": "Matches", "starts": "Starts", "ends": "Ends",
+		"comment": "Comment", "expire": "Expire", "addsilence": "Add a silence", "silencefor": "For", "add": "Add",
 		"maintenance": "Maintenance", "capacity": "Capacity", "incidents": "Incidents",
 		"range": "Range", "custom": "Custom", "from": "From", "to": "To", "apply": "Apply",
 		"refresh": "Auto-refresh", "off": "off", "nodata": "No data", "state": "State", "reason": "Reason",
@@ -39,6 +41,8 @@ var labels = map[string]map[string]string{
 	},
 	"ja": {
 		"dashboard": "ダッシュボード", "alarms": "アラーム", "health": "コレクター", "notifications": "通知",
+		"silences": "サイレンス", "current": "有効なもの", "matchers": "対象", "starts": "開始", "ends": "終了",
+		"comment": "理由", "expire": "終了する", "addsilence": "サイレンスを追加", "silencefor": "期間", "add": "追加",
 		"maintenance": "メンテナンス", "capacity": "キャパシティ", "incidents": "インシデント",
 		"range": "期間", "custom": "指定", "from": "開始", "to": "終了", "apply": "適用",
 		"refresh": "自動更新", "off": "なし", "nodata": "データなし", "state": "状態", "reason": "理由",
@@ -79,7 +83,8 @@ var enums = map[string]map[string]string{
 		// Alarm states (OK stays OK, as in the CloudWatch console).
 		"ALARM": "アラーム", "INSUFFICIENT_DATA": "データ不足",
 		// Delivery states and kinds.
-		"pending": "待機中", "sending": "送信中", "silenced": "サイレンス中", "inhibited": "抑制中", "sent": "送信済み", "failed": "失敗", "expired": "期限切れ",
+		"pending": "待機中", "sending": "送信中", "silenced": "サイレンス中", "inhibited": "抑制中",
+		"active": "有効", "ended": "終了", "sent": "送信済み", "failed": "失敗", "expired": "期限切れ",
 		"trigger": "発報", "resolve": "解決", "repeat": "再通知", "notice": "お知らせ",
 		// Incident timeline.
 		"transition": "遷移", "notification": "通知", "action": "対応", "note": "メモ", "maintenance": "メンテナンス",

@@ -30,7 +30,7 @@ func (s StoreNotifications) Inbox(ctx context.Context, limit int) ([]inbox.Item,
 }
 
 // deliveryStates are the filters of the notifications page.
-var deliveryStates = []string{"", "pending", "sending", "sent", "failed", "expired"}
+var deliveryStates = []string{"", "pending", "sending", "sent", "failed", "expired", "silenced", "inhibited"}
 
 func (h *handler) notificationRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /notifications", h.pageNotifications)
@@ -84,7 +84,7 @@ func (h *handler) deliveries(ctx context.Context, state string) ([]notify.Record
 func (h *handler) pageNotifications(w http.ResponseWriter, r *http.Request) {
 	state := r.URL.Query().Get("state")
 	if !validState(state) {
-		http.Error(w, "state must be pending, sending, sent, failed or expired", http.StatusBadRequest)
+		http.Error(w, "state must be pending, sending, sent, failed, expired, silenced or inhibited", http.StatusBadRequest)
 		return
 	}
 	list, err := h.deliveries(r.Context(), state)

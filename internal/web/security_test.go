@@ -424,3 +424,39 @@ func TestSilencesAPI(t *testing.T) {
 		t.Errorf("expire an unknown silence: %d", code)
 	}
 }
+
+// TestSilencesPageForms: the silences page adds and expires silences
+// with the token, refuses bad input with the reason, and lists them.
+func TestSilencesPageForms(t *testing.T) {
+	f := newFixture(t, options{token: testToken})
+	form := func(path, body string, auth bool) (int, string) {
+		t.Helper()
+		hdr := []string{"Content-Type", "application/x-www-form-urlencoded"}
+		if auth {
+			hdr = append(hdr, "Authorization", "Bearer "+testToken)
+		}
+		code, resp, _ := f.request("POST", path, "", strings.NewReader(body), hdr...)
+		return code, resp
+	}
+	if code, _ := form("/silences", "alarm=Alert-ELT-Delay&for=2h&comment=dbt", false); code != 401 {
+		t.Errorf("without the token: %d", code)
+	}
+	if code, resp := form("/silences", "alarm=Alert-ELT-Delay&for=2h", true); code != 400 || !strings.Contains(resp, "needs --comment") {
+		t.Errorf("without a comment: %d %s", code, resp)
+	}
+	if code, resp := form("/silences", "alarm=Alert-ELT-Delay&for=soon&comment=x", true); code != 400 || !strings.Contains(resp, "duration") {
+		t.Errorf("a bad duration: %d %s", code, resp)
+	}
+	if code, _ := form("/silences", "alarm=Alert-ELT-Delay&for=2h&comment=monthly+dbt+run", true); code != 303 {
+		t.Fatalf("add: %d", code)
+	}
+	if _, body, _ := f.get("/silences?lang=en", "Authorization", "Bearer "+testToken); !strings.Contains(body, "alarm=Alert-ELT-Delay") || !strings.Contains(body, "monthly dbt run") {
+		t.Errorf("the page does not list it: %s", between(body, "<table", "</table>"))
+	}
+	if code, _ := form("/silences/1/expire", "", true); code != 303 {
+		t.Errorf("expire: %d", code)
+	}
+	if code, resp := form("/silences/1/expire", "", true); code != 409 || !strings.Contains(resp, "ended already") {
+		t.Errorf("expire twice: %d %s", code, resp)
+	}
+}

@@ -98,6 +98,7 @@ func New(o Options) (http.Handler, error) {
 	})
 	h.pageRoutes(mux)
 	h.apiRoutes(mux)
+	h.silenceRoutes(mux)
 	h.loginRoutes(mux)
 	// Browsers send Sec-Fetch-Site and Origin: a POST from another site is
 	// refused, which makes the forms and the sign-in CSRF-safe.

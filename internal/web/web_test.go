@@ -458,11 +458,29 @@ func TestJapanesePagesShowNoEnglishValues(t *testing.T) {
 		"pending", "sending", "sent", "failed", "expired", "trigger", "resolve", "repeat", "notice",
 		"transition", "notification", "action", "note", "maintenance",
 		"analyze", "vacuum", "vacuum_full", "auto", "manual", "planned", "running", "succeeded", "skipped",
-		"missed", "cancelled", "raise", "lower", "keep", "unknown"}
+		"missed", "cancelled", "raise", "lower", "keep", "unknown", "active", "ended", "silenced", "inhibited"}
 	pages := []string{"/", "/alarms", "/alarms/Alert-ELT-Delay", "/alarms/Review-Query-Failure-Rate",
-		"/incidents", "/incidents/1", "/notifications", "/maintenance", "/capacity", "/health"}
+		"/incidents", "/incidents/1", "/notifications", "/maintenance", "/capacity", "/health", "/silences?all=true"}
+	// A silence on the silences page, in each state but planned (the
+	// fixture's clock is now).
+	for _, d := range []time.Duration{time.Hour, time.Minute} {
+		id, err := notify.AddSilence(context.Background(), f.st, notify.Silence{Matchers: []notify.Matcher{{Label: "alarm", Value: "Alert-ELT-Delay"}},
+			Starts: now.Add(-2 * time.Hour), Ends: now.Add(d), Comment: "x", Created: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d == time.Minute {
+			if err := notify.ExpireSilence(context.Background(), f.st, id, now.Add(-time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for _, p := range pages {
-		code, body, _ := f.get(p + "?lang=ja")
+		sep := "?"
+		if strings.Contains(p, "?") {
+			sep = "&"
+		}
+		code, body, _ := f.get(p + sep + "lang=ja")
 		if code != 200 {
 			t.Errorf("%s: %d", p, code)
 			continue
