@@ -44,3 +44,34 @@ func Prune(ctx context.Context, st *store.Store, before time.Time, keep func(ala
 		Deletes: []string{`DELETE FROM outbox WHERE id IN (%s)`},
 	})
 }
+
+// PruneSilences deletes, in batches, the held notifications settled
+// before before (their incident's timeline spared by keep), then the
+// silences that ended before before and hold nothing. The newest of each
+// stays, so that SQLite never hands its id to a new one (silence ids are
+// in messages and links).
+func PruneSilences(ctx context.Context, st *store.Store, before time.Time, keep func(alarm string, at time.Time) bool) (store.Pruned, error) {
+	held, err := st.PruneRows(ctx, store.Pruning{
+		Table: "held",
+		Candidates: `SELECT h.id, coalesce(a.alarm, ''), coalesce(a.at, 0) FROM held h
+			LEFT JOIN alarm_history a ON a.id = h.transition_id
+			WHERE h.id > ?1 AND h.released_at < ?3 AND h.id < (SELECT max(id) FROM held)
+			ORDER BY h.id LIMIT ?2`,
+		Args:    []any{store.Millis(before)},
+		Keep:    keep,
+		Deletes: []string{`DELETE FROM held WHERE id IN (%s)`},
+	})
+	if err != nil {
+		return held, err
+	}
+	silences, err := st.PruneRows(ctx, store.Pruning{
+		Table: "silences",
+		Candidates: `SELECT s.id, '', 0 FROM silences s
+			WHERE s.id > ?1 AND (s.ends_at < ?3 OR coalesce(s.expired_at, ?3) < ?3) AND s.id < (SELECT max(id) FROM silences)
+			AND NOT EXISTS (SELECT 1 FROM held h WHERE h.silence_id = s.id)
+			ORDER BY s.id LIMIT ?2`,
+		Args:    []any{store.Millis(before)},
+		Deletes: []string{`DELETE FROM silences WHERE id IN (%s)`},
+	})
+	return store.Pruned{Rows: held.Rows + silences.Rows, Batches: held.Batches + silences.Batches}, err
+}

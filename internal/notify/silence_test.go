@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +238,36 @@ func TestInhibitedAlarmResolvedFirstNeverPages(t *testing.T) {
 	}
 	if held := r.rows(notify.Query{State: "inhibited"}); len(held) == 0 || !strings.Contains(held[0].LastError, "dropped at its end") {
 		t.Errorf("held %+v", held)
+	}
+}
+
+// TestPruneSilences: settled held notifications and ended silences older
+// than the cut go, the newest of each stays, and a silence that still
+// holds a notification stays.
+func TestPruneSilences(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	old := r.silence(time.Hour, "old", notify.Matcher{Label: "alarm", Value: "Alert-ELT-Delay"})
+	r.transition("Alert-ELT-Delay", alarm.OK, alarm.Alarm, 1)
+	r.clock.Advance(10 * time.Minute)
+	r.transition("Alert-ELT-Delay", alarm.Alarm, alarm.OK, 1)
+	r.clock.Advance(2 * time.Hour)
+	r.deliver() // the held trigger is dropped: its silence ended, its alarm resolved
+	holding := r.silence(time.Hour, "holding", notify.Matcher{Label: "alarm", Value: "Alert-COPY-Error"})
+	r.transition("Alert-COPY-Error", alarm.OK, alarm.Alarm, 1)
+	newest := r.silence(time.Minute, "newest", notify.Matcher{Label: "alarm", Value: "Alert-RPU-Spike"})
+	r.clock.Advance(time.Hour)
+	if _, err := notify.PruneSilences(r.ctx, r.st, r.clock.Now(), func(string, time.Time) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := notify.Silences(r.ctx, r.st.Reader(), r.clock.Now(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, s := range ss {
+		ids = append(ids, s.ID)
+	}
+	if slices.Contains(ids, old) || !slices.Contains(ids, holding) || !slices.Contains(ids, newest) {
+		t.Errorf("silences left %v: want %d gone, %d (holding) and %d (newest) kept", ids, old, holding, newest)
 	}
 }

@@ -62,6 +62,8 @@ func prune(ctx context.Context, st *store.Store, s *spec.Spec, incidents *runboo
 		if report("incident windows", store.Pruned{}, err) {
 			p, err = notify.Prune(ctx, st, notified, holds.Transition)
 			report("deliveries", p, err)
+			p, err = notify.PruneSilences(ctx, st, notified, holds.Transition)
+			report("silences", p, err)
 			p, err = alarm.PruneHistory(ctx, st, history, holds.Transition)
 			report("alarm history", p, err)
 			p, err = maintain.PruneRuns(ctx, st, history, holds.During)
