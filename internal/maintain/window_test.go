@@ -1,11 +1,16 @@
 package maintain
 
 import (
+	"database/sql"
+	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/dpc-learning/dpcops/internal/alarm"
 	"github.com/dpc-learning/dpcops/internal/notify"
+	"github.com/dpc-learning/dpcops/internal/store"
 )
 
 // windowAlarms gives the test spec alarms for windows to hold back.
@@ -123,5 +128,44 @@ func TestJobWindowLeftOpenByAStoppedDpcopsEnds(t *testing.T) {
 	}
 	if len(ss) != 0 {
 		t.Errorf("the stopped job's window is still open: %+v", ss)
+	}
+}
+
+// TestVacuumFullWindowHoldsStorageHigh: end to end on a real PostgreSQL
+// warehouse, a VACUUM FULL job with a silence list runs, and a
+// Storage-High transition in its aftermath is recorded, held back as
+// "silenced by" its window, not sent.
+func TestVacuumFullWindowHoldsStorageHigh(t *testing.T) {
+	g := newRig(t, `  - name: vacuum-full-unused-space
+    action: vacuum_full
+    mode: manual
+    allow_exclusive_lock: true
+    silence: [Alert-Storage-High]
+    when: {metric: unused_percent, comparison: GreaterThanOrEqualToThreshold, threshold: 20}
+`+windowAlarms)
+	g.table("bloated", 5000, 2)
+	if runs, err := g.r.Run(g.ctx, "vacuum-full-unused-space", false); err != nil || len(runs) != 1 || runs[0].Outcome != OutcomeSucceeded {
+		t.Fatalf("runs %+v %v", runs, err)
+	}
+	outbox := notify.NewOutbox(notify.OutboxOptions{Spec: g.s, Store: g.st})
+	now := time.Now().UTC()
+	err := g.st.WriteTx(g.ctx, func(tx *sql.Tx) error {
+		tr := alarm.Transition{Alarm: "Alert-Storage-High", Time: now, From: alarm.OK, To: alarm.Alarm, Episode: 1, Reason: "Threshold Crossed: test.", ReasonData: json.RawMessage(`{}`)}
+		if err := tx.QueryRowContext(g.ctx, `INSERT INTO alarm_history (alarm, at, from_state, to_state, reason, reason_data, episode)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, tr.Alarm, store.Millis(now), tr.From, tr.To, tr.Reason, "{}", 1).Scan(&tr.ID); err != nil {
+			return err
+		}
+		return outbox.OnTransition(g.ctx, tx, tr)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := notify.List(g.ctx, g.st.Reader(), notify.Query{State: "pending"})
+	if err != nil || len(sent) != 0 {
+		t.Errorf("deliveries owed in the job's window: %+v %v", sent, err)
+	}
+	held, err := notify.List(g.ctx, g.st.Reader(), notify.Query{State: "silenced"})
+	if err != nil || len(held) == 0 || !strings.HasPrefix(held[0].LastError, "silenced by #") {
+		t.Errorf("held %+v %v", held, err)
 	}
 }
