@@ -19,6 +19,7 @@ import (
 
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
 	"github.com/dpc-learning/dpcops/internal/collect"
+	"github.com/dpc-learning/dpcops/internal/notify"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
@@ -160,6 +161,7 @@ func (m *Manager) Raise(ctx context.Context, r Request) (Lease, string, error) {
 			return Lease{}, "", err
 		}
 		m.event(ctx, l.ID, now, "raised", r.Who, fmt.Sprintf("to %d RPU until %s for %s: %s; %s", target, l.Expires.Format(time.RFC3339), r.Pipeline, r.Why, did))
+		m.openWindow(ctx, l.ID, now, l.Expires)
 		m.log.Info("capacity lease raised", "lease", l.ID, "to", target, "until", l.Expires, "pipeline", r.Pipeline, "who", r.Who)
 		return l, did, nil
 	}
@@ -181,6 +183,7 @@ func (m *Manager) Raise(ctx context.Context, r Request) (Lease, string, error) {
 		return Lease{}, "", err
 	}
 	m.event(ctx, l.ID, now, "extended", r.Who, fmt.Sprintf("to %d RPU until %s for %s: %s", l.RaisedTo, l.Expires.Format(time.RFC3339), r.Pipeline, r.Why))
+	m.openWindow(ctx, l.ID, now, l.Expires)
 	return l, "extended the open lease; " + did, nil
 }
 
@@ -257,6 +260,7 @@ func (m *Manager) Lower(ctx context.Context, id int64, who, why string) (Lease, 
 		return Lease{}, "", err
 	}
 	m.event(ctx, l.ID, now, "lowered", who, why+"; "+did)
+	m.closeWindow(ctx, l.ID, now)
 	m.log.Info("capacity lease lowered", "lease", l.ID, "why", why, "who", who)
 	return l, did, nil
 }
@@ -268,4 +272,31 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// openWindow holds back capacity.lease.silence while a lease is open,
+// from now until it expires and its alarms have evaluated the time after
+// (a lease extended opens another window over the longer time).
+func (m *Manager) openWindow(ctx context.Context, id int64, now, expires time.Time) {
+	alarms := notify.Targets(m.o.Spec, m.cfg.Silence)
+	if len(alarms) == 0 || m.o.Store == nil {
+		return
+	}
+	end := expires.Add(notify.Aftermath(m.o.Spec, alarms))
+	if _, err := notify.OpenWindow(ctx, m.o.Store, fmt.Sprintf("lease:%d", id), now, end, alarms,
+		fmt.Sprintf("capacity lease %d raised", id)); err != nil {
+		m.log.Warn("cannot open the lease's maintenance window: its alarms may page", "lease", id, "err", err)
+	}
+}
+
+// closeWindow ends the lease's window once its alarms have evaluated the
+// time after the lower.
+func (m *Manager) closeWindow(ctx context.Context, id int64, now time.Time) {
+	alarms := notify.Targets(m.o.Spec, m.cfg.Silence)
+	if len(alarms) == 0 || m.o.Store == nil {
+		return
+	}
+	if err := notify.EndWindows(ctx, m.o.Store, fmt.Sprintf("lease:%d", id), now.Add(notify.Aftermath(m.o.Spec, alarms))); err != nil {
+		m.log.Warn("cannot close the lease's maintenance window early: it ends as planned", "lease", id, "err", err)
+	}
 }

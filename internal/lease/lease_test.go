@@ -15,6 +15,7 @@ import (
 	"github.com/dpc-learning/dpcops/internal/backend/aws/awstest"
 	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/lease"
+	"github.com/dpc-learning/dpcops/internal/notify"
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
 	"github.com/dpc-learning/dpcops/internal/spec"
 	"github.com/dpc-learning/dpcops/internal/store"
@@ -39,12 +40,15 @@ type rig struct {
 
 // serverless is the default spec's lease (8 → 32 RPU, 4h, dpc-elt) over a
 // fake Redshift Serverless API, with a fake clock.
-func serverless(t *testing.T, runs lease.Runs) *rig {
+func serverless(t *testing.T, runs lease.Runs, edit ...func(*spec.Spec)) *rig {
 	t.Helper()
 	ctx := context.Background()
 	s, diags := spec.Default(spec.Options{LookupEnv: func(string) (string, bool) { return "", false }})
 	if diags.HasErrors() {
 		t.Fatal(diags)
+	}
+	for _, e := range edit {
+		e(s)
 	}
 	fake := awstest.New()
 	t.Cleanup(fake.Close)
@@ -429,4 +433,39 @@ func stepFunctions(t *testing.T) (*awstest.Server, *aws.Client) {
 		t.Fatal(err)
 	}
 	return fake, client
+}
+
+// TestLeaseHoldsItsAlarmsBack: with capacity.lease.silence, a raise opens
+// a window over the alarms the raised capacity sets off, until the lease
+// ends and they have evaluated the time after it.
+func TestLeaseHoldsItsAlarmsBack(t *testing.T) {
+	r := serverless(t, nil, func(s *spec.Spec) { s.Capacity.Lease.Silence = []string{"Alert-RPU-Spike"} })
+	l, _, err := r.m.Raise(r.ctx, lease.Request{Pipeline: "dpc-elt", For: 2 * time.Hour, Who: "step functions", Why: "dbt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := func() []notify.Silence {
+		t.Helper()
+		ss, err := notify.Silences(r.ctx, r.st.Reader(), r.c.t, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ss
+	}
+	ss := active()
+	if len(ss) != 1 || ss[0].Matchers[0].Value != "Alert-RPU-Spike" || ss[0].Ends.Before(l.Expires) {
+		t.Fatalf("silences while raised %+v", ss)
+	}
+	r.c.t = r.c.t.Add(30 * time.Minute)
+	if _, _, err := r.m.Lower(r.ctx, l.ID, "step functions", "run ended"); err != nil {
+		t.Fatal(err)
+	}
+	// RPU-Spike evaluates 5 one-minute periods: 5 minutes after the lower.
+	if ss := active(); len(ss) != 1 || !ss[0].End().Equal(r.c.t.Add(5*time.Minute)) {
+		t.Fatalf("silences after the lower %+v, want one ending 5m after it", ss)
+	}
+	r.c.t = r.c.t.Add(6 * time.Minute)
+	if ss := active(); len(ss) != 0 {
+		t.Errorf("the lease's window outlived its aftermath: %+v", ss)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/dpc-learning/dpcops/internal/notify"
@@ -55,7 +54,7 @@ func (ws *Windows) Open(ctx context.Context, now time.Time) error {
 		if comment == "" {
 			comment = "maintenance window " + w.w.Name
 		}
-		opened, err := notify.OpenWindow(ctx, ws.st, "window:"+w.w.Name, at, at.Add(d), targets(ws.s, w.w.Alarms), comment)
+		opened, err := notify.OpenWindow(ctx, ws.st, "window:"+w.w.Name, at, at.Add(d), notify.Targets(ws.s, w.w.Alarms), comment)
 		if err != nil {
 			return err
 		}
@@ -105,41 +104,15 @@ func (w *Windows) Run(ctx context.Context) {
 	}
 }
 
-// targets are the enabled alarms that names (names or globs) select.
-func targets(s *spec.Spec, names []string) []string {
-	var out []string
-	for _, n := range names {
-		for _, a := range spec.InhibitTargets(s, n) {
-			if !slices.Contains(out, a) {
-				out = append(out, a)
-			}
-		}
-	}
-	return out
-}
-
-// aftermath is how long a job's window stays open after the job: until
-// each of its alarms has evaluated a whole window of datapoints from after
-// the work (period × evaluation periods, the longest of them).
-func aftermath(s *spec.Spec, alarms []string) time.Duration {
-	var d time.Duration
-	for _, name := range alarms {
-		if a, ok := s.Alarm(name); ok {
-			d = max(d, a.Period.D()*time.Duration(a.EvaluationPeriods))
-		}
-	}
-	return d
-}
-
 // openJobWindow opens the window of a job that silences alarms, for as
 // long as its statements may take and their aftermath, and returns the
 // func that closes it at the job's end (plus the aftermath).
 func (x *jobRun) openJobWindow(ctx context.Context, statements int) func() {
-	alarms := targets(x.r.o.Spec, x.j.Silence)
+	alarms := notify.Targets(x.r.o.Spec, x.j.Silence)
 	if len(alarms) == 0 || x.r.o.Store == nil {
 		return func() {}
 	}
-	after := aftermath(x.r.o.Spec, alarms)
+	after := notify.Aftermath(x.r.o.Spec, alarms)
 	start := x.r.o.Now()
 	end := start.Add(min(spec.MaxWindow, x.j.Timeout.D()*time.Duration(max(statements, 1))+after))
 	by := "job:" + x.j.Name

@@ -63,6 +63,9 @@ func (r *renderer) planWindows() {
 	if len(r.windows) > 0 {
 		r.note("maintenance windows: DisableAlarmActions stops the alarms' OK actions too, so a page sent before a window and resolved in it gets no resolve, and a page a window held is not sent at its end, as dpcops does.")
 	}
+	if l := r.s.Capacity.Lease; l != nil && len(l.Silence) > 0 {
+		r.note("capacity.lease.silence holds back %s during a lease in the running dpcops only: CloudWatch cannot follow a lease.", strings.Join(l.Silence, ", "))
+	}
 	for _, j := range r.s.Maintenance {
 		if len(j.Silence) > 0 && j.Enabled.On() {
 			r.note("maintenance job %s holds back %s while it runs in the running dpcops; its scheduled target (maintenance_target_arn) runs it without that window.", j.Name, strings.Join(j.Silence, ", "))

@@ -128,6 +128,10 @@ type Lease struct {
 	MaxDuration Duration `yaml:"max_duration"`
 	// Pipelines may ask for a lease (default: pipeline.name).
 	Pipelines []string `yaml:"pipelines"`
+	// Silence names the alarms (or globs) a raised capacity is expected
+	// to set off (RPU-Spike): a window holds them back while a lease is
+	// open.
+	Silence []string `yaml:"silence"`
 }
 
 // Pipeline kinds.

@@ -287,6 +287,9 @@ func (c *checker) checkWindows() {
 			c.checkAlarmNames(fmt.Sprintf("maintenance[%d].silence", i), "job "+j.Name, j.Silence)
 		}
 	}
+	if l := c.s.Capacity.Lease; l != nil && len(l.Silence) > 0 {
+		c.checkAlarmNames("capacity.lease.silence", "the capacity lease", l.Silence)
+	}
 }
 
 // checkAlarmNames requires each name or glob to name an alarm.
