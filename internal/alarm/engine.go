@@ -58,6 +58,18 @@ type Options struct {
 	// the alarm keeps its state and the transition is computed again at
 	// the next evaluation.
 	OnTransition func(ctx context.Context, tx *sql.Tx, t Transition) error
+	// Hooks are called after OnTransition, in order, inside the same
+	// transaction, each named in its error: what a transition owes
+	// (notifications, the incident record) registered with the engine, as
+	// Prometheus hands its rules manager a notify function.
+	Hooks []Hook
+}
+
+// Hook is one consumer of transitions: it runs inside the transaction
+// that records the transition, and an error rolls the transition back.
+type Hook struct {
+	Name string
+	Fn   func(ctx context.Context, tx *sql.Tx, t Transition) error
 }
 
 // Engine evaluates the spec's enabled alarms at their period boundaries

@@ -3,6 +3,7 @@ package alarm
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"github.com/dpc-learning/dpcops/internal/store/storetest"
 	"log/slog"
@@ -420,5 +421,39 @@ func TestEnginesOnTwoReplicasRecordEachTransitionOnce(t *testing.T) {
 	}
 	if n != want || want < 20 {
 		t.Errorf("%d transitions recorded by two engines, want %d as one engine records", n, want)
+	}
+}
+
+// TestHooksRunInOrderAndAFailingOneRollsBack: the registered hooks see
+// each transition in order, inside its transaction; one that fails rolls
+// back what the others wrote, and its name is in the error.
+func TestHooksRunInOrderAndAFailingOneRollsBack(t *testing.T) {
+	st := storetest.Open(t)
+	var order []string
+	first := &recorder{}
+	failing := errors.New("incident store full")
+	e, err := New(Options{Spec: parseSpec(t, loadSpec), Store: st, Delay: -1, Hooks: []Hook{
+		{Name: "notifications", Fn: func(ctx context.Context, tx *sql.Tx, tr Transition) error {
+			order = append(order, "notifications")
+			return first.hook(ctx, tx, tr)
+		}},
+		{Name: "incidents", Fn: func(context.Context, *sql.Tx, Transition) error {
+			order = append(order, "incidents")
+			return failing
+		}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, st, 0, 20, 20)
+	_, err = e.EvaluateOnce(context.Background(), minute(2))
+	if err == nil || !strings.Contains(err.Error(), "incidents: incident store full") {
+		t.Fatalf("want the failing hook named, got %v", err)
+	}
+	if strings.Join(order, ",") != "notifications,incidents" {
+		t.Errorf("hooks ran %v", order)
+	}
+	if outboxRows(t, st) != 0 {
+		t.Error("the first hook's row outlived the failed transition")
 	}
 }

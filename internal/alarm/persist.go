@@ -122,6 +122,11 @@ func (e *Engine) commit(ctx context.Context, tr *Transition) error {
 				return fmt.Errorf("on transition: %w", err)
 			}
 		}
+		for _, h := range e.o.Hooks {
+			if err := h.Fn(ctx, tx, *tr); err != nil {
+				return fmt.Errorf("%s: %w", h.Name, err)
+			}
+		}
 		return nil
 	})
 	if errors.Is(err, errStale) {

@@ -127,7 +127,7 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, t alarm.Transition) (i
 		}
 	}
 	n, held := 0, 0
-	for _, r := range routes(o.s, a, string(t.To), o.logOff) {
+	for _, r := range routes(o.s, AlarmEvent(a, string(t.To)), o.logOff) {
 		var rows []row
 		switch t.To {
 		case alarm.Alarm:

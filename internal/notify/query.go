@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-
-	"github.com/dpc-learning/dpcops/internal/spec"
 )
 
 // KindQuery is a query monitoring rule's report on a query it logged,
@@ -34,18 +32,21 @@ type QueryEvent struct {
 // OpsGenie are left out: a long query is news for the channel, not a page
 // that nothing would ever resolve.
 func (o *Outbox) EnqueueQuery(ctx context.Context, tx *sql.Tx, e QueryEvent) (int, error) {
-	a := &spec.Alarm{Name: "QMR " + e.Rule, Severity: "warning", Topics: e.Topics, Description: e.Summary,
-		Metric: e.Metric, Statistic: "Maximum", Comparison: "GreaterThanThreshold", Threshold: &e.Threshold}
+	// A query rule is not an alarm: its event carries the labels the
+	// subscription filters read, and nothing of an alarm's.
+	name := "QMR " + e.Rule
+	ev := Event{Source: SourceQueryRule, Topics: e.Topics,
+		Labels: map[string]string{"alarm": name, "severity": "warning", "state": "ALARM", "rule": e.Rule}}
 	now := o.clock.Now()
-	key := DedupKey(o.s, a.Name, e.ID)
+	key := DedupKey(o.s, name, e.ID)
 	v := e.Value
-	m := Message{Kind: KindQuery, Platform: o.s.Platform, Environment: o.s.Environment, Alarm: a.Name,
-		Description: e.Summary, Severity: a.Severity, From: "OK", To: "ALARM", Metric: e.Metric,
-		Statistic: a.Statistic, Comparison: a.Comparison, Threshold: e.Threshold, PeriodSeconds: 10,
+	m := Message{Kind: KindQuery, Platform: o.s.Platform, Environment: o.s.Environment, Alarm: name,
+		Description: e.Summary, Severity: "warning", From: "OK", To: "ALARM", Metric: e.Metric,
+		Statistic: "Maximum", Comparison: "GreaterThanThreshold", Threshold: e.Threshold, PeriodSeconds: 10,
 		EvaluationPeriods: 1, DatapointsToAlarm: 1, Value: &v, Reason: e.Summary, Time: e.Time.UTC(),
 		Episode: e.ID, AccountID: o.s.AWS.AccountID, Region: o.s.AWS.Region}
 	n := 0
-	for _, r := range routes(o.s, a, "ALARM", o.logOff) {
+	for _, r := range routes(o.s, ev, o.logOff) {
 		if CanResolve(r.channel.Type) {
 			continue
 		}

@@ -70,7 +70,7 @@ func repeatingAlarms(s *spec.Spec) []*spec.Alarm {
 	var out []*spec.Alarm
 	for i := range s.Alarms {
 		a := &s.Alarms[i]
-		if a.Enabled.On() && a.RepeatInterval > 0 && len(routes(s, a, string(alarm.Alarm), func(*spec.Channel) {})) > 0 {
+		if a.Enabled.On() && a.RepeatInterval > 0 && len(routes(s, AlarmEvent(a, string(alarm.Alarm)), func(*spec.Channel) {})) > 0 {
 			out = append(out, a)
 		}
 	}
@@ -123,7 +123,7 @@ func (o *Outbox) enqueueRepeat(ctx context.Context, tx *sql.Tx, a *spec.Alarm, n
 	key := DedupKey(o.s, a.Name, st.Episode)
 	n := 0
 	m := NewMessage(o.s, a, t, KindRepeat)
-	for _, r := range routes(o.s, a, string(alarm.Alarm), o.logOff) {
+	for _, r := range routes(o.s, AlarmEvent(a, string(alarm.Alarm)), o.logOff) {
 		if err := insertRow(ctx, tx, r.channel.Name, row{kind: KindRepeat, key: key}, m, 0, now); err != nil {
 			return 0, err
 		}

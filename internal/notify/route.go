@@ -52,18 +52,34 @@ type route struct {
 	asksState bool
 }
 
-// Attributes are the message attributes subscription filters test.
-func Attributes(a *spec.Alarm, state string) map[string]string {
-	return map[string]string{"alarm": a.Name, "severity": a.Severity, "state": state}
+// Event is what a notification is born from: where it came from (an
+// alarm's transition, a query rule's action), the topics it goes to, and
+// the labels the stages match (subscription filters: alarm, severity,
+// state).
+type Event struct {
+	Source string
+	Topics []string
+	Labels map[string]string
 }
 
-// routes follows the alarm's topics to the subscriptions whose filter
-// matches and returns their channels, each once, in spec order. Channels
-// that are off are left out and passed to off.
-func routes(s *spec.Spec, a *spec.Alarm, state string, off func(*spec.Channel)) []route {
-	attrs := Attributes(a, state)
+// Sources of events.
+const (
+	SourceAlarm     = "alarm"
+	SourceQueryRule = "query_rule"
+)
+
+// AlarmEvent is an alarm's transition to state as an event.
+func AlarmEvent(a *spec.Alarm, state string) Event {
+	return Event{Source: SourceAlarm, Topics: a.Topics, Labels: map[string]string{"alarm": a.Name, "severity": a.Severity, "state": state}}
+}
+
+// routes follows the event's topics to the subscriptions whose filter
+// matches its labels and returns their channels, each once, in spec
+// order. Channels that are off are left out and passed to off.
+func routes(s *spec.Spec, ev Event, off func(*spec.Channel)) []route {
+	attrs := ev.Labels
 	var out []route
-	for _, topic := range a.Topics {
+	for _, topic := range ev.Topics {
 		t, ok := s.Topic(topic)
 		if !ok {
 			continue

@@ -69,16 +69,15 @@ func assemble(ctx context.Context, o Options, st *store.Store, reg prometheus.Re
 	}
 	e.worker = worker
 	e.incidents = runbook.NewIncidents(o.Spec, st)
-	onTransition := func(ctx context.Context, tx *sql.Tx, t alarm.Transition) error {
-		if err := outbox.OnTransition(ctx, tx, t); err != nil {
-			return err
-		}
-		return e.incidents.OnTransition(ctx, tx, t)
-	}
 	// Alarms wait one collection interval after a period ends, so that the
-	// reading taken at its end is in.
+	// reading taken at its end is in. A transition owes its notifications
+	// (routed, inhibited, silenced, written to the outbox) and its place on
+	// an incident, in its own transaction.
 	e.alarms, err = alarm.New(alarm.Options{Spec: o.Spec, Store: st, Logger: logger.With("component", "alarm"),
-		Delay: o.Spec.Collect.Interval.D(), OnTransition: onTransition})
+		Delay: o.Spec.Collect.Interval.D(), Hooks: []alarm.Hook{
+			{Name: "notifications", Fn: outbox.OnTransition},
+			{Name: "incidents", Fn: e.incidents.OnTransition},
+		}})
 	if err != nil {
 		e.close()
 		return nil, err
