@@ -6,7 +6,8 @@
 //
 // The same evaluation runs in two places. Engine evaluates the alarms of
 // `dpcops serve` at their period boundaries from the store, persists each
-// transition together with whatever its OnTransition hook writes in the
+// transition together with whatever its hooks (Options.Hooks: the
+// notifications a transition owes, its incident) write in the
 // same transaction, and resumes every alarm's state after a restart.
 // Replay runs the alarms over datapoints held in memory, such as those
 // ReadCSV reads for `dpcops backtest`. docs/alarms.md describes the rules.

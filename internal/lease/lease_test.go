@@ -469,3 +469,21 @@ func TestLeaseHoldsItsAlarmsBack(t *testing.T) {
 		t.Errorf("the lease's window outlived its aftermath: %+v", ss)
 	}
 }
+
+// TestAdoptedLeaseHoldsItsAlarmsBack: a raise made outside dpcops (the
+// Step Functions states call UpdateWorkgroup themselves) is adopted, and
+// opens the lease's window as a raise through dpcops does.
+func TestAdoptedLeaseHoldsItsAlarmsBack(t *testing.T) {
+	r := serverless(t, nil, func(s *spec.Spec) { s.Capacity.Lease.Silence = []string{"Alert-RPU-Spike"} })
+	r.fake.SetWorkgroup("dpc-learning", awstest.WorkgroupState{Base: 8, Max: 32})
+	if err := r.m.Check(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if open, _ := r.m.Open(r.ctx); open == nil {
+		t.Fatal("the raise outside dpcops was not adopted")
+	}
+	ss, err := notify.Silences(r.ctx, r.st.Reader(), r.c.t, true)
+	if err != nil || len(ss) != 1 || ss[0].Matchers[0].Value != "Alert-RPU-Spike" {
+		t.Errorf("silences of the adopted lease %+v %v", ss, err)
+	}
+}

@@ -90,6 +90,7 @@ func (m *Manager) adopt(ctx context.Context, now time.Time) error {
 		return err
 	}
 	m.event(ctx, l.ID, now, "adopted", Watcher, fmt.Sprintf("workgroup at %d RPU above normal %d; lowered by %s at the latest", wg.MaxCapacity, m.cfg.NormalMaxRPU, l.Expires.Format(time.RFC3339)))
+	m.openWindow(ctx, l.ID, now, l.Expires)
 	m.log.Warn("capacity raised outside dpcops: lease adopted", "lease", l.ID, "max_rpu", wg.MaxCapacity, "until", l.Expires)
 	return nil
 }

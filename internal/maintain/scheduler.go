@@ -156,10 +156,12 @@ func (s *Scheduler) closeStale(ctx context.Context) {
 	}
 	now := s.o.Now()
 	// A job that was running when its dpcops stopped left its window
-	// open, for as long as the job might have taken: it is over now.
+	// open, for as long as the job might have taken: it is over now, once
+	// its alarms have evaluated the time after it.
 	for _, j := range s.o.Spec.Maintenance {
 		if len(j.Silence) > 0 {
-			if err := notify.EndWindows(ctx, s.o.Store, "job:"+j.Name, now); err != nil {
+			after := notify.Aftermath(s.o.Spec, notify.Targets(s.o.Spec, j.Silence))
+			if err := notify.EndWindows(ctx, s.o.Store, "job:"+j.Name, now.Add(after)); err != nil {
 				s.log.Error("close the window of a job left running", "job", j.Name, "err", err)
 			}
 		}

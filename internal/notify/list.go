@@ -79,7 +79,8 @@ func List(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
 // newest first.
 func listHeld(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
 	rows, err := db.QueryContext(ctx, `SELECT transition_id FROM held
-		WHERE transition_id IS NOT NULL AND (?1 = '' OR channel = ?1) AND (?2 = '' OR alarm = ?2) ORDER BY id DESC LIMIT ?3`, q.Channel, q.Alarm, q.Limit)
+		WHERE transition_id IS NOT NULL AND (?1 = '' OR channel = ?1) AND (?2 = '' OR alarm = ?2)
+		AND (?4 = '' OR (?4 = 'inhibited') = (inhibitor <> '')) ORDER BY id DESC LIMIT ?3`, q.Channel, q.Alarm, q.Limit, q.State)
 	if err != nil {
 		return nil, fmt.Errorf("list held notifications: %w", err)
 	}

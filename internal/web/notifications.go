@@ -38,7 +38,7 @@ func (h *handler) notificationRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/deliveries", func(w http.ResponseWriter, r *http.Request) {
 		state := r.URL.Query().Get("state")
 		if !validState(state) {
-			apiError(w, http.StatusBadRequest, "state must be pending, sending, sent, failed or expired")
+			apiError(w, http.StatusBadRequest, "state must be pending, sending, sent, failed, expired, silenced or inhibited")
 			return
 		}
 		list, err := h.deliveries(r.Context(), state)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -97,7 +98,11 @@ func (h *handler) formExpireSilence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := notify.ExpireSilence(r.Context(), h.o.Store, id, h.o.Now().UTC()); err != nil {
-		http.Error(w, err.Error(), http.StatusConflict)
+		status := http.StatusConflict
+		if errors.Is(err, notify.ErrNoSilence) {
+			status = http.StatusNotFound
+		}
+		http.Error(w, err.Error(), status)
 		return
 	}
 	http.Redirect(w, r, "/silences", http.StatusSeeOther)
