@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dpc-learning/dpcops/internal/backend/aws/awstest"
 	"github.com/dpc-learning/dpcops/internal/collect"
 	"github.com/dpc-learning/dpcops/internal/pgcluster/pgtest"
@@ -107,18 +105,7 @@ func TestPublishOnce(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
 	dsn := pgtest.DB(t)
-	fixture, err := os.ReadFile("../backend/redshift/testdata/fixture.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(t.Context(), string(fixture)); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(t.Context())
+	pgtest.ExecFile(t, dsn, "../backend/redshift/testdata/fixture.sql")
 	fake := awstest.New()
 	t.Cleanup(fake.Close)
 	fake.SetDataAPI("dpc-learning", "dev", dsn)

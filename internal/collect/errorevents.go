@@ -8,10 +8,10 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/dpc-learning/dpcops/internal/backend"
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
+	"github.com/dpc-learning/dpcops/internal/notify"
 	"github.com/dpc-learning/dpcops/internal/store"
 )
 
@@ -189,7 +189,7 @@ func PublishErrors(ctx context.Context, w ErrorWriter, events []ErrorEvent, log 
 	for i, e := range events {
 		// Cut the long fields rather than the JSON, which must stay JSON
 		// for Logs Insights.
-		e.Error, e.Query = cut(e.Error, aws.MaxEventBytes/4), cut(e.Query, aws.MaxEventBytes/2)
+		e.Error, e.Query = notify.Truncate(e.Error, aws.MaxEventBytes/4), notify.Truncate(e.Query, aws.MaxEventBytes/2)
 		b, _ := json.Marshal(e) // strings and numbers only: cannot fail
 		out[i] = aws.LogEvent{Time: e.Time, Message: string(b)}
 	}
@@ -198,17 +198,4 @@ func PublishErrors(ctx context.Context, w ErrorWriter, events []ErrorEvent, log 
 		log.Warn("error events CloudWatch Logs does not take (older than 14 days or too far ahead) were left out", "events", dropped)
 	}
 	return err
-}
-
-// cut shortens s to at most n bytes, on a character boundary, marking
-// the cut.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	n -= len("…")
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -2,14 +2,12 @@ package collect_test
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
 	"github.com/dpc-learning/dpcops/internal/backend/aws/awstest"
@@ -46,18 +44,7 @@ func newServerlessWith(t *testing.T, edit func(*spec.Spec)) *serverlessEnv {
 	t.Helper()
 	ctx := context.Background()
 	dsn := pgtest.DB(t)
-	fixture, err := os.ReadFile("../backend/redshift/testdata/fixture.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, string(fixture)); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
+	pgtest.ExecFile(t, dsn, "../backend/redshift/testdata/fixture.sql")
 	s, diags := spec.Default(spec.Options{LookupEnv: func(k string) (string, bool) {
 		if k == "DPCOPS_WAREHOUSE_DSN" {
 			return dsn, true

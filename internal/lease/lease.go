@@ -278,7 +278,7 @@ func boolInt(b bool) int {
 // from now until it expires and its alarms have evaluated the time after
 // (a lease extended opens another window over the longer time).
 func (m *Manager) openWindow(ctx context.Context, id int64, now, expires time.Time) {
-	alarms := notify.Targets(m.o.Spec, m.cfg.Silence)
+	alarms := spec.AlarmsMatching(m.o.Spec, m.cfg.Silence...)
 	if len(alarms) == 0 || m.o.Store == nil {
 		return
 	}
@@ -292,7 +292,7 @@ func (m *Manager) openWindow(ctx context.Context, id int64, now, expires time.Ti
 // closeWindow ends the lease's window once its alarms have evaluated the
 // time after the lower.
 func (m *Manager) closeWindow(ctx context.Context, id int64, now time.Time) {
-	alarms := notify.Targets(m.o.Spec, m.cfg.Silence)
+	alarms := spec.AlarmsMatching(m.o.Spec, m.cfg.Silence...)
 	if len(alarms) == 0 || m.o.Store == nil {
 		return
 	}

@@ -160,7 +160,7 @@ func (s *Scheduler) closeStale(ctx context.Context) {
 	// its alarms have evaluated the time after it.
 	for _, j := range s.o.Spec.Maintenance {
 		if len(j.Silence) > 0 {
-			after := notify.Aftermath(s.o.Spec, notify.Targets(s.o.Spec, j.Silence))
+			after := notify.Aftermath(s.o.Spec, spec.AlarmsMatching(s.o.Spec, j.Silence...))
 			if err := notify.EndWindows(ctx, s.o.Store, "job:"+j.Name, now.Add(after)); err != nil {
 				s.log.Error("close the window of a job left running", "job", j.Name, "err", err)
 			}

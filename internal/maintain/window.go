@@ -54,7 +54,7 @@ func (ws *Windows) Open(ctx context.Context, now time.Time) error {
 		if comment == "" {
 			comment = "maintenance window " + w.w.Name
 		}
-		opened, err := notify.OpenWindow(ctx, ws.st, "window:"+w.w.Name, at, at.Add(d), notify.Targets(ws.s, w.w.Alarms), comment)
+		opened, err := notify.OpenWindow(ctx, ws.st, "window:"+w.w.Name, at, at.Add(d), spec.AlarmsMatching(ws.s, w.w.Alarms...), comment)
 		if err != nil {
 			return err
 		}
@@ -108,7 +108,7 @@ func (w *Windows) Run(ctx context.Context) {
 // long as its statements may take and their aftermath, and returns the
 // func that closes it at the job's end (plus the aftermath).
 func (x *jobRun) openJobWindow(ctx context.Context, statements int) func() {
-	alarms := notify.Targets(x.r.o.Spec, x.j.Silence)
+	alarms := spec.AlarmsMatching(x.r.o.Spec, x.j.Silence...)
 	if len(alarms) == 0 || x.r.o.Store == nil {
 		return func() {}
 	}

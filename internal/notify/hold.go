@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,13 +43,7 @@ func (h holdReason) String() string {
 // targets a, read inside q, or "".
 func inhibitedBy(ctx context.Context, q store.Querier, s *spec.Spec, a *spec.Alarm) (string, error) {
 	for _, r := range s.Notify.Inhibit {
-		targeted := false
-		for _, tg := range r.Target {
-			for _, name := range spec.InhibitTargets(s, tg) {
-				targeted = targeted || name == a.Name
-			}
-		}
-		if !targeted {
+		if !slices.Contains(spec.AlarmsMatching(s, r.Target...), a.Name) {
 			continue
 		}
 		for _, src := range r.Source {
@@ -312,11 +307,19 @@ func HeldOf(ctx context.Context, q store.Querier, transitions []int64) ([]Record
 	for i, id := range transitions {
 		args[i] = id
 	}
-	rows, err := q.QueryContext(ctx, `SELECT id, channel, kind, alarm, dedup_key, coalesce(silence_id, 0), inhibitor, outcome, created_at FROM held
+	rows, err := q.QueryContext(ctx, `SELECT `+heldColumns+` FROM held
 		WHERE transition_id IN (?`+strings.Repeat(", ?", len(args)-1)+`) ORDER BY created_at, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("held notifications: %w", err)
 	}
+	return scanHeld(rows)
+}
+
+// heldColumns are the held columns scanHeld reads, in its order.
+const heldColumns = `id, channel, kind, alarm, dedup_key, coalesce(silence_id, 0), inhibitor, outcome, created_at`
+
+// scanHeld reads rows of heldColumns as records, and closes them.
+func scanHeld(rows *sql.Rows) ([]Record, error) {
 	defer rows.Close()
 	var out []Record
 	for rows.Next() {

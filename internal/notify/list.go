@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -78,35 +77,13 @@ func List(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
 // listHeld returns the notifications silences held back, as HeldOf does,
 // newest first.
 func listHeld(ctx context.Context, db *sql.DB, q Query) ([]Record, error) {
-	rows, err := db.QueryContext(ctx, `SELECT transition_id FROM held
-		WHERE transition_id IS NOT NULL AND (?1 = '' OR channel = ?1) AND (?2 = '' OR alarm = ?2)
+	rows, err := db.QueryContext(ctx, `SELECT `+heldColumns+` FROM held
+		WHERE (?1 = '' OR channel = ?1) AND (?2 = '' OR alarm = ?2)
 		AND (?4 = '' OR (?4 = 'inhibited') = (inhibitor <> '')) ORDER BY id DESC LIMIT ?3`, q.Channel, q.Alarm, q.Limit, q.State)
 	if err != nil {
 		return nil, fmt.Errorf("list held notifications: %w", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	rows.Close()
-	held, err := HeldOf(ctx, db, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := held[:0]
-	for _, r := range held {
-		if (q.Channel == "" || r.Channel == q.Channel) && (q.Alarm == "" || r.Alarm == q.Alarm) && (q.State == "" || r.State == q.State) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return scanHeld(rows)
 }
 
 // recordColumns are the outbox columns scanRecords reads, in its order.

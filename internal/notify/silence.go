@@ -265,19 +265,6 @@ func EndWindows(ctx context.Context, st *store.Store, createdBy string, at time.
 	})
 }
 
-// Targets are the alarm names that names (names or globs) select.
-func Targets(s *spec.Spec, names []string) []string {
-	var out []string
-	for _, n := range names {
-		for _, a := range spec.InhibitTargets(s, n) {
-			if !slices.Contains(out, a) {
-				out = append(out, a)
-			}
-		}
-	}
-	return out
-}
-
 // Aftermath is how long a window around some work stays open after it:
 // until each of its alarms has evaluated a whole window of datapoints
 // from after the work (period × evaluation periods, the longest).

@@ -3,7 +3,6 @@ package publisher_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/dpc-learning/dpcops/internal/backend/aws"
 	"github.com/dpc-learning/dpcops/internal/backend/aws/awstest"
@@ -38,12 +36,7 @@ type env struct {
 // exec runs SQL on the fixture database.
 func (e *env) exec(sql string) {
 	e.t.Helper()
-	conn, err := pgx.Connect(e.t.Context(), e.dsn)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer conn.Close(e.t.Context())
-	if _, err := conn.Exec(e.t.Context(), sql); err != nil {
+	if _, err := pgtest.Connect(e.t, e.dsn).Exec(e.t.Context(), sql); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -52,18 +45,7 @@ func newEnv(t *testing.T, edit func(*spec.Spec)) *env {
 	t.Helper()
 	ctx := context.Background()
 	dsn := pgtest.DB(t)
-	fixture, err := os.ReadFile("../backend/redshift/testdata/fixture.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, string(fixture)); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
+	pgtest.ExecFile(t, dsn, "../backend/redshift/testdata/fixture.sql")
 	// No DSN: the publisher needs none.
 	s, diags := spec.Default(spec.Options{LookupEnv: func(string) (string, bool) { return "", false }})
 	if diags.HasErrors() {
@@ -77,6 +59,7 @@ func newEnv(t *testing.T, edit func(*spec.Spec)) *env {
 	fake.SetDataAPI(s.Warehouse.Workgroup, s.Warehouse.Database, dsn)
 	fake.SetLogGroup(collect.ErrorLogGroup(s.Platform))
 	e := &env{t: t, fake: fake, s: s, now: time.Now().UTC().Truncate(time.Minute), dsn: dsn}
+	var err error
 	e.p, err = publisher.Open(ctx, publisher.Options{Spec: s, Now: func() time.Time { return e.now },
 		AWS: aws.Options{Region: "ap-northeast-1",
 			Endpoints:   map[string]string{"cloudwatch": fake.URL, "stepfunctions": fake.URL, "logs": fake.URL, "redshift_data": fake.URL},

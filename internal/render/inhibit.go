@@ -33,18 +33,16 @@ func (r *renderer) planInhibition() {
 	sources := map[string][]string{}
 	var order []string
 	for _, rule := range r.s.Notify.Inhibit {
-		for _, tg := range rule.Target {
-			for _, name := range spec.InhibitTargets(r.s, tg) {
-				if _, ok := byName[name]; !ok {
-					continue // off, or not rendered: nothing to hold back
-				}
-				if _, seen := sources[name]; !seen {
-					order = append(order, name)
-				}
-				for _, s := range rule.Source {
-					if !slices.Contains(sources[name], s) {
-						sources[name] = append(sources[name], s)
-					}
+		for _, name := range spec.AlarmsMatching(r.s, rule.Target...) {
+			if _, ok := byName[name]; !ok {
+				continue // off, or not rendered: nothing to hold back
+			}
+			if _, seen := sources[name]; !seen {
+				order = append(order, name)
+			}
+			for _, s := range rule.Source {
+				if !slices.Contains(sources[name], s) {
+					sources[name] = append(sources[name], s)
 				}
 			}
 		}

@@ -120,14 +120,7 @@ func writeChatbotRole(body *hclwrite.Body, platform string) {
 	comment(body, "AWS Chatbot posts the topics' alarm notifications to Slack; this role lets it read CloudWatch.")
 	b := body.AppendNewBlock("resource", []string{"aws_iam_role", "chatbot"}).Body()
 	set(b, "name", lit(awsName(platform)+"-chatbot"))
-	set(b, "assume_role_policy", call{"jsonencode", []val{obj{
-		{"Version", lit("2012-10-17")},
-		{"Statement", list{obj{
-			{"Effect", lit("Allow")},
-			{"Principal", obj{{"Service", lit("chatbot.amazonaws.com")}}},
-			{"Action", lit("sts:AssumeRole")},
-		}}},
-	}}})
+	set(b, "assume_role_policy", assumeRole("chatbot.amazonaws.com"))
 	body.AppendNewline()
 	a := body.AppendNewBlock("resource", []string{"aws_iam_role_policy_attachment", "chatbot"}).Body()
 	set(a, "role", expr("aws_iam_role.chatbot.name"))

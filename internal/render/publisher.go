@@ -181,7 +181,7 @@ func rate(minutes int64) string {
 // assumeRole is a trust policy for one service principal.
 func assumeRole(service string) val {
 	return call{"jsonencode", []val{obj{{"Version", lit("2012-10-17")}, {"Statement", list{obj{
-		{"Effect", lit("Allow")}, {"Action", lit("sts:AssumeRole")}, {"Principal", obj{{"Service", lit(service)}}}}}}}}}
+		{"Effect", lit("Allow")}, {"Principal", obj{{"Service", lit(service)}}}, {"Action", lit("sts:AssumeRole")}}}}}}}
 }
 
 // publisherStatements is the function's least privilege: SQL on the one

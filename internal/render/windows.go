@@ -33,11 +33,9 @@ func (r *renderer) planWindows() {
 	for i, w := range r.s.Windows {
 		item, path := "maintenance window "+w.Name, fmt.Sprintf("maintenance_windows[%d]", i)
 		d := &windowDef{name: w.Name, id: r.schedIDs.name("window-" + w.Name), tz: w.Timezone}
-		for _, n := range w.Alarms {
-			for _, name := range spec.InhibitTargets(r.s, n) {
-				if a, ok := byName[name]; ok && !slices.Contains(d.alarms, a) {
-					d.alarms = append(d.alarms, a)
-				}
+		for _, name := range spec.AlarmsMatching(r.s, w.Alarms...) {
+			if a, ok := byName[name]; ok {
+				d.alarms = append(d.alarms, a)
 			}
 		}
 		if len(d.alarms) == 0 {

@@ -47,7 +47,7 @@ func TestWindowsRender(t *testing.T) {
 		`arn = "arn:aws:scheduler:::aws-sdk:cloudwatch:disableAlarmActions"`,
 		`schedule_expression = "cron(0 6 ? * SUN *)"`,
 		`arn = "arn:aws:scheduler:::aws-sdk:cloudwatch:enableAlarmActions"`,
-		`AlarmNames = [aws_cloudwatch_metric_alarm.alert_rpu_spike.alarm_name, aws_cloudwatch_metric_alarm.alert_storage_high.alarm_name]`,
+		`AlarmNames = [aws_cloudwatch_metric_alarm.alert_storage_high.alarm_name, aws_cloudwatch_metric_alarm.alert_rpu_spike.alarm_name]`,
 		`Action = ["cloudwatch:DisableAlarmActions", "cloudwatch:EnableAlarmActions"]`,
 	} {
 		if !strings.Contains(w, want) {

@@ -233,7 +233,7 @@ func (c *checker) checkInhibit() {
 			}
 		}
 		for j, tg := range r.Target {
-			matched := InhibitTargets(c.s, tg)
+			matched := AlarmsMatching(c.s, tg)
 			if len(matched) == 0 {
 				c.errorf(fmt.Sprintf("%s.target[%d]", p, j), "inhibit target %q matches no alarm of the spec", tg)
 			}
@@ -253,13 +253,17 @@ func (c *checker) checkInhibit() {
 	}
 }
 
-// InhibitTargets are the alarm names a target names: itself, or the
-// alarms its glob matches.
-func InhibitTargets(s *Spec, target string) []string {
+// AlarmsMatching are the names of the spec's alarms that patterns (alarm
+// names, or globs of them) select, in spec order, each once: the targets
+// of inhibit rules, maintenance windows, jobs' and leases' silence lists.
+func AlarmsMatching(s *Spec, patterns ...string) []string {
 	var out []string
 	for _, a := range s.Alarms {
-		if ok, _ := path.Match(target, a.Name); ok {
-			out = append(out, a.Name)
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, a.Name); ok {
+				out = append(out, a.Name)
+				break
+			}
 		}
 	}
 	return out

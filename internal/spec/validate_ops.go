@@ -269,7 +269,12 @@ func (c *checker) checkWindows() {
 	for i := range c.s.Windows {
 		for j := i + 1; j < len(c.s.Windows); j++ {
 			a, b := c.s.Windows[i], c.s.Windows[j]
-			shared := sharedTargets(c.s, a.Alarms, b.Alarms)
+			var shared []string
+			for _, name := range AlarmsMatching(c.s, a.Alarms...) {
+				if slices.Contains(AlarmsMatching(c.s, b.Alarms...), name) {
+					shared = append(shared, name)
+				}
+			}
 			if len(shared) == 0 {
 				continue
 			}
@@ -302,23 +307,8 @@ func (c *checker) checkAlarmNames(path, item string, names []string) {
 		known = append(known, a.Name)
 	}
 	for k, n := range names {
-		if len(InhibitTargets(c.s, n)) == 0 {
+		if len(AlarmsMatching(c.s, n)) == 0 {
 			c.errorf(fmt.Sprintf("%s[%d]", path, k), "%s: %q matches no alarm of the spec (its alarms: %s)", item, n, strings.Join(known, ", "))
 		}
 	}
-}
-
-// sharedTargets are the alarms both lists name.
-func sharedTargets(s *Spec, a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		for _, name := range InhibitTargets(s, x) {
-			for _, y := range b {
-				if slices.Contains(InhibitTargets(s, y), name) && !slices.Contains(out, name) {
-					out = append(out, name)
-				}
-			}
-		}
-	}
-	return out
 }

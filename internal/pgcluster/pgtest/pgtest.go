@@ -125,6 +125,19 @@ func Connect(t testing.TB, dsn string) *pgx.Conn {
 	return conn
 }
 
+// ExecFile runs the SQL script at path (a fixture) on dsn, failing the
+// test if it cannot.
+func ExecFile(t testing.TB, dsn, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	if _, err := Connect(t, dsn).Exec(context.Background(), string(b)); err != nil {
+		t.Fatalf("pgtest: %s: %v", path, err)
+	}
+}
+
 // Querier is what WaitFor asks of a connection (*pgx.Conn is one).
 type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row

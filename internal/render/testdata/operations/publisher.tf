@@ -19,10 +19,10 @@ resource "aws_iam_role" "publisher" {
     Statement = [
       {
         Effect = "Allow"
-        Action = "sts:AssumeRole"
         Principal = {
           Service = "lambda.amazonaws.com"
         }
+        Action = "sts:AssumeRole"
       },
     ]
   })
@@ -125,10 +125,10 @@ resource "aws_iam_role" "publisher_scheduler" {
     Statement = [
       {
         Effect = "Allow"
-        Action = "sts:AssumeRole"
         Principal = {
           Service = "scheduler.amazonaws.com"
         }
+        Action = "sts:AssumeRole"
       },
     ]
   })

@@ -8,10 +8,10 @@ resource "aws_iam_role" "windows" {
     Statement = [
       {
         Effect = "Allow"
-        Action = "sts:AssumeRole"
         Principal = {
           Service = "scheduler.amazonaws.com"
         }
+        Action = "sts:AssumeRole"
       },
     ]
   })
@@ -26,7 +26,7 @@ resource "aws_iam_role_policy" "windows" {
       {
         Effect   = "Allow"
         Action   = ["cloudwatch:DisableAlarmActions", "cloudwatch:EnableAlarmActions"]
-        Resource = [aws_cloudwatch_metric_alarm.alert_rpu_spike.arn, aws_cloudwatch_metric_alarm.alert_storage_high.arn]
+        Resource = [aws_cloudwatch_metric_alarm.alert_storage_high.arn, aws_cloudwatch_metric_alarm.alert_rpu_spike.arn]
       },
     ]
   })
@@ -44,7 +44,7 @@ resource "aws_scheduler_schedule" "window_weekly_vacuum_open" {
     arn      = "arn:aws:scheduler:::aws-sdk:cloudwatch:disableAlarmActions"
     role_arn = aws_iam_role.windows.arn
     input = jsonencode({
-      AlarmNames = [aws_cloudwatch_metric_alarm.alert_rpu_spike.alarm_name, aws_cloudwatch_metric_alarm.alert_storage_high.alarm_name]
+      AlarmNames = [aws_cloudwatch_metric_alarm.alert_storage_high.alarm_name, aws_cloudwatch_metric_alarm.alert_rpu_spike.alarm_name]
     })
   }
 }
@@ -61,7 +61,7 @@ resource "aws_scheduler_schedule" "window_weekly_vacuum_end" {
     arn      = "arn:aws:scheduler:::aws-sdk:cloudwatch:enableAlarmActions"
     role_arn = aws_iam_role.windows.arn
     input = jsonencode({
-      AlarmNames = [aws_cloudwatch_metric_alarm.alert_rpu_spike.alarm_name, aws_cloudwatch_metric_alarm.alert_storage_high.alarm_name]
+      AlarmNames = [aws_cloudwatch_metric_alarm.alert_storage_high.alarm_name, aws_cloudwatch_metric_alarm.alert_rpu_spike.alarm_name]
     })
   }
 }
